@@ -1,0 +1,120 @@
+"""One settings object for every rendersync process, read from ``RENDERSYNC_*`` variables.
+
+Groups mirror the components (``RENDERSYNC_DB__URL``, ``RENDERSYNC_KAFKA__BOOTSTRAP_SERVERS``,
+...). Defaults are those of the embedded dev stack (``rendersync dev``), so a bare checkout
+works without configuration. Nothing builds a Settings at import time: the CLI builds one and
+passes it (or the pieces a component needs) down explicitly.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Target(StrEnum):
+    KUBERNETES = "kubernetes"
+    GIT = "git"
+
+
+class DbSettings(BaseModel):
+    url: str = "sqlite:///.rendersync/rendersync.db"
+    echo: bool = False
+    #: SQLite only: how long a writer waits for the database lock.
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    pool_size: int = Field(default=10, ge=1)
+
+
+class KafkaSettings(BaseModel):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "rendersync.public.appconfigs"
+    #: Partitions used when the relay creates the topic.
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    consumer_group: str = "rendersync-bridge"
+    #: Kafka's idempotent producer. Off by default: the embedded broker rejects it, and
+    #: ordering never rests on it (seq fencing does).
+    idempotent_producer: bool = False
+    dlq_suffix: str = ".dlq"
+    #: Most messages the bridge takes from one poll.
+    max_poll_records: int = Field(default=500, ge=1)
+
+    @property
+    def dlq_topic(self) -> str:
+        return self.topic + self.dlq_suffix
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    task_queue: str = "rendersync"
+    #: Base URL of the Temporal Web UI, used for links in the API's status.
+    ui_url: str = "http://127.0.0.1:8233"
+
+
+class KubernetesSettings(BaseModel):
+    #: kubeconfig file; empty means in-cluster config, then the default kubeconfig.
+    kubeconfig: Path | None = Path(".rendersync/kubeconfig")
+    context: str | None = None
+    field_manager: str = "rendersync"
+    #: Propagation policy for deletes: Foreground, Background or Orphan.
+    propagation_policy: str = "Background"
+    request_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class GitSettings(BaseModel):
+    #: Remote the GitOps tool watches; the dev stack uses a local bare repository.
+    remote: str = ".rendersync/gitops.git"
+    branch: str = "main"
+    #: Working clone owned by the worker.
+    workdir: Path = Path(".rendersync/git-work")
+    author_name: str = "rendersync"
+    author_email: str = "rendersync@localhost"
+    push_attempts: int = Field(default=5, ge=1)
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    #: Run database migrations when ``rendersync api`` starts.
+    migrate_on_start: bool = True
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    default_page_limit: int = Field(default=500, ge=1)
+
+
+class SyncSettings(BaseModel):
+    targets: list[Target] = Field(default_factory=lambda: [Target.KUBERNETES, Target.GIT])
+    activity_start_to_close_s: float = Field(default=30.0, gt=0)
+    retry_initial_interval_s: float = Field(default=1.0, gt=0)
+    retry_backoff: float = Field(default=2.0, ge=1)
+    retry_max_interval_s: float = Field(default=60.0, gt=0)
+    #: Attempts before a transient failure marks the sync Failed (0 = retry forever).
+    retry_max_attempts: int = Field(default=8, ge=0)
+    #: Events handled before the workflow continues as new.
+    continue_as_new_after: int = Field(default=500, ge=1)
+
+
+class LogSettings(BaseModel):
+    level: str = "INFO"
+    json_format: bool = Field(default=False, alias="json")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RENDERSYNC_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    db: DbSettings = Field(default_factory=DbSettings)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    temporal: TemporalSettings = Field(default_factory=TemporalSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    git: GitSettings = Field(default_factory=GitSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
