@@ -1,0 +1,211 @@
+"""Writes to AppConfigs: each one a single transaction of entity + revision + outbox row.
+
+Every write first increments the change-sequence row. That statement takes the row lock
+(PostgreSQL) or runs inside ``BEGIN IMMEDIATE`` (SQLite), so writers serialize there and
+``seq`` is strictly increasing in commit order. A rejected or failed write rolls back
+whole: no row, revision or event is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from api.persistence.db import write_session
+from api.persistence.events import envelope, event_key, row_image
+from api.persistence.tables import AppConfigRow, OutboxEvent, Revision
+
+
+class NotFoundError(Exception):
+    """No live AppConfig with that namespace and name."""
+
+
+class AlreadyExistsError(Exception):
+    """An AppConfig with that namespace and name exists."""
+
+
+class VersionConflictError(Exception):
+    """The caller's expected version is not the current one."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"expected version {expected}, current version is {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a client controls on an AppConfig."""
+
+    spec: dict[str, Any]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def next_seq(session: Session) -> int:
+    result = session.execute(
+        text("UPDATE change_sequence SET value = value + 1 WHERE id = 1 RETURNING value")
+    )
+    return int(result.scalar_one())
+
+
+def create_appconfig(
+    engine: Engine, *, namespace: str, name: str, content: Content, actor: str
+) -> AppConfigRow:
+    """Create; a tombstoned (deleted) name is recreated with a new uid. Raises
+    AlreadyExistsError if a live one exists."""
+    with write_session(engine) as session:
+        seq = next_seq(session)
+        row = session.get(AppConfigRow, (namespace, name))
+        if row is not None and not row.deleted:
+            raise AlreadyExistsError(event_key(namespace, name))
+        now = utcnow()
+        if row is None:
+            row = AppConfigRow(
+                namespace=namespace,
+                name=name,
+                uid="",
+                seq=seq,
+                generation=1,
+                spec={},
+                labels={},
+                annotations={},
+                created_at=now,
+                updated_at=now,
+            )
+        row.uid, row.seq, row.generation, row.deleted = str(uuid.uuid4()), seq, 1, False
+        row.spec, row.labels, row.annotations = content.spec, content.labels, content.annotations
+        row.created_at = row.updated_at = now
+        _record(session, row, op="c", before=None, actor=actor)
+        return row
+
+
+def update_appconfig(
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    content: Content,
+    expected_version: int | None,
+    actor: str,
+) -> AppConfigRow:
+    """Replace labels, annotations and spec; see ``modify_appconfig``."""
+    return modify_appconfig(
+        engine,
+        namespace=namespace,
+        name=name,
+        change=lambda _row: content,
+        expected_version=expected_version,
+        actor=actor,
+    )
+
+
+def modify_appconfig(
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    change: Callable[[AppConfigRow], Content],
+    expected_version: int | None,
+    actor: str,
+) -> AppConfigRow:
+    """Compute the new content from the current row inside the write transaction (so a
+    merge patch never races another writer). ``expected_version`` (if given) must be the
+    current seq, else VersionConflictError. Whatever ``change`` raises rolls back. A change
+    that alters nothing writes nothing and returns the current row, version unchanged."""
+    with write_session(engine) as session:
+        seq = next_seq(session)
+        row = _live_row(session, namespace, name, expected_version)
+        content = change(row)
+        if Content(row.spec, row.labels, row.annotations) == content:
+            session.expunge(row)
+            session.rollback()  # gives back the seq: nothing was written
+            return row
+        before = row_image(row)
+        if row.spec != content.spec:
+            row.generation += 1
+        row.spec, row.labels, row.annotations = content.spec, content.labels, content.annotations
+        row.seq, row.updated_at = seq, utcnow()
+        _record(session, row, op="u", before=before, actor=actor)
+        return row
+
+
+def delete_appconfig(
+    engine: Engine, *, namespace: str, name: str, expected_version: int | None, actor: str
+) -> AppConfigRow:
+    """Delete by writing a tombstone at a new seq; returns the tombstone."""
+    with write_session(engine) as session:
+        seq = next_seq(session)
+        row = _live_row(session, namespace, name, expected_version)
+        row.deleted, row.seq, row.updated_at = True, seq, utcnow()
+        _record(session, row, op="d", before=None, actor=actor)
+        return row
+
+
+def _live_row(
+    session: Session, namespace: str, name: str, expected_version: int | None
+) -> AppConfigRow:
+    row = session.get(AppConfigRow, (namespace, name))
+    if row is None or row.deleted:
+        raise NotFoundError(event_key(namespace, name))
+    if expected_version is not None and expected_version != row.seq:
+        raise VersionConflictError(expected_version, row.seq)
+    return row
+
+
+def _database_name(session: Session) -> str:
+    bind = session.get_bind()
+    return (bind.engine.url.database or "") if bind is not None else ""
+
+
+def _record(
+    session: Session, row: AppConfigRow, *, op: str, before: dict[str, Any] | None, actor: str
+) -> None:
+    """Stage the row, its revision and its outbox event in the open transaction."""
+    session.add(row)
+    session.flush()
+    image = row_image(row)
+    change = envelope(
+        op=op,
+        before=image if op == "d" else before,
+        after=None if op == "d" else image,
+        seq=row.seq,
+        committed_at=row.updated_at,
+        database=_database_name(session),
+    )
+    session.add(
+        Revision(
+            seq=row.seq,
+            namespace=row.namespace,
+            name=row.name,
+            op={"c": "create", "u": "update", "d": "delete"}[op],
+            actor=actor,
+            uid=row.uid,
+            generation=row.generation,
+            spec=row.spec,
+            labels=row.labels,
+            annotations=row.annotations,
+            created_at=row.updated_at,
+        )
+    )
+    session.add(
+        OutboxEvent(
+            seq=row.seq,
+            key=event_key(row.namespace, row.name),
+            envelope=json.dumps(change, sort_keys=True, separators=(",", ":")),
+            created_at=row.updated_at,
+        )
+    )
+    session.flush()
+    session.expunge(row)

@@ -1,0 +1,57 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
+
+from api.persistence.db import ping
+from api.web.context import ApiContext
+from api.web.errors import ApiError, install_handlers
+from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from api.web.routes import router
+
+
+def create_app(
+    *,
+    engine: Engine,
+    targets: tuple[str, ...],
+    ui_url: str,
+    temporal_namespace: str = "default",
+    default_page_limit: int = 500,
+    max_body_bytes: int = 1024 * 1024,
+) -> FastAPI:
+    """Build the API around an engine whose schema is already migrated."""
+    app = FastAPI(
+        title="rendersync",
+        summary="AppConfig entities, rendered durably into Kubernetes and Git.",
+        version="0.1.0",
+    )
+    app.state.context = ApiContext(
+        engine=engine,
+        targets=targets,
+        ui_url=ui_url,
+        temporal_namespace=temporal_namespace,
+        default_page_limit=default_page_limit,
+    )
+    install_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> dict[str, Any]:
+        try:
+            await run_in_threadpool(ping, engine)
+        except Exception as err:
+            raise ApiError(503, f"database unreachable: {type(err).__name__}") from None
+        return {"status": "ok", "database": "reachable"}
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,56 @@
+"""Reading request bodies and preconditions: JSON decoding, content types, If-Match."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+
+from api.web.errors import ApiError
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+async def read_json(request: Request, *, allowed: tuple[str, ...] = (JSON,)) -> Any:
+    """The decoded body; 415 for another content type, 400 for malformed JSON."""
+    content_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
+    if content_type not in allowed:
+        raise ApiError(415, f"content type {content_type!r} is not supported; use {allowed[0]}")
+    raw = await request.body()
+    if not raw:
+        raise ApiError(400, "request body is empty")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ApiError(400, f"request body is not valid JSON: {err}") from None
+
+
+def if_match_version(request: Request) -> int | None:
+    """The version an ``If-Match`` header requires (ETag ``"<seq>"``), if any."""
+    value = request.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise ApiError(400, f"If-Match must be an ETag as returned by this API, got {value!r}")
+    return int(tag)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def actor_of(request: Request) -> str:
+    """Who made the change: the identity an authenticating proxy put in X-Remote-User."""
+    return request.headers.get("x-remote-user", "anonymous")[:253] or "anonymous"

@@ -1,0 +1,31 @@
+"""Per-app and per-request context for the web layer."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    """What the routes need, built once by ``create_app``."""
+
+    engine: Engine
+    targets: tuple[str, ...]
+    ui_url: str
+    temporal_namespace: str
+    default_page_limit: int
+
+
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[ApiContext, Depends(get_context)]

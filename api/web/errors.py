@@ -1,0 +1,115 @@
+"""API errors as Kubernetes-shaped ``Status`` bodies, and the handlers that produce them.
+
+No stack trace ever reaches a client: an unexpected error answers 500 with the request id,
+and the log line carrying the trace has the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.spec import FieldError
+from api.web.context import request_id_var
+
+logger = logging.getLogger(__name__)
+
+REASONS = {
+    400: "BadRequest",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    413: "RequestEntityTooLarge",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
+
+
+class ApiError(Exception):
+    """An error answer: HTTP ``code``, Kubernetes ``reason``, message and field causes."""
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        *,
+        reason: str | None = None,
+        causes: Sequence[FieldError] = (),
+        name: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason or REASONS.get(code, "Unknown")
+        self.causes = list(causes)
+        self.name = name
+
+
+def invalid(name: str | None, causes: Sequence[FieldError]) -> ApiError:
+    summary = "; ".join(f"{c.field}: {c.message}" for c in causes)
+    return ApiError(
+        422, f'AppConfig "{name or ""}" is invalid: {summary}', causes=causes, name=name
+    )
+
+
+def status_body(error: ApiError) -> dict[str, Any]:
+    details: dict[str, Any] = {"kind": "appconfigs", "group": "rendersync.dev"}
+    if error.name:
+        details["name"] = error.name
+    if error.causes:
+        details["causes"] = [
+            {"field": c.field, "reason": c.reason, "message": c.message} for c in error.causes
+        ]
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": error.message,
+        "reason": error.reason,
+        "details": details,
+        "code": error.code,
+        "requestId": request_id_var.get(),
+    }
+
+
+def error_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(status_body(error), status_code=error.code)
+
+
+def _validation_cause(item: dict[str, Any]) -> FieldError:
+    loc = [str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    return FieldError(".".join(loc) or "body", "FieldValueInvalid", str(item.get("msg", "")))
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Register the handlers mapping every failure to a Status body."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        causes = [_validation_cause(dict(e)) for e in exc.errors()]
+        return error_response(ApiError(422, "invalid request parameters", causes=causes))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(ApiError(exc.status_code, str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error serving request %s", request_id_var.get())
+        return error_response(
+            ApiError(500, f"internal error; request id {request_id_var.get()} is in the log")
+        )

@@ -1,0 +1,165 @@
+"""Kubernetes-shaped AppConfig JSON: parsing request bodies and rendering rows.
+
+A body may carry ``apiVersion``, ``kind``, ``metadata`` and ``spec``; a ``status`` sent back
+from a GET is ignored (it is read-only), every other field is rejected. Every violation is
+reported at once, each with its field path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from api.persistence.tables import AppConfigRow, Revision
+from api.persistence.writing import Content
+from api.spec import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError, validate_spec
+
+API_VERSION = "rendersync.dev/v1alpha1"
+KIND = "AppConfig"
+_TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec", "status"}
+_METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "resourceVersion"}
+_METADATA_READ_ONLY = {"uid", "generation", "creationTimestamp", "managedFields"}
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+MAX_ANNOTATION_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    name: str | None
+    namespace: str | None
+    resource_version: str | None
+    content: Content
+
+
+def _check_qualified_key(key: str, path: str) -> list[FieldError]:
+    prefix, _, name = key.rpartition("/")
+    ok = bool(_LABEL_NAME.match(name)) and len(name) <= 63
+    ok = ok and (not prefix or (len(prefix) <= 253 and bool(DNS1123_SUBDOMAIN.match(prefix))))
+    if ok:
+        return []
+    return [FieldError(path, "FieldValueInvalid", "must be a qualified name ([prefix/]name)")]
+
+
+def _check_string_map(value: Any, path: str, *, label_values: bool) -> list[FieldError]:
+    if not isinstance(value, dict):
+        return [FieldError(path, "FieldValueInvalid", "must be a map of strings")]
+    errors: list[FieldError] = []
+    for key, item in value.items():
+        errors += _check_qualified_key(key, f"{path}.{key}")
+        if not isinstance(item, str):
+            errors.append(FieldError(f"{path}.{key}", "FieldValueInvalid", "must be a string"))
+        elif label_values and item and (len(item) > 63 or not _LABEL_NAME.match(item)):
+            errors.append(
+                FieldError(f"{path}.{key}", "FieldValueInvalid", "must be a valid label value")
+            )
+    if not label_values and sum(len(k) + len(str(v)) for k, v in value.items()) > (
+        MAX_ANNOTATION_BYTES
+    ):
+        errors.append(FieldError(path, "FieldValueTooLong", "annotations exceed 256 KiB"))
+    return errors
+
+
+def check_name(name: Any, path: str = "metadata.name") -> list[FieldError]:
+    if not isinstance(name, str) or not name:
+        return [FieldError(path, "FieldValueRequired", "a name is required")]
+    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+        return [FieldError(path, "FieldValueInvalid", "must be a DNS-1123 subdomain")]
+    return []
+
+
+def check_namespace(namespace: str, path: str = "metadata.namespace") -> list[FieldError]:
+    if len(namespace) > 63 or not DNS1123_LABEL.match(namespace):
+        return [FieldError(path, "FieldValueInvalid", "must be a DNS-1123 label")]
+    return []
+
+
+def _check_top(body: dict[str, Any]) -> list[FieldError]:
+    errors = [
+        FieldError(k, "FieldValueForbidden", "unknown field") for k in body if k not in _TOP_FIELDS
+    ]
+    if body.get("apiVersion", API_VERSION) != API_VERSION:
+        errors.append(FieldError("apiVersion", "FieldValueNotSupported", f"must be {API_VERSION}"))
+    if body.get("kind", KIND) != KIND:
+        errors.append(FieldError("kind", "FieldValueNotSupported", f"must be {KIND}"))
+    return errors
+
+
+def _check_metadata(meta: dict[str, Any]) -> list[FieldError]:
+    allowed = _METADATA_FIELDS | _METADATA_READ_ONLY
+    errors = [
+        FieldError(f"metadata.{k}", "FieldValueForbidden", "unknown field")
+        for k in meta
+        if k not in allowed
+    ]
+    errors += _check_string_map(meta.get("labels", {}), "metadata.labels", label_values=True)
+    errors += _check_string_map(
+        meta.get("annotations", {}), "metadata.annotations", label_values=False
+    )
+    rv = meta.get("resourceVersion")
+    if rv not in (None, "") and not (isinstance(rv, str) and rv.isdigit()):
+        errors.append(
+            FieldError("metadata.resourceVersion", "FieldValueInvalid", "must be a number")
+        )
+    return errors
+
+
+def parse_body(body: Any) -> tuple[ParsedBody | None, list[FieldError]]:
+    """Validate a decoded request body; return the parsed body or every violation."""
+    if not isinstance(body, dict):
+        return None, [FieldError("body", "FieldValueInvalid", "must be a JSON object")]
+    meta = body.get("metadata", {})
+    if not isinstance(meta, dict):
+        meta = {}
+        errors = [FieldError("metadata", "FieldValueInvalid", "must be an object")]
+    else:
+        errors = []
+    errors = _check_top(body) + errors + _check_metadata(meta)
+    spec, spec_errors = validate_spec(body.get("spec"))
+    errors += spec_errors
+    if errors or spec is None:
+        return None, errors
+    content = Content(
+        spec.to_json_dict(), dict(meta.get("labels", {})), dict(meta.get("annotations", {}))
+    )
+    rv = meta.get("resourceVersion") or None
+    return ParsedBody(meta.get("name"), meta.get("namespace"), rv, content), []
+
+
+def timestamp(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render(row: AppConfigRow, status: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "namespace": row.namespace,
+            "name": row.name,
+            "uid": row.uid,
+            "generation": row.generation,
+            "resourceVersion": str(row.seq),
+            "labels": row.labels,
+            "annotations": row.annotations,
+            "creationTimestamp": timestamp(row.created_at),
+        },
+        "spec": row.spec,
+        "status": status,
+    }
+
+
+def render_revision(revision: Revision) -> dict[str, Any]:
+    return {
+        "resourceVersion": str(revision.seq),
+        "op": revision.op,
+        "actor": revision.actor,
+        "time": timestamp(revision.created_at),
+        "uid": revision.uid,
+        "generation": revision.generation,
+        "labels": revision.labels,
+        "annotations": revision.annotations,
+        "spec": revision.spec,
+    }

@@ -1,0 +1,51 @@
+"""The ``rendersync`` command: production entrypoints, the dev stack and operations."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from rendersync import commands
+from rendersync.logs import configure_logging
+from rendersync.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rendersync",
+        description="Render AppConfigs kept in a database into Kubernetes and Git, durably.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    api = sub.add_parser("api", help="serve the REST API")
+    api.add_argument("--host", help="listen address (default: RENDERSYNC_API__HOST)")
+    api.add_argument("--port", type=int, help="listen port (default: RENDERSYNC_API__PORT)")
+    api.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
+    api.set_defaults(run=commands.run_api)
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate the schema to the latest version").set_defaults(
+        run=commands.run_db_upgrade
+    )
+
+    emu = sub.add_parser("k8s-emulator", help="serve the Kubernetes API emulator (test/dev)")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=6443)
+    emu.add_argument("--kubeconfig-out", help="write a kubeconfig pointing at the emulator")
+    emu.add_argument("--install-crd", action="store_true", help="register the AppConfig CRD")
+    emu.set_defaults(run=commands.run_k8s_emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(level=settings.log.level, json_format=settings.log.json_format)
+    run: Callable[[argparse.Namespace, Settings], int] = args.run
+    return run(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

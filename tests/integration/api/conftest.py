@@ -1,0 +1,69 @@
+"""Fixtures for the REST API: a migrated database (SQLite and PostgreSQL) and clients."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from rendersync.stack.processes import free_port
+from sqlalchemy import Engine
+
+from api.persistence.db import make_engine
+from api.persistence.migrating import upgrade
+from api.web.app import create_app
+
+BASE = "/api/v1/namespaces/default/appconfigs"
+
+
+def appconfig(name: str, **spec: Any) -> dict[str, Any]:
+    body_spec = {"app": "web", "environment": "dev", **spec}
+    return {
+        "apiVersion": "rendersync.dev/v1alpha1",
+        "kind": "AppConfig",
+        "metadata": {"name": name},
+        "spec": body_spec,
+    }
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app(engine: Engine) -> FastAPI:
+    return create_app(engine=engine, targets=("kubernetes", "git"), ui_url="http://ui.test")
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The app served by a real uvicorn on a free loopback port, for concurrent clients."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn exited during start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,49 @@
+"""Debezium envelope and row image produced for the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from api.persistence.events import envelope, row_image
+from api.persistence.tables import AppConfigRow
+
+
+def _row() -> AppConfigRow:
+    moment = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)
+    return AppConfigRow(
+        namespace="ns",
+        name="web",
+        uid="u-1",
+        seq=7,
+        generation=2,
+        spec={"app": "web", "environment": "dev"},
+        labels={"b": "2", "a": "1"},
+        annotations={},
+        deleted=False,
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+def test_row_image_matches_debezium_postgres_types() -> None:
+    image = row_image(_row())
+    assert image["seq"] == 7
+    assert image["deleted"] is False
+    # json columns arrive as JSON text, timestamps as epoch microseconds.
+    assert json.loads(image["spec"]) == {"app": "web", "environment": "dev"}
+    assert image["labels"] == '{"a":"1","b":"2"}'
+    assert image["updated_at"] == 1767323045600000
+
+
+def test_envelope_shape() -> None:
+    row = _row()
+    change = envelope(
+        op="u", before=None, after=row_image(row), seq=7, committed_at=row.updated_at, database="rs"
+    )
+    assert change["op"] == "u"
+    assert change["after"]["seq"] == 7
+    assert change["source"]["table"] == "appconfigs"
+    assert change["source"]["schema"] == "public"
+    assert change["source"]["lsn"] == 7
+    assert change["ts_ms"] == change["source"]["ts_ms"] == 1767323045600
