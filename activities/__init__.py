@@ -1,0 +1,1 @@
+"""Temporal activities: Kubernetes apply/delete, Git commit/remove, status write-back."""

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--kubeconfig-out", help="write a kubeconfig pointing at the emulator")
     emu.add_argument("--install-crd", action="store_true", help="register the AppConfig CRD")
     emu.set_defaults(run=commands.run_k8s_emulator)
+    for name, run, what in (
+        ("relay", commands.run_relay, "publish the outbox to Kafka"),
+        ("bridge", commands.run_bridge, "hand Kafka change events to Temporal"),
+        ("worker", commands.run_worker, "run the Temporal worker (workflow + activities)"),
+    ):
+        sub.add_parser(name, help=what).set_defaults(run=run)
     return parser
 
 

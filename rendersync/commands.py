@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
+from rendersync import processes
+from rendersync.runtime import run_until_signalled
 from rendersync.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,4 +55,28 @@ def run_k8s_emulator(args: argparse.Namespace, _settings: Settings) -> int:
     kubeconfig = Path(args.kubeconfig_out) if args.kubeconfig_out else None
     return serve(
         host=args.host, port=args.port, kubeconfig_out=kubeconfig, install_crd=args.install_crd
+    )
+
+
+def run_relay(_args: argparse.Namespace, settings: Settings) -> int:
+    return run_until_signalled(
+        lambda stop: processes.relay_main(settings, stop),
+        metrics_port=settings.metrics.relay_port,
+        metrics_host=settings.metrics.host,
+    )
+
+
+def run_bridge(_args: argparse.Namespace, settings: Settings) -> int:
+    return run_until_signalled(
+        lambda stop: processes.bridge_main(settings, stop),
+        metrics_port=settings.metrics.bridge_port,
+        metrics_host=settings.metrics.host,
+    )
+
+
+def run_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    return run_until_signalled(
+        lambda stop: processes.worker_main(settings, stop),
+        metrics_port=settings.metrics.worker_port,
+        metrics_host=settings.metrics.host,
     )

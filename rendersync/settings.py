@@ -95,6 +95,19 @@ class SyncSettings(BaseModel):
     retry_max_attempts: int = Field(default=8, ge=0)
     #: Events handled before the workflow continues as new.
     continue_as_new_after: int = Field(default=500, ge=1)
+    #: Seconds the worker lets running activities finish on shutdown.
+    worker_grace_s: float = Field(default=30.0, ge=0)
+    #: Upsert the AppConfigKey/SyncState search attributes (the server must know them).
+    search_attributes: bool = True
+
+
+class MetricsSettings(BaseModel):
+    """Prometheus endpoints of the relay, bridge and worker (the API serves /metrics)."""
+
+    host: str = "127.0.0.1"
+    relay_port: int = Field(default=9101, ge=0, le=65535)
+    bridge_port: int = Field(default=9102, ge=0, le=65535)
+    worker_port: int = Field(default=9103, ge=0, le=65535)
 
 
 class LogSettings(BaseModel):
@@ -117,4 +130,5 @@ class Settings(BaseSettings):
     git: GitSettings = Field(default_factory=GitSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     log: LogSettings = Field(default_factory=LogSettings)

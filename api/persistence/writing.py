@@ -22,6 +22,9 @@ from api.persistence.db import write_session
 from api.persistence.events import envelope, event_key, row_image
 from api.persistence.tables import AppConfigRow, OutboxEvent, Revision
 
+#: PostgreSQL channel notified on every committed write (the relay listens).
+NOTIFY_CHANNEL = "rendersync_outbox"
+
 
 class NotFoundError(Exception):
     """No live AppConfig with that namespace and name."""
@@ -208,4 +211,7 @@ def _record(
         )
     )
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # Wakes the relay at commit; delivered only if the transaction commits.
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
     session.expunge(row)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from api.persistence.db import ping
 from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
+from api.web.metrics import metrics_response
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.routes import router
 
@@ -51,6 +52,10 @@ def create_app(
         except Exception as err:
             raise ApiError(503, f"database unreachable: {type(err).__name__}") from None
         return {"status": "ok", "database": "reachable"}
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        return metrics_response()
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)

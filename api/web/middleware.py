@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.web.context import request_id_var
 from api.web.errors import ApiError, status_body
+from api.web.metrics import REQUEST_SECONDS, REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,11 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+        elapsed = time.perf_counter() - started
+        REQUESTS.labels(scope["method"], str(status.get("code", 0))).inc()
+        REQUEST_SECONDS.labels(scope["method"]).observe(elapsed)
         logger.info(
-            "%s %s %s %.1fms",
-            scope["method"],
-            scope["path"],
-            status.get("code", 0),
-            (time.perf_counter() - started) * 1000,
+            "%s %s %s %.1fms", scope["method"], scope["path"], status.get("code", 0), elapsed * 1000
         )
 
 

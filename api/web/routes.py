@@ -16,6 +16,7 @@ from api.web.context import ApiContext, ContextDep
 from api.web.errors import ApiError, invalid
 from api.web.resources import check_name, check_namespace, parse_body, render, render_revision
 from api.web.status import derive_status
+from api.web.waiting import WaitDep, finish
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
@@ -31,11 +32,6 @@ def resource(ctx: ApiContext, row: AppConfigRow) -> dict[str, Any]:
         temporal_namespace=ctx.temporal_namespace,
     )
     return render(row, status)
-
-
-def respond(response: Response, ctx: ApiContext, row: AppConfigRow) -> dict[str, Any]:
-    response.headers["ETag"] = f'"{row.seq}"'
-    return resource(ctx, row)
 
 
 def _load(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow:
@@ -98,7 +94,7 @@ def _expected(request: Request, body_version: int | None) -> tuple[int | None, b
 
 @router.post("/namespaces/{namespace}/appconfigs", status_code=201)
 async def create(
-    namespace: str, request: Request, response: Response, ctx: ContextDep
+    namespace: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     name, content, _ = _parse(await read_json(request), namespace, None)
     try:
@@ -112,18 +108,20 @@ async def create(
         )
     except writing.AlreadyExistsError as err:
         raise _write_errors(err, name=name, via_if_match=False) from None
-    return await run_in_threadpool(respond, response, ctx, row)
+    return await finish(response, ctx, row, wait)
 
 
 @router.get(ITEM)
-async def get(namespace: str, name: str, response: Response, ctx: ContextDep) -> dict[str, Any]:
+async def get(
+    namespace: str, name: str, response: Response, ctx: ContextDep, wait: WaitDep
+) -> dict[str, Any]:
     row = await run_in_threadpool(_load, ctx, namespace, name)
-    return await run_in_threadpool(respond, response, ctx, row)
+    return await finish(response, ctx, row, wait)
 
 
 @router.put(ITEM)
 async def replace(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep
+    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     _, content, body_version = _parse(await read_json(request), namespace, name)
     expected, via_if_match = _expected(request, body_version)
@@ -139,12 +137,12 @@ async def replace(
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
-    return await run_in_threadpool(respond, response, ctx, row)
+    return await finish(response, ctx, row, wait)
 
 
 @router.patch(ITEM)
 async def patch(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep
+    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     """JSON merge patch, merged with the current object inside the write transaction."""
     patch_body = await read_json(request, allowed=(MERGE_PATCH, "application/json"))
@@ -176,12 +174,12 @@ async def patch(
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=body_version[0] is None) from None
-    return await run_in_threadpool(respond, response, ctx, row)
+    return await finish(response, ctx, row, wait)
 
 
 @router.delete(ITEM)
 async def delete(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep
+    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     body_version = None
     if await request.body():
@@ -204,7 +202,7 @@ async def delete(
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
-    return await run_in_threadpool(respond, response, ctx, row)
+    return await finish(response, ctx, row, wait)
 
 
 def _list(

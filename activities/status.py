@@ -1,0 +1,45 @@
+"""Activities that write the sync's outcome back to the database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from api.persistence import syncstatus
+from workflows.contracts import (
+    ACTIVITY_FINISH_DELETE,
+    ACTIVITY_RECORD_FAILURE,
+    DeleteRequest,
+    FailureReport,
+)
+
+
+class StatusActivities:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @activity.defn(name=ACTIVITY_RECORD_FAILURE)
+    async def record_failure(self, report: FailureReport) -> None:
+        """Mark the sync of ``report.seq`` Failed on its target (idempotent)."""
+        await asyncio.to_thread(
+            syncstatus.record_failure,
+            self.engine,
+            namespace=report.namespace,
+            name=report.name,
+            target=report.target,
+            version=report.seq,
+            error=report.error,
+        )
+
+    @activity.defn(name=ACTIVITY_FINISH_DELETE)
+    async def finish_delete(self, request: DeleteRequest) -> None:
+        """Clean the status and purge the tombstone of a compensated delete (idempotent)."""
+        await asyncio.to_thread(
+            syncstatus.finish_delete,
+            self.engine,
+            namespace=request.namespace,
+            name=request.name,
+            version=request.seq,
+        )

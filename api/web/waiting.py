@@ -1,0 +1,90 @@
+"""``?wait=synced&timeout=10s``: answer once the write reached every target, or time out.
+
+200 when the sync applied this write's version (or a newer one) everywhere — for a delete,
+when its compensation finished — and 202 with the current status after the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
+
+from api.persistence import reading
+from api.persistence.tables import AppConfigRow
+from api.web.context import ApiContext
+from api.web.errors import ApiError
+from api.web.resources import render
+from api.web.status import derive_status
+
+MAX_WAIT_S = 60.0
+POLL_S = 0.05
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
+
+
+@dataclass(frozen=True)
+class WaitSpec:
+    timeout_s: float
+
+
+def parse_duration(text: str) -> float:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ApiError(400, f"timeout: {text!r} is not a duration such as 10s or 500ms")
+    value = float(match.group(1))
+    return value * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
+
+
+def wait_spec(
+    wait: Annotated[str | None, Query(description="'synced' to wait for the sync")] = None,
+    timeout: Annotated[str, Query(description="how long to wait, e.g. 10s")] = "10s",
+) -> WaitSpec | None:
+    if wait is None:
+        return None
+    if wait != "synced":
+        raise ApiError(400, f"wait: only 'synced' is supported, got {wait!r}")
+    return WaitSpec(min(parse_duration(timeout), MAX_WAIT_S))
+
+
+WaitDep = Annotated[WaitSpec | None, Depends(wait_spec)]
+
+
+def _snapshot(ctx: ApiContext, row: AppConfigRow) -> tuple[bool, dict[str, Any]]:
+    """Whether the write of ``row`` has been synced, and the resource as it is now."""
+    current = reading.get_row(ctx.engine, namespace=row.namespace, name=row.name)
+    if current is None or (current.seq > row.seq and row.deleted):
+        return row.deleted, render(row, {"phase": "Deleted", "desiredVersion": row.seq})
+    reports = reading.sync_status_rows(ctx.engine, namespace=row.namespace, name=row.name)
+    status = derive_status(
+        current,
+        reports,
+        targets=ctx.targets,
+        ui_url=ctx.ui_url,
+        temporal_namespace=ctx.temporal_namespace,
+    )
+    done = not row.deleted and status["appliedVersion"] >= row.seq
+    return done, render(current, status)
+
+
+async def finish(
+    response: Response, ctx: ApiContext, row: AppConfigRow, wait: WaitSpec | None
+) -> dict[str, Any]:
+    """The answer to a write or read of ``row``, after waiting for its sync if asked."""
+    response.headers["ETag"] = f'"{row.seq}"'
+    deadline = time.monotonic() + (wait.timeout_s if wait else 0.0)
+    while True:
+        done, body = await run_in_threadpool(_snapshot, ctx, row)
+        if wait is None:
+            return body
+        if done:
+            response.status_code = 200
+            return body
+        if time.monotonic() >= deadline:
+            response.status_code = 202
+            return body
+        await asyncio.sleep(POLL_S)

@@ -1,0 +1,53 @@
+"""Builds the clients and options each process needs from the one Settings object."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api.persistence.db import make_engine
+from rendersync.settings import Settings
+from workflows.contracts import SyncOptions
+
+logger = logging.getLogger(__name__)
+
+
+def engine_from(settings: Settings) -> Engine:
+    return make_engine(
+        settings.db.url, echo=settings.db.echo, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms
+    )
+
+
+def sync_options(settings: Settings) -> SyncOptions:
+    sync = settings.sync
+    return SyncOptions(
+        targets=tuple(t.value for t in sync.targets),
+        start_to_close_s=sync.activity_start_to_close_s,
+        retry_initial_interval_s=sync.retry_initial_interval_s,
+        retry_backoff=sync.retry_backoff,
+        retry_max_interval_s=sync.retry_max_interval_s,
+        retry_max_attempts=sync.retry_max_attempts,
+        continue_as_new_after=sync.continue_as_new_after,
+        search_attributes=sync.search_attributes,
+    )
+
+
+async def connect_temporal(settings: Settings, *, stop: asyncio.Event | None = None) -> Client:
+    """Connect, retrying while Temporal is unavailable (progress pauses; nothing is lost)."""
+    delay = 0.5
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal.address, namespace=settings.temporal.namespace
+            )
+        except Exception as err:
+            if stop is not None and stop.is_set():
+                raise
+            logger.warning(
+                "Temporal at %s unavailable (%s); retrying", settings.temporal.address, err
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)

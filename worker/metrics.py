@@ -1,0 +1,20 @@
+"""Prometheus metrics of the relay and the bridge (the sync metrics are in activities)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+EVENTS_PUBLISHED = Counter(
+    "rendersync_events_published", "Change events the relay published to Kafka"
+)
+EVENTS_CONSUMED = Counter(
+    "rendersync_events_consumed", "Change events the bridge handed to Temporal"
+)
+EVENTS_COALESCED = Counter(
+    "rendersync_events_coalesced",
+    "Events the bridge skipped for a newer one of the same key in the same batch",
+)
+DLQ_MESSAGES = Counter("rendersync_dlq_messages", "Unparseable messages sent to the DLQ")
+RELAY_LAG = Gauge(
+    "rendersync_relay_lag_seconds", "Age of the oldest unpublished outbox row (0 when none)"
+)

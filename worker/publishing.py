@@ -1,0 +1,153 @@
+"""The outbox relay: publishes committed changes to Kafka in seq order, at least once.
+
+Each row is sent with ``acks=all`` keyed by ``namespace/name`` and marked published only
+after the broker acknowledged it, so a crash between the two republishes (consumers dedupe
+by seq). Wakes on PostgreSQL NOTIFY with a poll fallback; polls on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import psycopg
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from sqlalchemy import Engine
+
+from api.persistence import outbox
+from worker import metrics
+from worker.leadership import psycopg_conninfo, relay_leadership
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    db_url: str
+    bootstrap_servers: str
+    topic: str
+    partitions: int = 6
+    replication_factor: int = 1
+    idempotent_producer: bool = False
+    batch_size: int = 500
+    poll_interval_s: float = 0.1
+    retention: timedelta = timedelta(days=1)
+
+
+async def ensure_topic(
+    *, bootstrap_servers: str, topic: str, partitions: int, replication: int
+) -> None:
+    """Create ``topic`` if it is missing; an existing topic is left as it is."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        if topic in set(await admin.list_topics()):
+            return
+        await admin.create_topics([NewTopic(topic, partitions, replication)])
+        logger.info("created topic %s with %d partitions", topic, partitions)
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+async def publish_batch(engine: Engine, producer: AIOKafkaProducer, topic: str, limit: int) -> int:
+    """Publish up to ``limit`` pending events; returns how many were published."""
+    pending = await asyncio.to_thread(outbox.fetch_unpublished, engine, limit=limit)
+    if not pending:
+        return 0
+    sends = [
+        await producer.send(topic, key=e.key.encode(), value=e.envelope.encode()) for e in pending
+    ]
+    await asyncio.gather(*sends)
+    await asyncio.to_thread(outbox.mark_published, engine, seqs=[e.seq for e in pending])
+    metrics.EVENTS_PUBLISHED.inc(len(pending))
+    return len(pending)
+
+
+async def _listen(conninfo: str, wake: asyncio.Event) -> None:
+    """Set ``wake`` on every NOTIFY; reconnects after a connection loss."""
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                await conn.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+                async for _ in conn.notifies():
+                    wake.set()
+        except psycopg.Error as err:
+            logger.warning("LISTEN connection lost (%s); reconnecting", err)
+            await asyncio.sleep(1)
+
+
+async def run_relay(config: RelayConfig, engine: Engine, *, stop: asyncio.Event) -> None:
+    """Publish until ``stop`` is set; waits for leadership first."""
+    async with relay_leadership(config.db_url):
+        await ensure_topic(
+            bootstrap_servers=config.bootstrap_servers,
+            topic=config.topic,
+            partitions=config.partitions,
+            replication=config.replication_factor,
+        )
+        producer = AIOKafkaProducer(
+            bootstrap_servers=config.bootstrap_servers,
+            acks="all",
+            enable_idempotence=config.idempotent_producer,
+            linger_ms=2,
+        )
+        await producer.start()
+        wake = asyncio.Event()
+        listener = None
+        if engine.dialect.name == "postgresql":
+            listener = asyncio.create_task(_listen(psycopg_conninfo(config.db_url), wake))
+        try:
+            await _publish_loop(config, engine, producer, wake, stop)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+            await producer.stop()
+
+
+async def _publish_loop(
+    config: RelayConfig,
+    engine: Engine,
+    producer: AIOKafkaProducer,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
+    fallback = config.poll_interval_s if engine.dialect.name != "postgresql" else 1.0
+    rounds = 0
+    while not stop.is_set():
+        wake.clear()
+        try:
+            published = await publish_batch(engine, producer, config.topic, config.batch_size)
+        except Exception:
+            logger.exception("publishing failed; retrying")
+            published = 0
+            await asyncio.sleep(1)
+        await asyncio.to_thread(_observe_lag, engine)
+        rounds += 1
+        if rounds % 1000 == 0:
+            await asyncio.to_thread(outbox.purge_published, engine, older_than=config.retention)
+        if published < config.batch_size:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(wake, stop), timeout=fallback)
+
+
+async def _first(wake: asyncio.Event, stop: asyncio.Event) -> None:
+    waits = [asyncio.create_task(wake.wait()), asyncio.create_task(stop.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+
+
+def _observe_lag(engine: Engine) -> None:
+    oldest = outbox.oldest_unpublished_at(engine)
+    metrics.RELAY_LAG.set(0 if oldest is None else (outbox.utcnow() - oldest).total_seconds())

@@ -1,0 +1,178 @@
+"""Dataclass contracts of the AppConfigSync workflow: its input, signals, query and activities.
+
+Everything that crosses the Temporal boundary is one frozen dataclass. Versions are the
+change sequence numbers (``seq``) the API assigns; ids and versions cross, never ORM rows.
+This module is sandbox-safe: standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+WORKFLOW_TYPE = "AppConfigSync"
+SIGNAL_CHANGE = "change"
+SIGNAL_RETRY = "retry"
+QUERY_STATE = "state"
+
+SEARCH_ATTRIBUTE_KEY = "AppConfigKey"
+SEARCH_ATTRIBUTE_STATE = "SyncState"
+
+TARGET_KUBERNETES = "kubernetes"
+TARGET_GIT = "git"
+
+OP_UPSERT = "upsert"
+OP_DELETE = "delete"
+
+# Activity names (registered by the worker, mocked by tests under the same names).
+ACTIVITY_APPLY_KUBERNETES = "apply_kubernetes"
+ACTIVITY_DELETE_KUBERNETES = "delete_kubernetes"
+ACTIVITY_APPLY_GIT = "apply_git"
+ACTIVITY_REMOVE_GIT = "remove_git"
+ACTIVITY_RECORD_FAILURE = "record_failure"
+ACTIVITY_FINISH_DELETE = "finish_delete"
+
+# Phases, as shown in the API's status.phase and the SyncState search attribute.
+PHASE_PENDING = "Pending"
+PHASE_SYNCING = "Syncing"
+PHASE_SYNCED = "Synced"
+PHASE_FAILED = "Failed"
+PHASE_DELETING = "Deleting"
+PHASE_DELETED = "Deleted"
+
+
+def workflow_id_for(key: str) -> str:
+    """The workflow id of an AppConfig key ``{namespace}/{name}``."""
+    return f"appconfig:{key}"
+
+
+@dataclass(frozen=True)
+class AppConfigImage:
+    """The AppConfig as committed at version ``seq``: what every target renders."""
+
+    namespace: str
+    name: str
+    uid: str
+    seq: int
+    generation: int
+    spec: dict[str, Any]
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One committed change, as the bridge read it from Kafka (signal ``change``).
+
+    ``op`` is ``upsert`` or ``delete``. ``image`` is the row image at ``seq`` (for a delete,
+    the tombstone's, when the event carried one). ``committed_at_ms`` is the commit time
+    from the event's ``source.ts_ms``; it feeds the sync latency metric.
+    """
+
+    key: str
+    seq: int
+    op: str
+    image: AppConfigImage | None = None
+    committed_at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How the workflow drives its activities; built by the CLI from the sync settings."""
+
+    targets: tuple[str, ...] = (TARGET_KUBERNETES, TARGET_GIT)
+    start_to_close_s: float = 30.0
+    retry_initial_interval_s: float = 1.0
+    retry_backoff: float = 2.0
+    retry_max_interval_s: float = 60.0
+    #: Attempts before a transient failure fails the sync; 0 retries forever.
+    retry_max_attempts: int = 8
+    continue_as_new_after: int = 500
+    #: Upsert the SyncState/AppConfigKey search attributes (off where the server lacks them).
+    search_attributes: bool = True
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """What the workflow knows of one target for the current incarnation of the key."""
+
+    applied_version: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Query ``state`` result, and the state carried across continue-as-new."""
+
+    key: str
+    phase: str = PHASE_PENDING
+    desired_version: int = 0
+    handled_version: int = 0
+    targets: dict[str, TargetState] = field(default_factory=dict)
+    last_error: str = ""
+    failed_version: int = 0
+    events_seen: int = 0
+
+
+@dataclass(frozen=True)
+class SyncInput:
+    """Workflow input. ``carry`` holds the state of the previous run after continue-as-new;
+    ``pending`` the newest event that run had not handled yet."""
+
+    key: str
+    options: SyncOptions = field(default_factory=SyncOptions)
+    carry: SyncState | None = None
+    pending: ChangeEvent | None = None
+
+
+@dataclass(frozen=True)
+class RetryRequest:
+    """Signal ``retry``: re-drive a failed sync. ``reason`` is recorded in the log."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """Apply ``image`` (version ``image.seq``) to one target; fenced on the version."""
+
+    image: AppConfigImage
+    committed_at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class DeleteRequest:
+    """Undo the sync of ``{namespace}/{name}`` for versions up to ``seq`` (fenced: a newer
+    incarnation at the target is left alone)."""
+
+    namespace: str
+    name: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """Outcome of one target activity. ``skipped_newer`` means the target already held a
+    newer version, so nothing was written. ``detail`` is the Kubernetes resourceVersion or
+    the Git commit sha."""
+
+    target: str
+    version: int
+    detail: str = ""
+    skipped_newer: bool = False
+
+
+@dataclass(frozen=True)
+class FailureReport:
+    """Record that the sync of ``key`` at ``seq`` stopped retrying (phase Failed)."""
+
+    namespace: str
+    name: str
+    seq: int
+    target: str
+    error: str
+    workflow_id: str
