@@ -46,7 +46,6 @@ class GitActivities:
         message = f"rendersync: apply {image.key} @ {image.seq}"
 
         async def operation() -> TargetResult:
-            await self.repo.ensure_clone()
             result = await self.repo.apply_file(
                 path=path_of(image.namespace, image.name), content=render_yaml(render(image)),
                 version=image.seq, message=message,
@@ -73,7 +72,6 @@ class GitActivities:
         key = f"{request.namespace}/{request.name}"
 
         async def operation() -> TargetResult:
-            await self.repo.ensure_clone()
             result = await self.repo.remove_file(
                 path=path_of(request.namespace, request.name), version=request.seq,
                 message=f"rendersync: remove {key} @ {request.seq}",

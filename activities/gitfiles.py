@@ -1,0 +1,42 @@
+"""Files in the GitOps working clone: the version fence's reading side and path checks."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path, PurePosixPath
+
+import yaml
+
+from activities.gitcmd import GitPermanentError
+
+logger = logging.getLogger(__name__)
+
+VERSION_ANNOTATION = "rendersync.dev/version"
+
+
+def check_path(path: str) -> None:
+    """Reject paths that would leave the working tree or touch git's own files."""
+    parts = PurePosixPath(path).parts
+    if not parts or path.startswith("/") or "\\" in path or ".." in parts or parts[0] == ".git":
+        raise GitPermanentError(f"invalid repository path {path!r}")
+
+
+def file_version(target: Path) -> int | None:
+    """The ``rendersync.dev/version`` annotation of the file at ``target``.
+
+    None if the file is missing or carries no readable version: such a file was not written
+    by us (or was edited by hand), and the path belongs to rendersync, so it is overwritten.
+    """
+    try:
+        document = yaml.safe_load(target.read_text(encoding="utf-8"))
+        return int(document["metadata"]["annotations"][VERSION_ANNOTATION])
+    except FileNotFoundError:
+        return None
+    except (yaml.YAMLError, TypeError, KeyError, ValueError, UnicodeDecodeError):
+        logger.warning("%s has no readable %s annotation", target.name, VERSION_ANNOTATION)
+        return None
+
+
+def write_text(target: Path, content: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(content, encoding="utf-8")

@@ -1,0 +1,300 @@
+"""Writing rendered AppConfigs into a GitOps repository: one fenced commit per change,
+pushed with fetch-and-rebase retries."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import shutil
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from activities.gitcmd import (
+    GitError,
+    GitOutput,
+    GitPermanentError,
+    GitTransientError,
+    failure,
+    run_git,
+)
+from activities.gitfiles import check_path, file_version, write_text
+
+__all__ = ["GitError", "GitPermanentError", "GitRepository", "GitResult", "GitTransientError"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GitResult:
+    """Outcome of one write: the branch tip after it, whether a commit was pushed, and
+    whether the file already held a newer version (so nothing was written)."""
+
+    commit: str
+    changed: bool
+    skipped_newer: bool
+
+
+@dataclass(frozen=True)
+class _Change:
+    path: str
+    content: str | None  # None removes the file
+    version: int
+    message: str
+
+
+class _Staged(enum.Enum):
+    SKIPPED_NEWER = "skipped_newer"
+    UNCHANGED = "unchanged"
+    STAGED = "staged"
+
+
+class GitRepository:
+    """A working clone of one branch of a GitOps repository, owned by this process.
+
+    Nothing happens at construction. Every operation first syncs the clone to the remote
+    branch tip (fetch, then a hard reset: local state is disposable), so the workdir must
+    not be shared with other processes or people. Writes are serialised by an
+    ``asyncio.Lock`` held across the whole read-modify-commit-push sequence; the lock lives
+    in a class-level registry keyed by event loop and resolved workdir, so several instances
+    for the same workdir in one process still take turns.
+
+    Errors: `GitPermanentError` (remote missing, credentials refused, invalid path, push
+    declined by a hook) should fail fast; `GitTransientError` (network, timeouts, lock files,
+    a push still rejected after ``push_attempts``) should be retried by the caller.
+    """
+
+    _locks: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]]]
+    _locks = weakref.WeakKeyDictionary()
+
+    def __init__(
+        self,
+        *,
+        remote: str,
+        branch: str = "main",
+        workdir: Path,
+        author_name: str,
+        author_email: str,
+        push_attempts: int = 5,
+        command_timeout: float = 120.0,
+    ) -> None:
+        if push_attempts < 1:
+            raise ValueError("push_attempts must be at least 1")
+        self.remote = remote
+        self.branch = branch
+        self.workdir = Path(workdir)
+        self.push_attempts = push_attempts
+        # Every command gets the identity, so commits and rebases never read (or need) the
+        # machine's git config; signing configured there must not block an unattended commit.
+        self._config = (
+            *("-c", f"user.name={author_name}", "-c", f"user.email={author_email}"),
+            *("-c", "commit.gpgsign=false"),
+        )
+        self._timeout = command_timeout
+        self._origin = f"refs/remotes/origin/{branch}"
+        self._configured = False
+
+    # -- public API ------------------------------------------------------------------------
+
+    async def ensure_clone(self) -> str:
+        """Make or refresh the working clone and return the branch tip.
+
+        Idempotent. Initialises ``workdir`` if it is not a clone yet, fetches the branch and
+        hard-resets to it. If the remote is empty or lacks the branch, creates it with an
+        empty root commit and pushes, so GitOps tools have a branch to watch before the
+        first change; if another writer creates it first, that branch is adopted instead.
+        """
+        async with self._lock():
+            return await self._sync()
+
+    async def apply_file(self, *, path: str, content: str, version: int, message: str) -> GitResult:
+        """Write ``content`` (a rendered resource carrying the ``rendersync.dev/version``
+        annotation) to ``path`` and push one commit with ``message``.
+
+        Idempotent: identical content makes no commit (``changed=False``). Fenced: if the
+        file already holds a greater version it is left alone (``skipped_newer=True``), also
+        when a concurrent writer pushed it between our fetch and our push. A rejected push
+        is retried after fetch-and-rebase up to ``push_attempts`` times, then
+        `GitTransientError`; `remove_file` retries the same way.
+        """
+        return await self._write(_Change(path, content, version, message))
+
+    async def remove_file(self, *, path: str, version: int, message: str) -> GitResult:
+        """Remove ``path`` if the file's version is at most ``version`` and push one commit.
+
+        Idempotent: a missing file is success with ``changed=False``. A file holding a
+        greater version (a newer incarnation of the key) is kept (``skipped_newer=True``).
+        """
+        return await self._write(_Change(path, None, version, message))
+
+    # -- sequence ---------------------------------------------------------------------------
+
+    async def _write(self, change: _Change) -> GitResult:
+        check_path(change.path)
+        async with self._lock():
+            await self._sync()
+            staged = await self._stage(change)
+            if staged is not _Staged.STAGED:
+                return await self._result(staged)
+            await self._commit(change.message)
+            return await self._publish(change)
+
+    async def _publish(self, change: _Change) -> GitResult:
+        """Push; on rejection fetch, rebase (or re-apply the fenced write) and push again."""
+        for attempt in range(1, self.push_attempts + 1):
+            if await self._push():
+                result = await self._result(_Staged.STAGED)
+                logger.info("pushed %s for %s at %s", result.commit, change.path, change.version)
+                return result
+            logger.info(
+                "push of %s rejected (attempt %d/%d)", change.path, attempt, self.push_attempts
+            )
+            if attempt == self.push_attempts:
+                break
+            staged = await self._replay(change)
+            if staged is not _Staged.STAGED:
+                return await self._result(staged)
+        raise GitTransientError(
+            f"push to {self.branch} still rejected after {self.push_attempts} attempts"
+        )
+
+    async def _replay(self, change: _Change) -> _Staged:
+        """Put our commit on top of the new remote tip. A plain rebase is only trusted when
+        the remote did not touch our file: otherwise a textual merge could mix two versions
+        of the resource, so we rewrite the file from scratch with the fence re-checked."""
+        await self._fetch()
+        theirs = await self._git(
+            "diff", "--quiet", "HEAD~1", self._origin, "--", change.path, check=False
+        )
+        if theirs.returncode == 0:  # the remote did not change our file
+            rebased = await self._git("rebase", "--quiet", self._origin, check=False)
+            if rebased.ok:
+                logger.info("rebased %s onto the new remote tip", change.path)
+                return _Staged.STAGED
+            await self._git("rebase", "--abort", check=False)
+        logger.info("%s changed on the remote; rewriting it with the fence re-checked", change.path)
+        await self._sync()
+        staged = await self._stage(change)
+        if staged is _Staged.STAGED:
+            await self._commit(change.message)
+        return staged
+
+    async def _stage(self, change: _Change) -> _Staged:
+        target = self.workdir / change.path
+        current = await asyncio.to_thread(file_version, target)
+        if current is not None and current > change.version:
+            logger.info("%s holds version %d > %d; kept", change.path, current, change.version)
+            return _Staged.SKIPPED_NEWER
+        if change.content is None:
+            if not target.exists():
+                return _Staged.UNCHANGED
+            await self._git("rm", "--quiet", "--", change.path)
+        else:
+            await asyncio.to_thread(write_text, target, change.content)
+            await self._git("add", "--", change.path)
+        diff = await self._git("diff", "--cached", "--quiet", check=False)
+        return _Staged.STAGED if diff.returncode == 1 else _Staged.UNCHANGED
+
+    async def _result(self, staged: _Staged) -> GitResult:
+        head = await self._git("rev-parse", "HEAD")
+        return GitResult(
+            commit=head.stdout.strip(),
+            changed=staged is _Staged.STAGED,
+            skipped_newer=staged is _Staged.SKIPPED_NEWER,
+        )
+
+    # -- clone and branch -------------------------------------------------------------------
+
+    async def _sync(self) -> str:
+        await self._init()
+        for _ in range(self.push_attempts):
+            if await self._fetch():
+                await self._git(
+                    "checkout", "--quiet", "--force", "--no-track", "-B", self.branch, self._origin
+                )
+                await self._git("clean", "-ffdxq")
+                return (await self._git("rev-parse", "HEAD")).stdout.strip()
+            if await self._create_branch():
+                return (await self._git("rev-parse", "HEAD")).stdout.strip()
+        raise GitTransientError(f"could not create branch {self.branch} on the remote")
+
+    async def _init(self) -> None:
+        """Initialise the clone if needed and point ``origin`` at the configured remote.
+        Leftovers of an interrupted run (a rebase in progress, an index.lock of a killed
+        command) are cleared: only this process uses the workdir, so they are stale."""
+        if not (self.workdir / ".git").is_dir():
+            await asyncio.to_thread(self.workdir.mkdir, parents=True, exist_ok=True)
+            await self._git("init", "--quiet", f"--initial-branch={self.branch}")
+            self._configured = False
+        for leftover in ("rebase-merge", "rebase-apply"):
+            if (self.workdir / ".git" / leftover).exists():
+                await self._git("rebase", "--abort", check=False)
+                await asyncio.to_thread(shutil.rmtree, self.workdir / ".git" / leftover, True)
+        (self.workdir / ".git" / "index.lock").unlink(missing_ok=True)
+        if self._configured:
+            return
+        settings = {
+            "remote.origin.url": self.remote,
+            "remote.origin.fetch": f"+refs/heads/{self.branch}:{self._origin}",
+            "remote.origin.tagOpt": "--no-tags",
+        }
+        for key, value in settings.items():
+            await self._git("config", key, value)
+        self._configured = True
+
+    async def _fetch(self) -> bool:
+        """Fetch the branch; False if the remote does not have it (yet)."""
+        fetched = await self._git("fetch", "--quiet", "--prune", "origin", check=False)
+        if fetched.ok:
+            return True
+        if "couldn't find remote ref" in fetched.stderr:
+            await self._git("update-ref", "-d", self._origin)
+            return False
+        raise failure("git fetch origin", fetched)
+
+    async def _create_branch(self) -> bool:
+        """Start the branch with an empty root commit; False if someone else pushed first."""
+        await self._git("symbolic-ref", "HEAD", f"refs/heads/{self.branch}")
+        await self._git("update-ref", "-d", f"refs/heads/{self.branch}")
+        await self._git("read-tree", "--empty")
+        await self._git("clean", "-ffdxq")
+        await self._commit(f"rendersync: initialize branch {self.branch}", "--allow-empty")
+        pushed = await self._push()
+        if pushed:
+            logger.info("created branch %s on the remote", self.branch)
+        return pushed
+
+    async def _commit(self, message: str, *flags: str) -> None:
+        # --no-verify: commit hooks configured on the machine must not block an unattended commit.
+        await self._git("commit", "--quiet", "--no-verify", *flags, "-m", message)
+
+    async def _push(self) -> bool:
+        """Push HEAD to the branch. False on a rejection that a fetch can fix (someone else
+        pushed first); other failures raise their classified error."""
+        pushed = await self._git(
+            "push", "--porcelain", "origin", f"HEAD:refs/heads/{self.branch}", check=False
+        )
+        if pushed.ok:
+            return True
+        output = pushed.stdout + pushed.stderr
+        declined = "hook declined" in output or "protected branch" in output
+        if ("[rejected]" in output or "[remote rejected]" in output) and not declined:
+            return False
+        raise failure(f"git push origin HEAD:{self.branch}", pushed)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _git(self, *args: str, check: bool = True) -> GitOutput:
+        return await run_git(
+            *self._config,
+            *args,
+            cwd=self.workdir,
+            limit_seconds=self._timeout,
+            check=check,
+        )
+
+    def _lock(self) -> asyncio.Lock:
+        per_loop = self._locks.setdefault(asyncio.get_running_loop(), {})
+        return per_loop.setdefault(self.workdir.resolve(), asyncio.Lock())
