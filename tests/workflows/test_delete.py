@@ -1,0 +1,131 @@
+"""Deletes: compensation in reverse order of apply, completion, recreates and races with updates."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.workflows.fakes import FakeActivities
+from tests.workflows.harness import WAIT_S, SyncDriver
+from workflows.contracts import (
+    ACTIVITY_APPLY_GIT,
+    ACTIVITY_APPLY_KUBERNETES,
+    ACTIVITY_DELETE_KUBERNETES,
+    ACTIVITY_FINISH_DELETE,
+    ACTIVITY_REMOVE_GIT,
+    PHASE_DELETED,
+    PHASE_DELETING,
+    SyncState,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+APPLY = [ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT]
+COMPENSATE = [ACTIVITY_REMOVE_GIT, ACTIVITY_DELETE_KUBERNETES, ACTIVITY_FINISH_DELETE]
+
+
+async def result(sync: SyncDriver) -> SyncState:
+    return await asyncio.wait_for(sync.handle.result(), WAIT_S)
+
+
+async def test_delete_compensates_in_reverse_and_completes(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    await sync.delete(2)
+
+    final = await result(sync)
+
+    assert fake.names() == APPLY + COMPENSATE
+    assert fake.versions(ACTIVITY_FINISH_DELETE) == [2]
+    assert final.phase == PHASE_DELETED
+    assert final.handled_version == 2
+    assert final.targets == {}
+
+
+async def test_delete_of_unknown_key_still_cleans_every_target(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.delete(5)
+
+    final = await result(sync)
+
+    assert fake.names() == COMPENSATE
+    assert final.phase == PHASE_DELETED
+
+
+async def test_recreate_during_delete_applies_after_compensation(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    gate = fake.block(ACTIVITY_REMOVE_GIT)
+    await sync.delete(2)
+    await gate.wait_entered()
+    assert (await sync.state()).phase == PHASE_DELETING
+    assert await sync.sync_state_attribute() == PHASE_DELETING
+
+    await sync.upsert(3)
+    await sync.wait_state(lambda s: s.desired_version == 3, "recreate seen")
+    gate.release()
+    state = await sync.wait_synced(3)
+
+    assert fake.names() == APPLY + COMPENSATE + APPLY
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 3]
+    assert set(state.targets) == {"kubernetes", "git"}
+
+
+async def test_recreate_after_completed_delete_starts_a_new_run(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    await sync.delete(2)
+    await result(sync)
+    first_run = (await sync.handle.describe()).run_id
+
+    await sync.upsert(3)
+    state = await sync.wait_synced(3)
+
+    assert (await sync.handle.describe()).run_id != first_run
+    assert fake.names() == APPLY + COMPENSATE + APPLY
+    assert state.events_seen == 1
+
+
+async def test_delete_racing_with_updates(sync: SyncDriver, fake: FakeActivities) -> None:
+    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    await sync.upsert(1)
+    await gate.wait_entered()
+    await sync.upsert(2)
+    await sync.delete(3)
+    await sync.upsert(4, 5)
+    await sync.wait_state(lambda s: s.desired_version == 5, "v5 seen")
+
+    gate.release()
+    await sync.wait_synced(5)
+
+    # v1 in flight finishes on kubernetes; v2 is superseded by the delete, which runs before
+    # the recreate; v4 is coalesced into v5.
+    assert fake.names() == [ACTIVITY_APPLY_KUBERNETES, *COMPENSATE, *APPLY]
+    assert fake.versions(ACTIVITY_REMOVE_GIT) == [3]
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 5]
+
+
+async def test_updates_then_delete_skip_superseded_updates_and_complete(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    await sync.upsert(1)
+    await gate.wait_entered()
+    await sync.upsert(2, 3)
+    await sync.delete(4)
+    await sync.upsert(3)  # a redelivered older update must not resurrect the key
+
+    gate.release()
+    final = await result(sync)
+
+    assert fake.names() == [ACTIVITY_APPLY_KUBERNETES, *COMPENSATE]
+    assert final.handled_version == 4
+    assert final.events_seen == 5

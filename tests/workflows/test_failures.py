@@ -1,0 +1,185 @@
+"""Failure classification: transient retries, permanent failures, Failed state and its cures."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.workflows.fakes import FakeActivities
+from tests.workflows.harness import FAST_RETRIES, SyncDriver
+from workflows.contracts import (
+    ACTIVITY_APPLY_GIT,
+    ACTIVITY_APPLY_KUBERNETES,
+    ACTIVITY_DELETE_KUBERNETES,
+    ACTIVITY_FINISH_DELETE,
+    ACTIVITY_RECORD_FAILURE,
+    ACTIVITY_REMOVE_GIT,
+    PHASE_FAILED,
+    TARGET_GIT,
+    TARGET_KUBERNETES,
+    FailureReport,
+    SyncState,
+    workflow_id_for,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def wait_failed(sync: SyncDriver, seq: int) -> SyncState:
+    return await sync.wait_state(
+        lambda s: s.phase == PHASE_FAILED and s.failed_version == seq, f"Failed at v{seq}"
+    )
+
+
+async def test_transient_failures_are_retried_to_success(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    fake.fail(ACTIVITY_APPLY_GIT, times=2)
+
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 1, 1]
+    assert ACTIVITY_RECORD_FAILURE not in fake.names()
+
+
+async def test_transient_failures_stop_after_max_attempts(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    fake.fail(ACTIVITY_APPLY_KUBERNETES, times=FAST_RETRIES.retry_max_attempts + 1)
+
+    await sync.upsert(2)
+    state = await wait_failed(sync, 2)
+
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1] + [2] * FAST_RETRIES.retry_max_attempts
+    assert state.handled_version == 1
+    assert TARGET_KUBERNETES in state.last_error
+
+
+async def test_permanent_failure_is_failed_and_recorded(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+
+    await sync.upsert(2)
+    state = await wait_failed(sync, 2)
+    await sync.wait_state(lambda s: len(fake.reports) == 1, "failure recorded")
+
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]  # not retried
+    assert state.targets[TARGET_KUBERNETES].applied_version == 2  # not a first apply: kept
+    assert "apply_git v2 failed" in state.last_error
+    assert await sync.sync_state_attribute() == PHASE_FAILED
+    namespace, name = sync.key.split("/")
+    report = fake.reports[0]
+    assert report == FailureReport(
+        namespace, name, 2, TARGET_GIT, report.error, workflow_id_for(sync.key)
+    )
+    assert "apply_git v2 failed" in report.error
+
+
+async def test_failed_sync_waits_and_retry_signal_cures_it(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    await sync.upsert(2)
+    await wait_failed(sync, 2)
+
+    await sync.upsert(2)  # a redelivered duplicate does not re-drive a failed sync
+    await sync.wait_state(lambda s: s.events_seen == 3, "duplicate received")
+    assert (await sync.state()).phase == PHASE_FAILED
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]
+
+    await sync.retry()
+    state = await sync.wait_synced(2)
+
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 2]
+    assert state.last_error == ""
+    assert state.failed_version == 0
+
+
+async def test_newer_change_cures_a_failed_sync(sync: SyncDriver, fake: FakeActivities) -> None:
+    fake.fail(ACTIVITY_APPLY_KUBERNETES, permanent=True)
+    await sync.upsert(1)
+    await wait_failed(sync, 1)
+
+    await sync.upsert(2)
+    await sync.wait_synced(2)
+
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2]
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [2]
+
+
+async def test_retry_when_not_failed_is_ignored(sync: SyncDriver, fake: FakeActivities) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+
+    await sync.retry()
+    await sync.upsert(2)
+    await sync.wait_synced(2)
+
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2]
+
+
+async def test_first_apply_failing_on_git_compensates_kubernetes(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+
+    await sync.upsert(1)
+    state = await wait_failed(sync, 1)
+    await sync.wait_state(lambda s: len(fake.reports) == 1, "failure recorded")
+
+    assert fake.names() == [
+        ACTIVITY_APPLY_KUBERNETES,
+        ACTIVITY_APPLY_GIT,
+        ACTIVITY_DELETE_KUBERNETES,
+        ACTIVITY_RECORD_FAILURE,
+    ]
+    assert fake.versions(ACTIVITY_DELETE_KUBERNETES) == [1]
+    assert state.targets == {}
+
+    await sync.retry()
+    await sync.wait_synced(1)
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 1]
+
+
+async def test_failed_compensation_is_visible(sync: SyncDriver, fake: FakeActivities) -> None:
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(ACTIVITY_DELETE_KUBERNETES, permanent=True)
+
+    await sync.upsert(1)
+    state = await wait_failed(sync, 1)
+
+    assert "compensation failed on kubernetes" in state.last_error
+    assert state.targets[TARGET_KUBERNETES].applied_version == 1
+
+
+async def test_failed_delete_holds_back_a_recreate_until_retried(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    fake.fail(ACTIVITY_DELETE_KUBERNETES, permanent=True)
+    await sync.delete(2)
+    await wait_failed(sync, 2)
+
+    await sync.upsert(3)
+    state = await sync.wait_state(lambda s: s.desired_version == 3, "recreate seen")
+    assert state.phase == PHASE_FAILED
+    assert ACTIVITY_FINISH_DELETE not in fake.names()
+
+    await sync.retry()
+    await sync.wait_synced(3)
+
+    assert fake.names()[-5:] == [
+        ACTIVITY_REMOVE_GIT,
+        ACTIVITY_DELETE_KUBERNETES,
+        ACTIVITY_FINISH_DELETE,
+        ACTIVITY_APPLY_KUBERNETES,
+        ACTIVITY_APPLY_GIT,
+    ]

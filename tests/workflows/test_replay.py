@@ -1,0 +1,36 @@
+"""Determinism: histories of real runs replay cleanly against the current workflow code."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from temporalio.worker import Replayer
+
+from tests.workflows.fakes import FakeActivities
+from tests.workflows.harness import WAIT_S, SyncDriver
+from workflows import AppConfigSync
+from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES, PHASE_FAILED
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_full_lifecycle_history_replays(sync: SyncDriver, fake: FakeActivities) -> None:
+    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    await sync.upsert(1)
+    await gate.wait_entered()
+    await sync.upsert(3, 2)
+    gate.release()
+    await sync.wait_synced(3)
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    await sync.upsert(4)
+    await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
+    await sync.retry()
+    await sync.wait_synced(4)
+    await sync.delete(5)
+    await asyncio.wait_for(sync.handle.result(), WAIT_S)
+
+    history = await sync.handle.fetch_history()
+    result = await Replayer(workflows=[AppConfigSync]).replay_workflow(history)
+
+    assert result.replay_failure is None

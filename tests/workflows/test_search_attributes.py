@@ -1,0 +1,107 @@
+"""SyncState/AppConfigKey search attributes on a real dev server: failed syncs are listable."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.workflows.fakes import FakeActivities
+from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver, new_key, server_binary
+from workflows import AppConfigSync
+from workflows.contracts import (
+    ACTIVITY_APPLY_GIT,
+    PHASE_DELETED,
+    PHASE_FAILED,
+    PHASE_SYNCED,
+    SEARCH_ATTRIBUTE_KEY,
+    SEARCH_ATTRIBUTE_STATE,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal"),
+        search_attributes=[
+            SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KEY),
+            SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATE),
+        ],
+    )
+    async with environment:
+        yield environment
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def dev_sync(dev_env: WorkflowEnvironment, fake: FakeActivities) -> AsyncIterator[SyncDriver]:
+    task_queue = f"sync-{uuid.uuid4().hex}"
+    async with Worker(
+        dev_env.client,
+        task_queue=task_queue,
+        workflows=[AppConfigSync],
+        activities=fake.activities(),
+    ):
+        yield SyncDriver(dev_env.client, task_queue, new_key(), FAST_RETRIES)
+
+
+async def listed(client: Client, query: str) -> list[str]:
+    return [execution.id async for execution in client.list_workflows(query)]
+
+
+async def wait_listed(client: Client, query: str, workflow_id: str) -> None:
+    """Visibility is eventually consistent: poll the list query until the workflow shows."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while workflow_id not in await listed(client, query):
+        if loop.time() > deadline:
+            raise AssertionError(f"{workflow_id} not listed by {query!r}")
+        await asyncio.sleep(0.1)
+
+
+async def test_failed_sync_is_found_by_sync_state_and_key(
+    dev_sync: SyncDriver, fake: FakeActivities
+) -> None:
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    await dev_sync.upsert(1)
+    await dev_sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
+
+    by_key = f'{SEARCH_ATTRIBUTE_KEY}="{dev_sync.key}"'
+    await wait_listed(
+        dev_sync.client, f'{SEARCH_ATTRIBUTE_STATE}="{PHASE_FAILED}"', dev_sync.workflow_id
+    )
+    await wait_listed(
+        dev_sync.client,
+        f'{by_key} AND {SEARCH_ATTRIBUTE_STATE}="{PHASE_FAILED}"',
+        dev_sync.workflow_id,
+    )
+
+    await dev_sync.retry()
+    await dev_sync.wait_synced(1)
+    await wait_listed(
+        dev_sync.client,
+        f'{by_key} AND {SEARCH_ATTRIBUTE_STATE}="{PHASE_SYNCED}"',
+        dev_sync.workflow_id,
+    )
+    assert dev_sync.workflow_id not in await listed(
+        dev_sync.client, f'{by_key} AND {SEARCH_ATTRIBUTE_STATE}="{PHASE_FAILED}"'
+    )
+
+
+async def test_deleted_sync_completes_with_sync_state_deleted(dev_sync: SyncDriver) -> None:
+    await dev_sync.upsert(1)
+    await dev_sync.wait_synced(1)
+    await dev_sync.delete(2)
+
+    final = await asyncio.wait_for(dev_sync.handle.result(), WAIT_S)
+
+    assert final.phase == PHASE_DELETED
+    assert await dev_sync.sync_state_attribute() == PHASE_DELETED

@@ -1,0 +1,57 @@
+"""Newest-wins bookkeeping of the change events of one key: dedupe, order and coalescing.
+
+Deterministic and free of Temporal calls, so the workflow stays small and the rules are easy
+to test on their own.
+"""
+
+from __future__ import annotations
+
+from workflows.contracts import OP_DELETE, ChangeEvent
+
+
+class Inbox:
+    """Keeps the newest event seen, and the newest delete, of one key.
+
+    An event whose ``seq`` is not above the newest seen is a duplicate or arrived out of
+    order: it is dropped. Upserts superseded by a newer event are never applied (coalescing),
+    but a delete is never skipped for a newer upsert: a recreate is applied only after the
+    compensation of the delete before it has finished.
+    """
+
+    def __init__(self, desired_version: int = 0, pending: ChangeEvent | None = None) -> None:
+        self.desired_version = desired_version
+        self.newest: ChangeEvent | None = None
+        self.newest_delete: ChangeEvent | None = None
+        if pending is not None:
+            self._take(pending)
+
+    def offer(self, event: ChangeEvent) -> bool:
+        """Record ``event``; False when it is a duplicate or older than the newest seen."""
+        if event.seq <= self.desired_version:
+            return False
+        self._take(event)
+        return True
+
+    def next_after(self, handled_version: int) -> ChangeEvent | None:
+        """The event to handle once ``handled_version`` is done, or None when caught up."""
+        delete = self.newest_delete
+        if delete is not None and delete.seq > handled_version:
+            return delete
+        if self.newest is not None and self.newest.seq > handled_version:
+            return self.newest
+        return None
+
+    def carriable(self, handled_version: int) -> bool:
+        """Whether everything still to do fits in one event carried across continue-as-new."""
+        upcoming = self.next_after(handled_version)
+        return upcoming is None or upcoming is self.newest
+
+    def newer_than(self, seq: int) -> bool:
+        """Whether an event newer than ``seq`` has been seen (``seq`` is superseded)."""
+        return self.desired_version > seq
+
+    def _take(self, event: ChangeEvent) -> None:
+        self.desired_version = max(self.desired_version, event.seq)
+        self.newest = event
+        if event.op == OP_DELETE:
+            self.newest_delete = event
