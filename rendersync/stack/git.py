@@ -1,0 +1,45 @@
+"""A local bare Git repository standing in for the GitOps remote Argo CD or Flux would watch."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_IDENTITY = ("-c", "user.name=rendersync", "-c", "user.email=rendersync@localhost")
+
+
+def init_bare_repo(path: Path, *, branch: str = "main") -> Path:
+    """Create a bare repository at ``path`` whose ``branch`` holds one empty commit; return it.
+
+    The commit gives clones a branch to check out and push to. Fails with
+    ``subprocess.CalledProcessError`` if ``path`` already holds a repository with that branch
+    or the ``git`` CLI fails; never touches the caller's Git configuration.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    _git(path, "init", "--quiet", "--bare", f"--initial-branch={branch}", ".")
+    empty_tree = _git(path, "hash-object", "-t", "tree", "-w", "--stdin", stdin="")
+    commit = _git(path, "commit-tree", empty_tree, "-m", "Initialise repository")
+    # The empty old value makes update-ref fail if the branch already exists.
+    _git(path, "update-ref", f"refs/heads/{branch}", commit, "")
+    logger.info("initialised bare repository %s on %s at %s", path, branch, commit[:12])
+    return path
+
+
+def _git(cwd: Path, *args: str, stdin: str | None = None) -> str:
+    # GIT_DIR etc. from an enclosing repository or hook must not redirect these commands.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    result = subprocess.run(
+        ["git", *_IDENTITY, *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip()

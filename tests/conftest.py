@@ -1,0 +1,3 @@
+"""Shared test configuration: the real-service fixtures are registered for every test folder."""
+
+pytest_plugins = ["tests.fixtures.services"]
