@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.failures import PERMANENT, TRANSIENT, guarded
+from activities.freshness import superseded
 from activities.gitrepo import GitPermanentError, GitRepository
 from activities.kubernetes import render
 from activities.metrics import observe_applied
@@ -43,25 +44,42 @@ class GitActivities:
         """Commit the rendered CR (the same YAML direct apply sends) and push; fenced on the
         version in the file; no commit when nothing changed."""
         image = request.image
+        if await superseded(self.engine, image):
+            return TargetResult(
+                target=TARGET_GIT, version=image.seq, detail="superseded", skipped_newer=True
+            )
         message = f"rendersync: apply {image.key} @ {image.seq}"
 
         async def operation() -> TargetResult:
             result = await self.repo.apply_file(
-                path=path_of(image.namespace, image.name), content=render_yaml(render(image)),
-                version=image.seq, message=message,
+                path=path_of(image.namespace, image.name),
+                content=render_yaml(render(image)),
+                version=image.seq,
+                message=message,
             )
             return TargetResult(
-                target=TARGET_GIT, version=image.seq, detail=result.commit,
+                target=TARGET_GIT,
+                version=image.seq,
+                detail=result.commit,
                 skipped_newer=result.skipped_newer,
             )
 
         result = await guarded(
-            operation, engine=self.engine, namespace=image.namespace, name=image.name,
-            target=TARGET_GIT, classify=classify,
+            operation,
+            engine=self.engine,
+            namespace=image.namespace,
+            name=image.name,
+            target=TARGET_GIT,
+            classify=classify,
         )
         await asyncio.to_thread(
-            syncstatus.record_applied, self.engine, namespace=image.namespace, name=image.name,
-            target=TARGET_GIT, version=result.version, detail=result.detail,
+            syncstatus.record_applied,
+            self.engine,
+            namespace=image.namespace,
+            name=image.name,
+            target=TARGET_GIT,
+            version=result.version,
+            detail=result.detail,
         )
         observe_applied(TARGET_GIT, request.committed_at_ms)
         return result
@@ -73,12 +91,17 @@ class GitActivities:
 
         async def operation() -> TargetResult:
             result = await self.repo.remove_file(
-                path=path_of(request.namespace, request.name), version=request.seq,
+                path=path_of(request.namespace, request.name),
+                version=request.seq,
                 message=f"rendersync: remove {key} @ {request.seq}",
             )
             return TargetResult(target=TARGET_GIT, version=request.seq, detail=result.commit)
 
         return await guarded(
-            operation, engine=self.engine, namespace=request.namespace, name=request.name,
-            target=TARGET_GIT, classify=classify,
+            operation,
+            engine=self.engine,
+            namespace=request.namespace,
+            name=request.name,
+            target=TARGET_GIT,
+            classify=classify,
         )

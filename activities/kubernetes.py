@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.failures import guarded
+from activities.freshness import superseded
 from activities.metrics import observe_applied
 from api.persistence import syncstatus
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
@@ -69,6 +70,10 @@ class KubernetesActivities:
         """Server-side apply, fenced on the version annotation; then the status subresource.
         Idempotent: applying the same version again changes nothing."""
         image = request.image
+        if await superseded(self.engine, image):
+            return TargetResult(
+                target=TARGET_KUBERNETES, version=image.seq, detail="superseded", skipped_newer=True
+            )
 
         async def operation() -> TargetResult:
             outcome = await apply_appconfig(

@@ -45,6 +45,8 @@ async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
         group_id=kafka.consumer_group,
         dlq_topic=kafka.dlq_topic,
         max_poll_records=kafka.max_poll_records,
+        partitions=kafka.partitions,
+        replication_factor=kafka.replication_factor,
     )
     await Bridge(config, signaller).run(stop=stop)
 

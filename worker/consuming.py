@@ -19,6 +19,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from worker import metrics
 from worker.events import PoisonMessageError, parse_change
 from worker.signalling import Signaller
+from worker.topics import ensure_topic, wait_for_topic
 from workflows.contracts import ChangeEvent
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ class BridgeConfig:
     group_id: str
     dlq_topic: str
     max_poll_records: int = 500
+    #: Partitions and replication of the DLQ topic, created by the bridge when missing.
+    partitions: int = 6
+    replication_factor: int = 1
 
 
 class Bridge:
@@ -50,6 +54,19 @@ class Bridge:
         self.dlq = AIOKafkaProducer(bootstrap_servers=config.bootstrap_servers, acks="all")
 
     async def run(self, *, stop: asyncio.Event) -> None:
+        # The consumer only sees a topic that existed when it started (until its next metadata
+        # refresh), so wait for the relay to create it; the bridge owns the DLQ topic.
+        config = self.config
+        if not await wait_for_topic(
+            bootstrap_servers=config.bootstrap_servers, topic=config.topic, stop=stop
+        ):
+            return
+        await ensure_topic(
+            bootstrap_servers=config.bootstrap_servers,
+            topic=config.dlq_topic,
+            partitions=config.partitions,
+            replication=config.replication_factor,
+        )
         await self.dlq.start()
         await self.consumer.start()
         try:

@@ -15,13 +15,13 @@ from datetime import timedelta
 
 import psycopg
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from sqlalchemy import Engine
 
 from api.persistence import outbox
+from api.persistence.writing import utcnow
 from worker import metrics
 from worker.leadership import psycopg_conninfo, relay_leadership
+from worker.topics import ensure_topic
 
 logger = logging.getLogger(__name__)
 
@@ -37,23 +37,6 @@ class RelayConfig:
     batch_size: int = 500
     poll_interval_s: float = 0.1
     retention: timedelta = timedelta(days=1)
-
-
-async def ensure_topic(
-    *, bootstrap_servers: str, topic: str, partitions: int, replication: int
-) -> None:
-    """Create ``topic`` if it is missing; an existing topic is left as it is."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        if topic in set(await admin.list_topics()):
-            return
-        await admin.create_topics([NewTopic(topic, partitions, replication)])
-        logger.info("created topic %s with %d partitions", topic, partitions)
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        await admin.close()
 
 
 async def publish_batch(engine: Engine, producer: AIOKafkaProducer, topic: str, limit: int) -> int:
@@ -150,4 +133,4 @@ async def _first(wake: asyncio.Event, stop: asyncio.Event) -> None:
 
 def _observe_lag(engine: Engine) -> None:
     oldest = outbox.oldest_unpublished_at(engine)
-    metrics.RELAY_LAG.set(0 if oldest is None else (outbox.utcnow() - oldest).total_seconds())
+    metrics.RELAY_LAG.set(0 if oldest is None else (utcnow() - oldest).total_seconds())

@@ -12,7 +12,14 @@ from api.persistence.db import write_session
 from api.persistence.tables import OutboxEvent
 from api.persistence.writing import NOTIFY_CHANNEL, utcnow
 
-__all__ = ["NOTIFY_CHANNEL", "PendingEvent", "fetch_unpublished", "mark_published"]
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "PendingEvent",
+    "fetch_unpublished",
+    "mark_published",
+    "oldest_unpublished_at",
+    "purge_published",
+]
 
 
 @dataclass(frozen=True)

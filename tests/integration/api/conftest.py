@@ -11,12 +11,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from rendersync.stack.processes import free_port
 from sqlalchemy import Engine
 
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
+from rendersync.stack.processes import free_port
 
 BASE = "/api/v1/namespaces/default/appconfigs"
 

@@ -1,0 +1,246 @@
+"""The whole pipeline in one test process: API, relay, bridge and worker as asyncio tasks
+against the real broker, Temporal dev server, Kubernetes emulator and a bare Git remote."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.git import GitActivities
+from activities.gitrepo import GitRepository
+from activities.kubernetes import KubernetesActivities
+from activities.status import StatusActivities
+from api.persistence.db import make_engine
+from api.persistence.migrating import upgrade
+from api.web.app import create_app
+from k8s.applying import read_appconfig
+from k8s.client import make_api_client
+from k8s.emulator import Emulator, running_emulator
+from k8s.manifests import load_crd
+from worker.consuming import Bridge, BridgeConfig
+from worker.publishing import RelayConfig, run_relay
+from worker.running import build_worker
+from worker.signalling import Signaller
+from workflows.contracts import SyncOptions
+
+FAST_RETRIES = SyncOptions(
+    retry_initial_interval_s=0.2,
+    retry_backoff=1.5,
+    retry_max_interval_s=1.0,
+    retry_max_attempts=4,
+    start_to_close_s=10,
+)
+
+
+@dataclass
+class Pipeline:
+    """Handles on every running part, and helpers to drive and observe them."""
+
+    engine: Engine
+    api: httpx.AsyncClient
+    client: Client
+    emulator: Emulator
+    kube: Any
+    remote: Path
+    task_queue: str
+    topic: str
+    bootstrap: str
+    options: SyncOptions
+    workdir: Path
+    #: A namespace of its own: workflow ids are global on the shared Temporal server.
+    ns: str = "default"
+    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    stops: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return f"/api/v1/namespaces/{self.ns}/appconfigs"
+
+    def start(self, name: str, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+        stop = asyncio.Event()
+        self.stops[name] = stop
+        self.tasks[name] = asyncio.create_task(run(stop), name=name)
+
+    async def stop(self, name: str) -> None:
+        self.stops[name].set()
+        await asyncio.wait_for(self.tasks.pop(name), timeout=30)
+
+    def start_relay(self) -> None:
+        config = RelayConfig(
+            db_url=str(self.engine.url.render_as_string(hide_password=False)),
+            bootstrap_servers=self.bootstrap,
+            topic=self.topic,
+            partitions=3,
+            poll_interval_s=0.05,
+        )
+        self.start("relay", lambda stop: run_relay(config, self.engine, stop=stop))
+
+    def start_bridge(self, name: str = "bridge") -> None:
+        config = BridgeConfig(
+            bootstrap_servers=self.bootstrap,
+            topic=self.topic,
+            group_id=f"{self.topic}-bridge",
+            dlq_topic=f"{self.topic}.dlq",
+        )
+        signaller = Signaller(self.client, task_queue=self.task_queue, options=self.options)
+        self.start(name, lambda stop: Bridge(config, signaller).run(stop=stop))
+
+    def worker(self) -> Worker:
+        repo = GitRepository(
+            remote=str(self.remote),
+            workdir=self.workdir,
+            author_name="rendersync",
+            author_email="rs@localhost",
+        )
+        kube = KubernetesActivities(
+            self.kube, self.engine, field_manager="rendersync", propagation_policy="Background"
+        )
+        git = GitActivities(repo, self.engine)
+        status = StatusActivities(self.engine)
+        return build_worker(
+            self.client,
+            task_queue=self.task_queue,
+            graceful_shutdown_s=2,
+            activities=[
+                kube.apply,
+                kube.delete,
+                git.apply,
+                git.remove,
+                status.record_failure,
+                status.finish_delete,
+            ],
+        )
+
+    def start_worker(self) -> None:
+        async def run(stop: asyncio.Event) -> None:
+            async with self.worker():
+                await stop.wait()
+
+        self.start("worker", run)
+
+    async def live_cr(self, name: str) -> dict[str, Any] | None:
+        return await read_appconfig(self.kube, namespace=self.ns, name=name)
+
+    def git_file(self, name: str) -> str | None:
+        namespace = self.ns
+        result = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(self.remote),
+                "show",
+                f"main:appconfigs/{namespace}/{name}.yaml",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout if result.returncode == 0 else None
+
+    def git_versions(self, name: str) -> list[int]:
+        """Versions the file held in each commit touching it, oldest first."""
+        path = f"appconfigs/{self.ns}/{name}.yaml"
+        log = subprocess.run(
+            [
+                "git",
+                "--git-dir",
+                str(self.remote),
+                "log",
+                "--reverse",
+                "--format=%H",
+                "main",
+                "--",
+                path,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        versions = []
+        for sha in log:
+            shown = subprocess.run(
+                ["git", "--git-dir", str(self.remote), "show", f"{sha}:{path}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if shown.returncode == 0:
+                versions.append(version_in_yaml(shown.stdout))
+        return versions
+
+
+def version_in_yaml(text: str) -> int:
+    for line in text.splitlines():
+        if "rendersync.dev/version" in line:
+            return int(line.split(":", 1)[1].strip().strip("'\""))
+    raise AssertionError("no version annotation in file")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 60, what: str = ""
+) -> None:
+    """Wait until ``check()`` is true, polling; fail with ``what`` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def pipeline(
+    *,
+    db_url: str,
+    temporal_address: str,
+    bootstrap: str,
+    remote: Path,
+    tmp_path: Path,
+    options: SyncOptions = FAST_RETRIES,
+    start: bool = True,
+) -> AsyncIterator[Pipeline]:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    suffix = uuid.uuid4().hex[:10]
+    client = await Client.connect(temporal_address)
+    async with running_emulator(kubeconfig_out=tmp_path / "kubeconfig", crds=[load_crd()]) as emu:
+        kube = await make_api_client(kubeconfig=tmp_path / "kubeconfig", context=None)
+        app = create_app(engine=engine, targets=options.targets, ui_url="http://ui.test")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
+            pipe = Pipeline(
+                engine=engine,
+                api=api,
+                client=client,
+                emulator=emu,
+                kube=kube,
+                remote=remote,
+                task_queue=f"rs-{suffix}",
+                topic=f"rs-{suffix}",
+                bootstrap=bootstrap,
+                options=replace(options),
+                workdir=tmp_path / "git-work",
+                ns=f"t-{suffix}",
+            )
+            if start:
+                pipe.start_relay()
+                pipe.start_bridge()
+                pipe.start_worker()
+            try:
+                yield pipe
+            finally:
+                for name in list(pipe.tasks):
+                    await pipe.stop(name)
+                await kube.close()
+    engine.dispose()
