@@ -7,7 +7,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 from rendersync import commands
+from rendersync.devstack import cli as devstack_cli
 from rendersync.logs import configure_logging
+from rendersync.ops import cli as ops_cli
 from rendersync.settings import Settings
 
 
@@ -42,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
         ("worker", commands.run_worker, "run the Temporal worker (workflow + activities)"),
     ):
         sub.add_parser(name, help=what).set_defaults(run=run)
+    devstack_cli.add_parsers(sub)
+    ops_cli.add_parsers(sub)
     return parser
 
 

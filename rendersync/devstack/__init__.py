@@ -1,0 +1,1 @@
+"""``rendersync dev``: the whole stack, embedded, as supervised child processes."""

@@ -1,0 +1,1 @@
+"""Operations commands: failed syncs, replay, resync and history replay."""
