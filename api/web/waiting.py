@@ -55,20 +55,24 @@ WaitDep = Annotated[WaitSpec | None, Depends(wait_spec)]
 
 
 def _snapshot(ctx: ApiContext, row: AppConfigRow) -> tuple[bool, dict[str, Any]]:
-    """Whether the write of ``row`` has been synced, and the resource as it is now."""
-    current = reading.get_row(ctx.engine, namespace=row.namespace, name=row.name)
-    if current is None or (current.seq > row.seq and row.deleted):
-        return row.deleted, render(row, {"phase": "Deleted", "desiredVersion": row.seq})
+    """Whether the write of ``row`` has been synced, and ``row`` with its status now.
+
+    The body is always the object as this request wrote (or read) it; its status says how
+    far the sync of that version got (a newer applied version counts as done)."""
+    if row.deleted:
+        current = reading.get_row(ctx.engine, namespace=row.namespace, name=row.name)
+        if current is None or current.seq > row.seq:
+            return True, render(row, {"phase": "Deleted", "desiredVersion": row.seq})
     reports = reading.sync_status_rows(ctx.engine, namespace=row.namespace, name=row.name)
     status = derive_status(
-        current,
+        row,
         reports,
         targets=ctx.targets,
         ui_url=ctx.ui_url,
         temporal_namespace=ctx.temporal_namespace,
     )
     done = not row.deleted and status["appliedVersion"] >= row.seq
-    return done, render(current, status)
+    return done, render(row, status)
 
 
 async def finish(
