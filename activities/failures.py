@@ -44,7 +44,7 @@ async def guarded(
     except Exception as err:
         kind = classify(err)
         attempt = activity.info().attempt
-        message = f"{target}: {type(err).__name__}: {err}"
+        message = str(err) or type(err).__name__
         SYNC_FAILURES.labels(target, kind).inc()
         logger.warning(
             "%s attempt %d for %s/%s failed (%s)", target, attempt, namespace, name, kind

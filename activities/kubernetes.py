@@ -58,9 +58,16 @@ class KubernetesActivities:
     """Built once per worker around one API client and the database engine."""
 
     def __init__(
-        self, api: Any, engine: Engine, *, field_manager: str, propagation_policy: str
+        self,
+        api: Any,
+        engine: Engine,
+        *,
+        field_manager: str,
+        propagation_policy: str,
+        request_timeout_s: float | None = None,
     ) -> None:
         self.api = api
+        self.request_timeout_s = request_timeout_s
         self.engine = engine
         self.field_manager = field_manager
         self.propagation_policy = propagation_policy
@@ -77,7 +84,10 @@ class KubernetesActivities:
 
         async def operation() -> TargetResult:
             outcome = await apply_appconfig(
-                self.api, cr=render(image), field_manager=self.field_manager
+                self.api,
+                cr=render(image),
+                field_manager=self.field_manager,
+                request_timeout_s=self.request_timeout_s,
             )
             if not outcome.skipped_newer:
                 await update_status(
@@ -85,6 +95,7 @@ class KubernetesActivities:
                     namespace=image.namespace,
                     name=image.name,
                     status=synced_status(image.seq),
+                    request_timeout_s=self.request_timeout_s,
                 )
             return TargetResult(
                 target=TARGET_KUBERNETES,
@@ -124,6 +135,7 @@ class KubernetesActivities:
                 name=request.name,
                 version=request.seq,
                 propagation_policy=self.propagation_policy,
+                request_timeout_s=self.request_timeout_s,
             )
 
         deleted = await guarded(

@@ -82,4 +82,6 @@ def wrap(exc: BaseException, context: str) -> KubernetesError:
         return exc
     cls = TransientKubernetesError if classify(exc) == "transient" else PermanentKubernetesError
     reason = str(getattr(exc, "reason", "") or "")
-    return cls(f"{context}: {api_message(exc)}", status=status_of(exc), reason=reason)
+    status = status_of(exc)
+    prefix = f"{context}: {status} {reason}: " if status else f"{context}: "
+    return cls(f"{prefix}{api_message(exc)}", status=status, reason=reason)

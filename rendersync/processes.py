@@ -66,6 +66,7 @@ async def target_activities(settings: Settings) -> AsyncIterator[list[Any]]:
             engine,
             field_manager=kube.field_manager,
             propagation_policy=kube.propagation_policy,
+            request_timeout_s=kube.request_timeout_s,
         )
         activities += [k8s.apply, k8s.delete]
     if Target.GIT in settings.sync.targets:

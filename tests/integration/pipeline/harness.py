@@ -29,6 +29,7 @@ from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
+from k8s.watching import watch_appconfigs
 from worker.consuming import Bridge, BridgeConfig
 from worker.publishing import RelayConfig, run_relay
 from worker.running import build_worker
@@ -244,3 +245,45 @@ async def pipeline(
                     await pipe.stop(name)
                 await kube.close()
     engine.dispose()
+
+
+@dataclass
+class VersionLog:
+    """Every version each CR of a namespace held, in the order the emulator's watch saw."""
+
+    seen: dict[str, list[int]] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    def record(self, kind: str, obj: dict[str, Any]) -> None:
+        name = obj["metadata"]["name"]
+        if kind == "DELETED":
+            self.deleted[name] = self.deleted.get(name, 0) + 1
+            return
+        version = int(obj["metadata"].get("annotations", {}).get("rendersync.dev/version", 0))
+        history = self.seen.setdefault(name, [])
+        if not history or history[-1] != version:
+            history.append(version)
+
+
+@contextlib.asynccontextmanager
+async def watching(pipe: Pipeline) -> AsyncIterator[VersionLog]:
+    """Record the versions the emulator's objects hold, through a real watch."""
+    log = VersionLog()
+    started = asyncio.Event()
+
+    async def run() -> None:
+        async for event in watch_appconfigs(pipe.kube, namespace=pipe.ns, timeout_s=30):
+            log.record(event.type, event.object)
+            started.set()
+
+    task = asyncio.create_task(run())
+    try:
+        yield log
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def assert_non_decreasing(versions: list[int], what: str) -> None:
+    assert versions == sorted(versions), f"{what} went back to an older version: {versions}"
