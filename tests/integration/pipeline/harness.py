@@ -266,13 +266,13 @@ class VersionLog:
 
 
 @contextlib.asynccontextmanager
-async def watching(pipe: Pipeline) -> AsyncIterator[VersionLog]:
-    """Record the versions the emulator's objects hold, through a real watch."""
+async def watching(kube: Any, namespace: str) -> AsyncIterator[VersionLog]:
+    """Record the versions the emulator's objects in ``namespace`` hold, through a real watch."""
     log = VersionLog()
     started = asyncio.Event()
 
     async def run() -> None:
-        async for event in watch_appconfigs(pipe.kube, namespace=pipe.ns, timeout_s=30):
+        async for event in watch_appconfigs(kube, namespace=namespace, timeout_s=30):
             log.record(event.type, event.object)
             started.set()
 

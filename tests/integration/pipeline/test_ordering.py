@@ -4,6 +4,7 @@ under rapid updates, duplicate and out-of-order Kafka events, and deletes racing
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -49,7 +50,7 @@ def assert_targets_moved_forward(pipe: Pipeline, log: VersionLog, name: str) -> 
 
 async def test_rapid_updates_interleaved_with_other_keys(pipe: Pipeline) -> None:
     others = [f"other-{i}" for i in range(5)]
-    async with watching(pipe) as log:
+    async with watching(pipe.kube, pipe.ns) as log:
         for name in ["hot", *others]:
             assert (await pipe.api.post(pipe.base, json=body(name))).status_code == 201
         for i in range(200):
@@ -64,7 +65,7 @@ async def test_rapid_updates_interleaved_with_other_keys(pipe: Pipeline) -> None
         finals = {name: await current_version(pipe, name) for name in ["hot", *others]}
         for name, version in finals.items():
             await eventually(
-                lambda n=name, v=version: converged(pipe, n, v),
+                functools.partial(converged, pipe, name, version),
                 timeout_s=90,
                 what=f"{name} at {version}",
             )
@@ -78,7 +79,7 @@ async def test_rapid_updates_interleaved_with_other_keys(pipe: Pipeline) -> None
 
 
 async def test_duplicate_and_out_of_order_events_do_not_regress(pipe: Pipeline) -> None:
-    async with watching(pipe) as log:
+    async with watching(pipe.kube, pipe.ns) as log:
         await pipe.api.post(pipe.base, json=body("web"))
         for replicas in (2, 3, 4):
             await pipe.api.patch(
@@ -109,7 +110,7 @@ async def test_duplicate_and_out_of_order_events_do_not_regress(pipe: Pipeline) 
 
 
 async def test_delete_racing_with_updates(pipe: Pipeline) -> None:
-    async with watching(pipe) as log:
+    async with watching(pipe.kube, pipe.ns) as log:
         await pipe.api.post(pipe.base, json=body("racy"))
 
         async def updates() -> None:
