@@ -25,7 +25,6 @@ class DbSettings(BaseModel):
     echo: bool = False
     #: SQLite only: how long a writer waits for the database lock.
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
-    pool_size: int = Field(default=10, ge=1)
 
 
 class KafkaSettings(BaseModel):
@@ -99,6 +98,11 @@ class SyncSettings(BaseModel):
     worker_grace_s: float = Field(default=30.0, ge=0)
     #: Upsert the AppConfigKey/SyncState search attributes (the server must know them).
     search_attributes: bool = True
+    #: Seconds between anti-entropy passes of the worker (every key re-driven from the
+    #: database; repairs lost messages and lost targets). 0 turns it off.
+    resync_interval_s: float = Field(default=600.0, ge=0)
+    #: Watch managed custom resources and re-apply any that were edited or deleted by hand.
+    drift_repair: bool = True
 
 
 class MetricsSettings(BaseModel):

@@ -71,6 +71,12 @@ class ChangeEvent:
     ``op`` is ``upsert`` or ``delete``. ``image`` is the row image at ``seq`` (for a delete,
     the tombstone's, when the event carried one). ``committed_at_ms`` is the commit time
     from the event's ``source.ts_ms``; it feeds the sync latency metric.
+
+    ``force`` (anti-entropy resync, operator replay) asks to re-drive the key even when
+    ``seq`` is the newest version already seen: such an event re-applies that version (or,
+    for a delete, re-runs the compensation) once, after whatever is in flight. A forced event
+    older than the newest seen is dropped like any stale event; a newer one is an ordinary
+    new event. Targets fence on the version, so a forced re-apply never regresses them.
     """
 
     key: str
@@ -78,6 +84,7 @@ class ChangeEvent:
     op: str
     image: AppConfigImage | None = None
     committed_at_ms: int = 0
+    force: bool = False
 
 
 @dataclass(frozen=True)

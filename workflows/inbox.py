@@ -16,21 +16,31 @@ class Inbox:
     order: it is dropped. Upserts superseded by a newer event are never applied (coalescing),
     but a delete is never skipped for a newer upsert: a recreate is applied only after the
     compensation of the delete before it has finished.
+
+    A *forced* event at the newest version seen is kept aside in ``forced``: once everything
+    newer is done and the key is handled up to exactly that version, it is handed out once
+    more (a re-apply, or a re-run of a delete's compensation). Starting to handle any event at
+    or above its version satisfies it, so it never causes more than one extra run.
     """
 
     def __init__(self, desired_version: int = 0, pending: ChangeEvent | None = None) -> None:
         self.desired_version = desired_version
         self.newest: ChangeEvent | None = None
         self.newest_delete: ChangeEvent | None = None
+        self.forced: ChangeEvent | None = None
         if pending is not None:
             self._take(pending)
 
     def offer(self, event: ChangeEvent) -> bool:
-        """Record ``event``; False when it is a duplicate or older than the newest seen."""
-        if event.seq <= self.desired_version:
-            return False
-        self._take(event)
-        return True
+        """Record ``event``; False when it is a duplicate or older than the newest seen (a
+        forced event at exactly the newest version seen is recorded as a re-drive request)."""
+        if event.seq > self.desired_version:
+            self._take(event)
+            return True
+        if event.force and event.seq == self.desired_version:
+            self.forced = event
+            return True
+        return False
 
     def next_after(self, handled_version: int) -> ChangeEvent | None:
         """The event to handle once ``handled_version`` is done, or None when caught up."""
@@ -39,7 +49,14 @@ class Inbox:
             return delete
         if self.newest is not None and self.newest.seq > handled_version:
             return self.newest
+        if self.forced is not None and self.forced.seq == handled_version:
+            return self.forced
         return None
+
+    def begin(self, event: ChangeEvent) -> None:
+        """Handling of ``event`` starts; it fulfils a forced request at or below its version."""
+        if self.forced is not None and self.forced.seq <= event.seq:
+            self.forced = None
 
     def carriable(self, handled_version: int) -> bool:
         """Whether everything still to do fits in one event carried across continue-as-new."""

@@ -9,7 +9,9 @@ Decisions: a delete is never coalesced away, so a recreate waits until the compe
 delete before it has finished (a failed delete therefore holds a recreate back until retried).
 An apply is a first apply when no target holds a version of the current incarnation; when
 one of its steps stops retrying (permanent error or attempts exhausted), the targets already
-reached are compensated. ``retry`` only acts on a ``Failed`` sync.
+reached are compensated. ``retry`` only acts on a ``Failed`` sync. A forced event (resync) at
+the handled version re-applies it, or re-runs a delete's compensation, once; it never lifts
+``Failed``.
 """
 
 from __future__ import annotations
@@ -129,6 +131,8 @@ class AppConfigSync:
             workflow.logger.warning("%s: ignoring upsert v%d without image", self._key, event.seq)
         elif not self._inbox.offer(event):
             workflow.logger.info("%s: ignoring stale event v%d", self._key, event.seq)
+        elif event.force and self._inbox.forced is event:
+            workflow.logger.info("%s: forced re-drive of v%d requested", self._key, event.seq)
 
     @workflow.signal(name=SIGNAL_RETRY)
     def retry(self, request: RetryRequest) -> None:
@@ -177,6 +181,7 @@ class AppConfigSync:
 
     async def _handle(self, event: ChangeEvent) -> None:
         self._retry = False
+        self._inbox.begin(event)
         try:
             if event.op == OP_DELETE:
                 await self._delete(event)

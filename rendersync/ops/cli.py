@@ -1,9 +1,147 @@
-"""The operations subcommands' arguments (filled in by the operations CLI)."""
+"""The operations subcommands: ``syncs list|show|replay``, ``resync`` and ``history replay``.
+
+Every command takes ``--state-dir DIR`` to act on the dev stack running there; without it,
+settings come from the ``RENDERSYNC_*`` environment like the production entrypoints. Output
+is an aligned table, or JSON with ``-o json``. Exit status: 0 done, 1 something to look at
+(a history that does not replay, a key with nothing to replay), 2 unusable input or an
+unreachable service.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
+
+from rendersync.ops import histories, inspecting, output, redriving, resync, summaries
+from rendersync.ops.context import Ops, OpsError, opened, resolve_settings
+from rendersync.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Command = Callable[[Ops, argparse.Namespace], Awaitable[int]]
+
+
+def _command(command: Command) -> Callable[[argparse.Namespace, Settings], int]:
+    """Run ``command`` with the resolved settings; OpsError → one line on stderr, exit 2."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        async def main() -> int:
+            async with opened(resolve_settings(args.state_dir, settings)) as ops:
+                return await command(ops, args)
+
+        try:
+            return asyncio.run(main())
+        except OpsError as err:
+            print(f"rendersync {args.command}: {err}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+async def syncs_list(ops: Ops, args: argparse.Namespace) -> int:
+    if args.failed:
+        found = await summaries.failed(ops, namespace=args.namespace)
+    else:
+        found = await asyncio.to_thread(summaries.from_database, ops, namespace=args.namespace)
+    rows = [asdict(s) for s in found]
+    output.emit(rows, output=args.output, columns=summaries.COLUMNS, empty="No syncs found.")
+    return 0
+
+
+async def syncs_show(ops: Ops, args: argparse.Namespace) -> int:
+    shown = await inspecting.show(ops, args.key)
+    print(output.as_json(shown) if args.output == output.JSON else inspecting.render(shown))
+    return 0
+
+
+async def syncs_replay(ops: Ops, args: argparse.Namespace) -> int:
+    if args.all_failed:
+        keys = [s.key for s in await summaries.failed(ops, namespace=args.namespace)]
+    elif args.key:
+        keys = [args.key]
+    else:
+        raise OpsError("give NAMESPACE/NAME or --all-failed")
+    results = [await redriving.replay(ops, key) for key in keys]
+    rows = [{**asdict(r), "version": r.version or ""} for r in results]
+    columns = (("KEY", "key"), ("ACTION", "action"), ("VERSION", "version"))
+    output.emit(
+        [asdict(r) for r in results],
+        output=args.output,
+        rows=rows,
+        columns=columns,
+        empty="No failed syncs.",
+    )
+    return 0 if all(r.ok for r in results) else 1
+
+
+async def history_replay(ops: Ops, args: argparse.Namespace) -> int:
+    if args.file is not None:
+        report = await histories.from_file(args.file, workflow_id=args.workflow_id)
+    else:
+        report = await histories.from_server(await ops.client(), args.query, limit=args.limit)
+    if args.output == output.JSON:
+        print(output.as_json({"replayed": report.replayed, "failures": report.failures}))
+    else:
+        for failure in report.failures:
+            print(f"FAILED {failure['workflowId']} (run {failure['runId']}): {failure['error']}")
+        print(f"replayed {report.replayed} history(ies), {len(report.failures)} failed")
+    return 0 if report.ok else 1
+
+
+async def run_resync(ops: Ops, args: argparse.Namespace) -> int:
+    return await resync.run(ops, args)
+
+
+def _common(parser: argparse.ArgumentParser, *, namespace: bool = False) -> None:
+    parser.add_argument(
+        "--state-dir", type=Path, help="act on the dev stack running there (default: environment)"
+    )
+    parser.add_argument("-o", "--output", choices=output.FORMATS, default=output.TABLE)
+    if namespace:
+        parser.add_argument("-n", "--namespace", help="only this Kubernetes namespace")
+
+
+def _syncs_parsers(sub: Any) -> None:
+    syncs = sub.add_parser("syncs", help="inspect and re-drive syncs")
+    syncs_sub = syncs.add_subparsers(dest="syncs_command", required=True)
+    listing = syncs_sub.add_parser("list", help="every sync with its phase and versions")
+    listing.add_argument("--failed", action="store_true", help="only failed syncs")
+    _common(listing, namespace=True)
+    listing.set_defaults(run=_command(syncs_list))
+    show = syncs_sub.add_parser("show", help="one sync, its workflow and recent events")
+    show.add_argument("key", metavar="NAMESPACE/NAME")
+    _common(show)
+    show.set_defaults(run=_command(syncs_show))
+    replay = syncs_sub.add_parser("replay", help="re-drive failed syncs")
+    replay.add_argument("key", metavar="NAMESPACE/NAME", nargs="?")
+    replay.add_argument("--all-failed", action="store_true", help="every failed sync")
+    _common(replay, namespace=True)
+    replay.set_defaults(run=_command(syncs_replay))
 
 
 def add_parsers(sub: Any) -> None:
     """Register ``syncs``, ``resync`` and ``history``."""
+    _syncs_parsers(sub)
+    again = sub.add_parser("resync", help="re-drive every key from the database (anti-entropy)")
+    again.add_argument(
+        "--prune", action="store_true", help="also delete CRs and Git files without a live row"
+    )
+    again.add_argument("--yes", action="store_true", help="with --prune: act, not just show")
+    _common(again, namespace=True)
+    again.set_defaults(run=_command(run_resync))
+    history = sub.add_parser("history", help="workflow histories")
+    history_sub = history.add_subparsers(dest="history_command", required=True)
+    replay = history_sub.add_parser("replay", help="replay histories against the current code")
+    source = replay.add_mutually_exclusive_group()
+    source.add_argument("--query", default=histories.DEFAULT_QUERY, help="%(default)s")
+    source.add_argument("--file", type=Path, help="a JSON history file")
+    replay.add_argument("--workflow-id", help="with --file (default: the file's stem)")
+    replay.add_argument("--limit", type=int, help="at most this many workflow runs")
+    _common(replay)
+    replay.set_defaults(run=_command(history_replay))

@@ -1,0 +1,125 @@
+"""What an operations command works with: the settings, the database, Temporal and targets.
+
+Built from one Settings object (the environment's, or the dev stack's recorded in a state
+directory). Unlike the long-running processes, a command does not wait for Temporal to come
+up: it fails with a one-line :class:`OpsError` after a short timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from activities.gitrepo import GitRepository
+from k8s.client import make_api_client
+from rendersync.settings import Settings, Target
+from rendersync.statedir import settings_for
+from rendersync.wiring import engine_from, sync_options
+from workflows.contracts import SyncOptions
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+class OpsError(Exception):
+    """A failure reported to the user as one line (exit status 2)."""
+
+
+def resolve_settings(state_dir: Path | None, settings: Settings) -> Settings:
+    """``settings`` (from the environment), or the dev stack's in ``state_dir``."""
+    if state_dir is None:
+        return settings
+    try:
+        return settings_for(state_dir)
+    except FileNotFoundError as err:
+        raise OpsError(str(err)) from err
+
+
+@dataclass
+class Ops:
+    """Clients of one command run; the database and Temporal are connected on first use."""
+
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+    _client: Client | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = engine_from(self.settings)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @property
+    def options(self) -> SyncOptions:
+        return sync_options(self.settings)
+
+    @property
+    def task_queue(self) -> str:
+        return self.settings.temporal.task_queue
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(t.value for t in self.settings.sync.targets)
+
+    async def client(self) -> Client:
+        if self._client is None:
+            temporal = self.settings.temporal
+            try:
+                self._client = await asyncio.wait_for(
+                    Client.connect(temporal.address, namespace=temporal.namespace),
+                    CONNECT_TIMEOUT_S,
+                )
+            except Exception as err:
+                raise OpsError(f"cannot reach Temporal at {temporal.address}: {err}") from err
+        return self._client
+
+    @contextlib.asynccontextmanager
+    async def kube(self) -> AsyncIterator[Any | None]:
+        """A Kubernetes API client, or None when Kubernetes is not a sync target."""
+        if Target.KUBERNETES not in self.settings.sync.targets:
+            yield None
+            return
+        kube = self.settings.kubernetes
+        api = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
+        try:
+            yield api
+        finally:
+            await api.close()
+
+    @contextlib.asynccontextmanager
+    async def scratch_repo(self) -> AsyncIterator[GitRepository | None]:
+        """A throw-away clone of the GitOps branch (never the worker's working clone), or
+        None when Git is not a sync target."""
+        if Target.GIT not in self.settings.sync.targets:
+            yield None
+            return
+        git = self.settings.git
+        with tempfile.TemporaryDirectory(prefix="rendersync-ops-") as workdir:
+            yield GitRepository(
+                remote=git.remote,
+                branch=git.branch,
+                workdir=Path(workdir) / "clone",
+                author_name=git.author_name,
+                author_email=git.author_email,
+                push_attempts=git.push_attempts,
+            )
+
+
+@contextlib.asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Ops]:
+    ops = Ops(settings=settings)
+    try:
+        yield ops
+    finally:
+        ops.close()

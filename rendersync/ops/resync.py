@@ -1,0 +1,84 @@
+"""``resync``: anti-entropy from the database, optionally pruning what no row backs.
+
+Without ``--prune`` every key is re-driven at once (idempotent: targets fence on the
+version). With ``--prune`` the command first shows what it would do: the number of keys it
+would re-drive and every orphan it would delete; only ``--yes`` makes it act.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+from rendersync.ops import output
+from rendersync.ops.context import Ops
+from worker.resyncing import Orphan, all_rows, prune, prune_plan, resync_all
+
+PLAN_COLUMNS = (("KIND", "kind"), ("KEY", "key"), ("VERSION", "version"))
+
+
+def _orphans(orphans: list[Orphan]) -> list[dict[str, Any]]:
+    return [{**asdict(o), "key": o.key} for o in orphans]
+
+
+async def _count_rows(ops: Ops, namespace: str | None) -> int:
+    return await asyncio.to_thread(
+        lambda: sum(1 for _ in all_rows(ops.engine, namespace=namespace))
+    )
+
+
+async def run(ops: Ops, args: argparse.Namespace) -> int:
+    namespace: str | None = args.namespace
+    act = not args.prune or args.yes
+    if act:
+        count = await resync_all(
+            engine=ops.engine,
+            client=await ops.client(),
+            task_queue=ops.task_queue,
+            options=ops.options,
+            namespace=namespace,
+        )
+    else:
+        count = await _count_rows(ops, namespace)
+    result: dict[str, Any] = {"resynced" if act else "wouldResync": count}
+    if args.prune:
+        result.update(await _prune(ops, namespace=namespace, act=act))
+    _print(result, output_format=args.output, act=act)
+    return 0
+
+
+async def _prune(ops: Ops, *, namespace: str | None, act: bool) -> dict[str, Any]:
+    async with ops.kube() as kube, ops.scratch_repo() as repo:
+        plan = await prune_plan(engine=ops.engine, kube=kube, repo=repo, namespace=namespace)
+        if not act:
+            return {"prunePlan": _orphans(plan)}
+        removed = await prune(
+            plan,
+            engine=ops.engine,
+            kube=kube,
+            repo=repo,
+            propagation_policy=ops.settings.kubernetes.propagation_policy,
+        )
+    return {"prunePlan": _orphans(plan), "pruned": _orphans(removed)}
+
+
+def _print(result: dict[str, Any], *, output_format: str, act: bool) -> None:
+    if output_format == output.JSON:
+        print(output.as_json(result))
+        return
+    if act:
+        print(f"re-drove {result['resynced']} key(s)")
+    else:
+        print(f"would re-drive {result['wouldResync']} key(s)")
+    if "prunePlan" not in result:
+        return
+    plan = result["prunePlan"]
+    print(f"prune plan: {len(plan)} orphan(s)")
+    if plan:
+        print(output.table(plan, PLAN_COLUMNS))
+    if "pruned" in result:
+        print(f"pruned {len(result['pruned'])} orphan(s)")
+    else:
+        print("nothing changed; add --yes to re-drive and prune")

@@ -1,0 +1,120 @@
+"""One line per sync: what the database recorded, merged with Temporal's view of failures.
+
+The database (appconfigs + sync_status, as the REST API derives its ``status``) knows every
+key; Temporal's visibility knows which running workflows are ``SyncState="Failed"``, also
+when the failure could not be written back to the database. ``source`` says who reported it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+from temporalio.client import WorkflowExecution
+from temporalio.common import SearchAttributeKey
+
+from api.persistence.syncstatus import list_status
+from api.persistence.tables import SyncStatusRow
+from api.web.status import derive_status, workflow_url
+from rendersync.ops.context import Ops
+from worker.resyncing import all_rows
+from workflows.contracts import (
+    PHASE_FAILED,
+    SEARCH_ATTRIBUTE_KEY,
+    SEARCH_ATTRIBUTE_STATE,
+    WORKFLOW_TYPE,
+    workflow_id_for,
+)
+
+APP_CONFIG_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KEY)
+#: Running workflows whose sync stopped retrying (a closed run's attributes are history).
+FAILED_QUERY = (
+    f'WorkflowType="{WORKFLOW_TYPE}" AND {SEARCH_ATTRIBUTE_STATE}="{PHASE_FAILED}" '
+    'AND ExecutionStatus="Running"'
+)
+SOURCE_DB = "db"
+SOURCE_TEMPORAL = "temporal"
+SOURCE_BOTH = "db+temporal"
+
+COLUMNS = (
+    ("KEY", "key"),
+    ("PHASE", "phase"),
+    ("DESIRED", "desired_version"),
+    ("APPLIED", "applied_version"),
+    ("ATTEMPTS", "attempts"),
+    ("LAST ERROR", "last_error"),
+    ("WORKFLOW", "workflow_url"),
+)
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    key: str
+    phase: str
+    desired_version: int
+    applied_version: int
+    attempts: int
+    last_error: str
+    workflow_id: str
+    workflow_url: str
+    source: str = SOURCE_DB
+
+
+def _link(ops: Ops, key: str) -> tuple[str, str]:
+    temporal = ops.settings.temporal
+    workflow_id = workflow_id_for(key)
+    return workflow_id, workflow_url(temporal.ui_url, temporal.namespace, workflow_id)
+
+
+def from_database(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
+    """Every key of the database (tombstones too), ordered by key."""
+    reports: dict[tuple[str, str], list[SyncStatusRow]] = defaultdict(list)
+    for report in list_status(ops.engine, namespace=namespace):
+        reports[report.namespace, report.name].append(report)
+    temporal = ops.settings.temporal
+    found = []
+    for row in all_rows(ops.engine, namespace=namespace):
+        status = derive_status(
+            row,
+            reports[row.namespace, row.name],
+            targets=ops.targets,
+            ui_url=temporal.ui_url,
+            temporal_namespace=temporal.namespace,
+        )
+        found.append(
+            SyncSummary(
+                key=f"{row.namespace}/{row.name}",
+                phase=status["phase"],
+                desired_version=status["desiredVersion"],
+                applied_version=status["appliedVersion"],
+                attempts=status["attempts"],
+                last_error=status["lastError"],
+                workflow_id=status["workflowId"],
+                workflow_url=status["workflowUrl"],
+            )
+        )
+    return found
+
+
+def key_of(execution: WorkflowExecution) -> str:
+    key = execution.typed_search_attributes.get(APP_CONFIG_KEY)
+    return key or execution.id.removeprefix(workflow_id_for(""))
+
+
+async def failed(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
+    """Failed syncs: the database's, merged with running workflows Temporal lists Failed."""
+    known = {s.key: s for s in await asyncio.to_thread(from_database, ops, namespace=namespace)}
+    result = {k: s for k, s in known.items() if s.phase == PHASE_FAILED}
+    client = await ops.client()
+    async for execution in client.list_workflows(FAILED_QUERY):
+        key = key_of(execution)
+        if namespace is not None and not key.startswith(f"{namespace}/"):
+            continue
+        if key in result:
+            result[key] = replace(result[key], source=SOURCE_BOTH)
+            continue
+        workflow_id, url = _link(ops, key)
+        base = known.get(key) or SyncSummary(key, PHASE_FAILED, 0, 0, 0, "", workflow_id, url)
+        result[key] = replace(base, phase=PHASE_FAILED, source=SOURCE_TEMPORAL)
+    return sorted(result.values(), key=lambda s: s.key)

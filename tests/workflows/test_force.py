@@ -1,0 +1,183 @@
+"""Forced events (anti-entropy resync): a re-apply at the handled version, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+from temporalio.worker import Replayer
+
+from tests.workflows.fakes import FakeActivities
+from tests.workflows.harness import WAIT_S, SyncDriver, change
+from workflows import AppConfigSync
+from workflows.contracts import (
+    ACTIVITY_APPLY_GIT,
+    ACTIVITY_APPLY_KUBERNETES,
+    ACTIVITY_DELETE_KUBERNETES,
+    ACTIVITY_FINISH_DELETE,
+    ACTIVITY_REMOVE_GIT,
+    OP_DELETE,
+    OP_UPSERT,
+    PHASE_DELETED,
+    PHASE_FAILED,
+    ChangeEvent,
+    SyncState,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+APPLY = [ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT]
+COMPENSATE = [ACTIVITY_REMOVE_GIT, ACTIVITY_DELETE_KUBERNETES, ACTIVITY_FINISH_DELETE]
+
+
+def forced(key: str, seq: int, op: str = OP_UPSERT) -> ChangeEvent:
+    return replace(change(key, seq, op), force=True)
+
+
+async def seen(sync: SyncDriver, count: int) -> SyncState:
+    """Wait until the workflow has taken ``count`` change signals."""
+    return await sync.wait_state(lambda s: s.events_seen >= count, f"{count} events seen")
+
+
+async def test_forced_event_at_handled_version_reapplies_once(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+
+    await sync.send(forced(sync.key, 1))
+    await sync.wait_state(lambda s: len(fake.calls) == 4 and s.phase == "Synced", "re-applied")
+    await sync.upsert(1)  # an ordinary duplicate is still dropped
+    await sync.upsert(2)
+    state = await sync.wait_synced(2)
+
+    assert fake.names() == APPLY * 3
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 1, 2]
+    assert state.events_seen == 4
+
+
+async def test_forced_event_older_than_newest_is_ignored(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    await sync.upsert(2)
+    await sync.wait_synced(2)
+
+    await sync.send(forced(sync.key, 1))
+    await seen(sync, 3)
+    await sync.upsert(3)
+    await sync.wait_synced(3)
+
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2, 3]
+
+
+async def test_forced_event_with_newer_version_is_a_normal_change(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.send(forced(sync.key, 5))
+    state = await sync.wait_synced(5)
+
+    assert fake.names() == APPLY
+    assert state.desired_version == 5
+
+
+async def test_forced_event_during_its_apply_reapplies_after_it(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    await sync.upsert(1)
+    await gate.wait_entered()
+    await sync.send(forced(sync.key, 1))
+    await seen(sync, 2)
+
+    gate.release()
+    await sync.wait_state(lambda s: len(fake.calls) == 4 and s.phase == "Synced", "re-applied")
+
+    assert fake.names() == APPLY * 2
+
+
+async def test_forced_event_for_a_pending_version_adds_nothing(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    await sync.upsert(1)
+    await gate.wait_entered()
+    await sync.upsert(2)
+    await sync.send(forced(sync.key, 2))
+    await seen(sync, 3)
+
+    gate.release()
+    await sync.wait_synced(2)
+    await sync.upsert(3)
+    await sync.wait_synced(3)
+
+    # v1 is superseded after kubernetes; v2 runs once, the forced v2 folded into it.
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2, 3]
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [2, 3]
+
+
+async def test_forced_delete_reruns_the_compensation(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    gate = fake.block(ACTIVITY_FINISH_DELETE)
+    await sync.delete(2)
+    await gate.wait_entered()
+    await sync.send(forced(sync.key, 2, OP_DELETE))
+    await seen(sync, 3)
+
+    gate.release()
+    final = await asyncio.wait_for(sync.handle.result(), WAIT_S)
+
+    assert fake.names() == APPLY + COMPENSATE + COMPENSATE
+    assert final.phase == PHASE_DELETED
+
+
+async def test_forced_delete_after_completion_runs_the_compensation_again(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    await sync.delete(2)
+    await asyncio.wait_for(sync.handle.result(), WAIT_S)
+
+    await sync.send(forced(sync.key, 2, OP_DELETE))
+    final = await asyncio.wait_for(sync.handle.result(), WAIT_S)
+
+    assert fake.names() == APPLY + COMPENSATE + COMPENSATE
+    assert final.phase == PHASE_DELETED
+
+
+async def test_forced_event_does_not_lift_failed(sync: SyncDriver, fake: FakeActivities) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    await sync.upsert(2)
+    await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
+    calls = len(fake.calls)
+
+    await sync.send(forced(sync.key, 2))
+    state = await seen(sync, 3)
+    assert state.phase == PHASE_FAILED
+    assert len(fake.calls) == calls
+
+    await sync.retry()
+    await sync.wait_synced(2)
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 2]
+
+
+async def test_history_with_forced_events_replays(sync: SyncDriver, fake: FakeActivities) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    await sync.send(forced(sync.key, 1))
+    await sync.wait_state(lambda s: len(fake.calls) == 4, "re-applied")
+    await sync.delete(2)
+    await asyncio.wait_for(sync.handle.result(), WAIT_S)
+
+    history = await sync.handle.fetch_history()
+    result = await Replayer(workflows=[AppConfigSync]).replay_workflow(history)
+
+    assert result.replay_failure is None

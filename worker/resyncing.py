@@ -1,0 +1,237 @@
+"""Anti-entropy: re-drive every key from the database, and prune what the database lost.
+
+``resync_all`` hands each appconfigs row to its key's workflow as a *forced* change event
+(a live row as an upsert of its image, a tombstone as a delete), through the bridge's own
+signal-with-start path. The workflow re-applies the version it already handled once, so a
+target that lost it (a CR deleted by hand, a missing Git file, a lost Kafka message) gets it
+back; targets fence on the version, so nothing ever regresses.
+
+``prune_plan`` finds what no live row backs: CRs labelled managed-by rendersync and files
+under ``appconfigs/`` in the GitOps repository. ``prune`` deletes them, each fenced on the
+version it was planned at (an object re-applied since, at a newer version, is kept) and
+only if the row is still absent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio import client as k8s_client
+from sqlalchemy import Engine, select, tuple_
+from sqlmodel import col
+from temporalio.client import Client
+
+from activities.gitfiles import file_version
+from activities.gitrepo import GitRepository
+from api.persistence.db import read_session
+from api.persistence.events import envelope, row_image
+from api.persistence.reading import get_appconfig
+from api.persistence.tables import AppConfigRow
+from k8s.applying import delete_appconfig
+from k8s.errors import wrap
+from k8s.manifests import GROUP, MANAGED_SELECTOR, PLURAL, VERSION, version_of
+from worker.events import parse_change
+from worker.signalling import Signaller
+from workflows.contracts import ChangeEvent, SyncOptions
+
+logger = logging.getLogger(__name__)
+
+_CHUNK = 200
+_PAGE = 500
+#: Signals in flight at once: enough to overlap round trips, few enough for a small server.
+_CONCURRENCY = 8
+GIT_ROOT = "appconfigs"
+KIND_CR = "cr"
+KIND_GIT = "git"
+
+
+def all_rows(engine: Engine, *, namespace: str | None = None) -> Iterator[AppConfigRow]:
+    """Every appconfigs row, tombstones included, in (namespace, name) order, in chunks."""
+    after: tuple[str, str] | None = None
+    while True:
+        query = select(AppConfigRow)
+        if namespace is not None:
+            query = query.where(col(AppConfigRow.namespace) == namespace)
+        if after is not None:
+            query = query.where(
+                tuple_(col(AppConfigRow.namespace), col(AppConfigRow.name)) > tuple_(*after)
+            )
+        query = query.order_by(col(AppConfigRow.namespace), col(AppConfigRow.name)).limit(_CHUNK)
+        with read_session(engine) as session:
+            chunk = list(session.execute(query).scalars())
+        yield from chunk
+        if len(chunk) < _CHUNK:
+            return
+        after = (chunk[-1].namespace, chunk[-1].name)
+
+
+def forced_event(row: AppConfigRow) -> ChangeEvent:
+    """The forced change event of ``row``: parsed like the bridge parses a Debezium snapshot
+    read of it (``op: r``; a tombstone becomes a delete). No commit time: a re-drive must not
+    feed the sync latency metric."""
+    payload = envelope(
+        op="r",
+        before=None,
+        after=row_image(row),
+        seq=row.seq,
+        committed_at=row.updated_at,
+        database="rendersync",
+    )
+    event = parse_change(None, json.dumps(payload).encode())
+    if event is None:  # an ``r`` event with a row image always describes the row
+        raise ValueError(f"row {row.namespace}/{row.name} yields no change event")
+    return replace(event, force=True, committed_at_ms=0)
+
+
+async def resync_all(
+    *,
+    engine: Engine,
+    client: Client,
+    task_queue: str,
+    options: SyncOptions,
+    namespace: str | None = None,
+) -> int:
+    """Signal-with-start every row's workflow with its forced event; returns how many.
+
+    Idempotent and safe while the pipeline runs: a key whose workflow has a newer version
+    ignores the event, one that is busy re-applies after it. The first failed signal raises
+    (nothing is lost: a later resync, or the change itself, delivers it).
+    """
+    signaller = Signaller(client, task_queue=task_queue, options=options)
+    rows = await asyncio.to_thread(lambda: list(all_rows(engine, namespace=namespace)))
+    limit = asyncio.Semaphore(_CONCURRENCY)
+
+    async def send(row: AppConfigRow) -> None:
+        async with limit:
+            event = forced_event(row)
+            await signaller.signal_with_start(event)
+            logger.info("resync: %s v%d %s sent", event.key, event.seq, event.op)
+
+    await asyncio.gather(*(send(row) for row in rows))
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A managed object (``kind`` cr or git) that no live row backs, at ``version``
+    (0: the object carries no readable version)."""
+
+    kind: str
+    namespace: str
+    name: str
+    version: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+async def managed_crs(api: Any, *, namespace: str | None = None) -> list[dict[str, Any]]:
+    """Every AppConfig labelled managed-by rendersync (in ``namespace``, or all)."""
+    custom = k8s_client.CustomObjectsApi(api)
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"label_selector": MANAGED_SELECTOR, "limit": _PAGE}
+        if token:
+            kwargs["_continue"] = token
+        try:
+            if namespace is None:
+                page = await custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
+            else:
+                page = await custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, **kwargs
+                )
+        except Exception as exc:
+            raise wrap(exc, "list appconfigs") from exc
+        items += page.get("items") or []
+        token = page["metadata"].get("continue")
+        if not token:
+            return items
+
+
+def git_files(workdir: Path, *, namespace: str | None = None) -> list[Orphan]:
+    """Every ``appconfigs/{namespace}/{name}.yaml`` in a clone, as (unchecked) candidates."""
+    found = []
+    for path in sorted((workdir / GIT_ROOT).glob("*/*.yaml")):
+        ns, name = path.parent.name, path.stem
+        if namespace is None or ns == namespace:
+            found.append(Orphan(KIND_GIT, ns, name, file_version(path) or 0))
+    return found
+
+
+def _live_keys(engine: Engine, namespace: str | None) -> set[tuple[str, str]]:
+    return {(r.namespace, r.name) for r in all_rows(engine, namespace=namespace) if not r.deleted}
+
+
+async def prune_plan(
+    *,
+    engine: Engine,
+    kube: Any | None,
+    repo: GitRepository | None,
+    namespace: str | None = None,
+) -> list[Orphan]:
+    """CRs (when ``kube``) and Git files (when ``repo``) without a live row. Read-only,
+    except that ``repo``'s working clone is refreshed from the remote."""
+    live = await asyncio.to_thread(_live_keys, engine, namespace)
+    candidates: list[Orphan] = []
+    if kube is not None:
+        for cr in await managed_crs(kube, namespace=namespace):
+            meta = cr["metadata"]
+            candidates.append(Orphan(KIND_CR, meta["namespace"], meta["name"], version_of(cr)))
+    if repo is not None:
+        await repo.ensure_clone()
+        candidates += await asyncio.to_thread(git_files, repo.workdir, namespace=namespace)
+    return [o for o in candidates if (o.namespace, o.name) not in live]
+
+
+async def prune(
+    orphans: list[Orphan],
+    *,
+    engine: Engine,
+    kube: Any | None,
+    repo: GitRepository | None,
+    propagation_policy: str = "Background",
+) -> list[Orphan]:
+    """Delete ``orphans`` (from ``prune_plan``); returns those actually removed.
+
+    Each removal is fenced on the planned version and skipped when the key has a live row
+    again; both make it safe while the pipeline runs. Idempotent: what is gone is skipped.
+    """
+    removed = []
+    for orphan in orphans:
+        live = await asyncio.to_thread(
+            get_appconfig, engine, namespace=orphan.namespace, name=orphan.name
+        )
+        if live is not None:
+            logger.info("prune: %s has a live row again; kept", orphan.key)
+        elif await _remove(orphan, kube=kube, repo=repo, propagation_policy=propagation_policy):
+            removed.append(orphan)
+    return removed
+
+
+async def _remove(
+    orphan: Orphan, *, kube: Any | None, repo: GitRepository | None, propagation_policy: str
+) -> bool:
+    if orphan.kind == KIND_CR and kube is not None:
+        return await delete_appconfig(
+            kube,
+            namespace=orphan.namespace,
+            name=orphan.name,
+            version=orphan.version,
+            propagation_policy=propagation_policy,
+        )
+    if orphan.kind == KIND_GIT and repo is not None:
+        result = await repo.remove_file(
+            path=f"{GIT_ROOT}/{orphan.namespace}/{orphan.name}.yaml",
+            version=orphan.version,
+            message=f"rendersync: prune {orphan.key} @ {orphan.version}",
+        )
+        return result.changed
+    return False
