@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Engine
 
 from activities.git import GitActivities
 from activities.gitrepo import GitRepository
@@ -14,7 +17,9 @@ from activities.status import StatusActivities
 from k8s.client import make_api_client
 from rendersync.settings import Settings, Target
 from rendersync.wiring import connect_temporal, engine_from, sync_options
+from worker.antientropy import run_anti_entropy
 from worker.consuming import Bridge, BridgeConfig
+from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
 from worker.running import build_worker, run_worker
 from worker.signalling import Signaller
@@ -51,24 +56,32 @@ async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
     await Bridge(config, signaller).run(stop=stop)
 
 
+@dataclass
+class WorkerParts:
+    """What the worker process builds once: activity callables and the clients behind them."""
+
+    engine: Engine
+    activities: list[Any]
+    kube: Any = None
+
+
 @contextlib.asynccontextmanager
-async def target_activities(settings: Settings) -> AsyncIterator[list[Any]]:
-    """The activity callables for the configured targets, clients built once."""
+async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
+    """The activities for the configured targets, clients built once and closed after."""
     engine = engine_from(settings)
     status = StatusActivities(engine)
-    activities: list[Any] = [status.record_failure, status.finish_delete]
-    api = None
+    parts = WorkerParts(engine, [status.record_failure, status.finish_delete])
     if Target.KUBERNETES in settings.sync.targets:
         kube = settings.kubernetes
-        api = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
+        parts.kube = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
         k8s = KubernetesActivities(
-            api,
+            parts.kube,
             engine,
             field_manager=kube.field_manager,
             propagation_policy=kube.propagation_policy,
             request_timeout_s=kube.request_timeout_s,
         )
-        activities += [k8s.apply, k8s.delete]
+        parts.activities += [k8s.apply, k8s.delete]
     if Target.GIT in settings.sync.targets:
         git = settings.git
         repo = GitRepository(
@@ -80,22 +93,46 @@ async def target_activities(settings: Settings) -> AsyncIterator[list[Any]]:
             push_attempts=git.push_attempts,
         )
         git_activities = GitActivities(repo, engine)
-        activities += [git_activities.apply, git_activities.remove]
+        parts.activities += [git_activities.apply, git_activities.remove]
     try:
-        yield activities
+        yield parts
     finally:
-        if api is not None:
-            await api.close()
+        if parts.kube is not None:
+            await parts.kube.close()
         engine.dispose()
 
 
 async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
+    """The worker, plus drift repair and periodic anti-entropy when configured."""
     client = await connect_temporal(settings, stop=stop)
-    async with target_activities(settings) as activities:
+    options = sync_options(settings)
+    signaller = Signaller(client, task_queue=settings.temporal.task_queue, options=options)
+    async with worker_parts(settings) as parts:
         worker = build_worker(
             client,
             task_queue=settings.temporal.task_queue,
-            activities=activities,
+            activities=parts.activities,
             graceful_shutdown_s=settings.sync.worker_grace_s,
         )
-        await run_worker(worker, stop=stop)
+        helpers = []
+        if parts.kube is not None and settings.sync.drift_repair:
+            drift = DriftRepair(api=parts.kube, engine=parts.engine, signaller=signaller)
+            helpers.append(asyncio.create_task(drift.run(stop=stop)))
+        if settings.sync.resync_interval_s > 0:
+            helpers.append(
+                asyncio.create_task(
+                    run_anti_entropy(
+                        engine=parts.engine,
+                        signaller=signaller,
+                        targets=options.targets,
+                        interval_s=settings.sync.resync_interval_s,
+                        stop=stop,
+                    )
+                )
+            )
+        try:
+            await run_worker(worker, stop=stop)
+        finally:
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)

@@ -30,7 +30,9 @@ from k8s.client import make_api_client
 from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
 from k8s.watching import watch_appconfigs
+from worker.antientropy import run_anti_entropy
 from worker.consuming import Bridge, BridgeConfig
+from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
 from worker.running import build_worker
 from worker.signalling import Signaller
@@ -122,6 +124,26 @@ class Pipeline:
                 status.record_failure,
                 status.finish_delete,
             ],
+        )
+
+    def signaller(self) -> Signaller:
+        return Signaller(self.client, task_queue=self.task_queue, options=self.options)
+
+    def start_drift_repair(self) -> None:
+        repair = DriftRepair(api=self.kube, engine=self.engine, signaller=self.signaller())
+        self.start("drift", lambda stop: repair.run(stop=stop))
+
+    def start_anti_entropy(self, *, interval_s: float, grace_s: float) -> None:
+        self.start(
+            "anti-entropy",
+            lambda stop: run_anti_entropy(
+                engine=self.engine,
+                signaller=self.signaller(),
+                targets=self.options.targets,
+                interval_s=interval_s,
+                grace_s=grace_s,
+                stop=stop,
+            ),
         )
 
     def start_worker(self) -> None:

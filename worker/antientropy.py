@@ -1,0 +1,75 @@
+"""Periodic anti-entropy: re-drive keys whose targets lag behind the database.
+
+A change whose event never reached its workflow (a lost Kafka message, a relay that
+published to a topic that was later lost) leaves the sync status behind the row's version.
+Every pass re-drives, with a forced event, each key whose configured targets have not
+reported its current version for longer than ``grace_s``, and each tombstone whose
+compensation has not finished. Converged keys cost one read, nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
+
+from api.persistence.tables import AppConfigRow, SyncStatusRow
+from api.persistence.writing import utcnow
+from worker.resyncing import forced_event
+from worker.signalling import Signaller
+
+logger = logging.getLogger(__name__)
+
+
+def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> list[AppConfigRow]:
+    """Rows last written over ``grace_s`` ago that some target has not caught up with."""
+    cutoff = utcnow() - timedelta(seconds=grace_s)
+    with Session(engine) as session:
+        rows = list(
+            session.execute(
+                select(AppConfigRow).where(col(AppConfigRow.updated_at) < cutoff)
+            ).scalars()
+        )
+        statuses = list(session.execute(select(SyncStatusRow)).scalars())
+    applied = {(s.namespace, s.name, s.target): s.applied_version for s in statuses}
+    # A Failed sync waits for a fix and `syncs replay`; re-driving it would change nothing.
+    failed = {(s.namespace, s.name) for s in statuses if s.failed_version > 0}
+    return [
+        row
+        for row in rows
+        if (row.namespace, row.name) not in failed
+        and (
+            row.deleted
+            or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets)
+        )
+    ]
+
+
+async def run_anti_entropy(
+    *,
+    engine: Engine,
+    signaller: Signaller,
+    targets: Sequence[str],
+    interval_s: float,
+    grace_s: float = 60.0,
+    stop: asyncio.Event,
+) -> None:
+    """Every ``interval_s`` until ``stop``: re-drive the lagging keys."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        if stop.is_set():
+            return
+        try:
+            rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)
+            for row in rows:
+                await signaller.deliver(forced_event(row), stop=stop)
+            if rows:
+                logger.info("anti-entropy re-drove %d lagging keys", len(rows))
+        except Exception:
+            logger.exception("anti-entropy pass failed; next pass in %.0fs", interval_s)

@@ -1,0 +1,111 @@
+"""Drift repair: re-apply AppConfig custom resources edited or deleted by hand.
+
+Watches the managed CRs. When one holds the database's current version but its content no
+longer matches what that version renders to, or it vanished while its row is live, the
+key's workflow gets a forced change event and re-applies it (fenced and idempotent). A CR
+that holds an older version is left alone: its sync is still under way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import Engine
+
+from api.persistence.reading import get_row
+from api.persistence.tables import AppConfigRow
+from k8s.manifests import render_appconfig, version_of
+from k8s.watching import WatchEvent, watch_appconfigs
+from worker.resyncing import forced_event
+from worker.signalling import Signaller
+
+logger = logging.getLogger(__name__)
+
+#: A key is re-driven at most once per version and kind of drift (edited, deleted) in this
+#: many seconds, so a difference the server keeps reintroducing cannot cause a repair loop.
+REPAIR_COOLDOWN_S = 30.0
+
+
+def _normalized(value: Any) -> Any:
+    """Drop empty maps and lists: a server may omit them without any real difference."""
+    if isinstance(value, dict):
+        items = {k: _normalized(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v not in ({}, [], None)}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
+
+
+def _matches(row: AppConfigRow, live: dict[str, Any]) -> bool:
+    want = render_appconfig(
+        namespace=row.namespace,
+        name=row.name,
+        spec=row.spec,
+        labels=row.labels,
+        annotations=row.annotations,
+        seq=row.seq,
+    )
+    meta = live.get("metadata", {})
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    return (
+        _normalized(want["spec"]) == _normalized(live.get("spec") or {})
+        and all(labels.get(k) == v for k, v in want["metadata"]["labels"].items())
+        and all(annotations.get(k) == v for k, v in want["metadata"]["annotations"].items())
+    )
+
+
+def drifted_row(engine: Engine, event: WatchEvent) -> AppConfigRow | None:
+    """The row to re-apply if ``event`` shows drift from the database, else None."""
+    namespace, name = event.key
+    row = get_row(engine, namespace=namespace, name=name)
+    if row is None or row.deleted:
+        return None  # an orphan (see `rendersync resync --prune`) or a delete under way
+    if event.type == "DELETED":
+        return row
+    if version_of(event.object) != row.seq:
+        return None  # an older version: the sync of the newer one is under way
+    return None if _matches(row, event.object) else row
+
+
+class DriftRepair:
+    def __init__(self, *, api: Any, engine: Engine, signaller: Signaller) -> None:
+        self.api = api
+        self.engine = engine
+        self.signaller = signaller
+        self._repaired: dict[tuple[str, str, int, bool], float] = {}
+
+    async def run(self, *, stop: asyncio.Event) -> None:
+        """Watch until ``stop``; transient watch failures are retried by the watcher."""
+        watch = asyncio.create_task(self._watch(stop))
+        stopped = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({watch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (watch, stopped):
+            task.cancel()
+        await asyncio.gather(watch, stopped, return_exceptions=True)
+        if watch in done:
+            watch.result()  # re-raises a permanent watch failure (no CRD, forbidden)
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        async for event in watch_appconfigs(self.api):
+            row = await asyncio.to_thread(drifted_row, self.engine, event)
+            if row is not None and self._due(row, event.type):
+                logger.warning(
+                    "drift on %s/%s (%s); re-applying v%d",
+                    row.namespace,
+                    row.name,
+                    event.type,
+                    row.seq,
+                )
+                await self.signaller.deliver(forced_event(row), stop=stop)
+
+    def _due(self, row: AppConfigRow, kind: str) -> bool:
+        key = (row.namespace, row.name, row.seq, kind == "DELETED")
+        now = time.monotonic()
+        if now - self._repaired.get(key, -REPAIR_COOLDOWN_S) < REPAIR_COOLDOWN_S:
+            return False
+        self._repaired = {k: t for k, t in self._repaired.items() if now - t < REPAIR_COOLDOWN_S}
+        self._repaired[key] = now
+        return True
