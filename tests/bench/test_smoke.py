@@ -1,0 +1,42 @@
+"""The benchmark harness end to end at smoke sizes: it runs, converges and reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(240)
+def test_smoke_run_converges_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    argv = [sys.executable, "-m", "bench", "--smoke", "--no-docs", "--out", str(out)]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=230)
+    assert done.returncode == 0, done.stderr[-4000:]
+    [result_file] = out.glob("*.json")
+    result = json.loads(result_file.read_text())
+
+    assert {"meta", "both_targets", "direct", "bare_temporal", "ratios"} <= result.keys()
+    assert result["meta"]["machine"]["cores"] >= 1
+    both = result["both_targets"]
+    for rate in both["latency"]["rates"].values():
+        assert rate["converged"]
+        assert rate["failed_writes"] == 0
+        assert set(rate["latency"]) == {"kubernetes", "git"}
+        assert rate["latency"]["kubernetes"]["count"] == rate["writes"]
+    for burst in [*both["throughput"].values(), *result["direct"]["throughput"].values()]:
+        assert burst["converged"]
+        assert burst["convergence_s"] is not None
+    coalescing = both["coalescing"]
+    assert coalescing["converged"]
+    assert 1 <= coalescing["applied"]["git_commits"] <= coalescing["updates"]
+    assert both["profile"]["stages"]["relay: commit -> published"]["count"] > 0
+    assert result["bare_temporal"]["lifecycles_per_s"] > 0
+    for cost in both["coalescing"]["cost"].values():
+        assert {"cpu_s", "peak_rss_mib"} <= cost.keys()
+    assert (out / result_file.name.replace(".json", ".png")).is_file()

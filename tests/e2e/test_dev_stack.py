@@ -1,0 +1,100 @@
+"""`rendersync dev` end to end: create, update, delete, a failed sync and its replay, a restart
+that keeps state, and Ctrl-C leaving no process behind."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import DevStack, alive_in
+from tests.e2e.walkthrough import (
+    BASE,
+    NS,
+    applied_everywhere,
+    body,
+    clear_faults,
+    cr_version,
+    eventually,
+    git,
+    inject_422,
+    replay,
+    wait_synced,
+    workflow_exists,
+)
+
+
+async def create_update_delete(stack: DevStack, api: httpx.AsyncClient) -> None:
+    created = await api.post(BASE, json=body("web", replicas=2))
+    assert created.status_code == 201, created.text
+    v1 = (await wait_synced(api, "web"))["status"]["appliedVersion"]
+    assert v1 == int(created.json()["metadata"]["resourceVersion"])
+    await applied_everywhere(stack, "web", v1)
+
+    patch = {"spec": {"replicas": 3}}
+    headers = {"content-type": "application/merge-patch+json"}
+    updated = await api.patch(f"{BASE}/web", json=patch, headers=headers)
+    assert updated.status_code == 200, updated.text
+    v2 = (await wait_synced(api, "web"))["status"]["appliedVersion"]
+    assert v2 > v1
+    await applied_everywhere(stack, "web", v2)
+
+    deleted = await api.delete(f"{BASE}/web", params={"wait": "synced", "timeout": "20s"})
+    assert deleted.status_code in (200, 202), deleted.text
+    await applied_everywhere(stack, "web", None)
+    assert (await api.get(f"{BASE}/web")).status_code == 404
+
+
+async def failing_sync_and_replay(stack: DevStack, api: httpx.AsyncClient) -> int:
+    """A sync the cluster rejects (422) ends Failed; replayed after the fix, it is Synced."""
+    await inject_422(stack, "failing")
+    assert (await api.post(BASE, json=body("failing"))).status_code == 201
+
+    async def failed() -> bool:
+        status = (await api.get(f"{BASE}/failing")).json()["status"]
+        return bool(status["phase"] == "Failed")
+
+    await eventually(failed, what="failing to be Failed")
+    await clear_faults(stack)
+    assert await cr_version(stack, "failing") is None
+    await replay(stack, f"{NS}/failing")
+    version: int = (await wait_synced(api, "failing"))["status"]["appliedVersion"]
+    await applied_everywhere(stack, "failing", version)
+    return version
+
+
+async def interrupt_leaves_nothing(stack: DevStack) -> None:
+    started = stack.process_ids()
+    assert len(started) >= 7, started  # temporal, kafka, emulator, api, relay, bridge, worker
+    assert await stack.interrupt() == 0, stack.log_tail()
+
+    async def all_gone() -> bool:
+        return not alive_in(started)
+
+    await eventually(all_gone, what=f"{alive_in(started)} to exit", timeout_s=10)
+
+
+async def state_survives(stack: DevStack, api: httpx.AsyncClient, kept: dict[str, int]) -> None:
+    for name, version in kept.items():
+        reply = await api.get(f"{BASE}/{name}")
+        assert reply.status_code == 200, reply.text
+        assert int(reply.json()["metadata"]["resourceVersion"]) == version
+        assert await workflow_exists(stack, f"{NS}/{name}")
+        # The emulator starts empty; the start-up resync brings the CR back.
+        await applied_everywhere(stack, name, version)
+
+
+@pytest.mark.timeout(300)
+async def test_walkthrough(dev_stack: DevStack) -> None:
+    await dev_stack.start()
+    async with httpx.AsyncClient(base_url=dev_stack.urls["api"], timeout=60) as api:
+        await create_update_delete(dev_stack, api)
+        kept = {"failing": await failing_sync_and_replay(dev_stack, api)}
+    head = git(dev_stack, "rev-parse", "main").stdout.strip()
+    await interrupt_leaves_nothing(dev_stack)
+
+    await dev_stack.start()
+    async with httpx.AsyncClient(base_url=dev_stack.urls["api"], timeout=60) as api:
+        await state_survives(dev_stack, api, kept)
+    ancestry = git(dev_stack, "merge-base", "--is-ancestor", head, "main")
+    assert ancestry.returncode == 0, "Git history was rewritten across the restart"
+    await interrupt_leaves_nothing(dev_stack)
