@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import psycopg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from sqlalchemy import Engine
 
 from api.persistence import outbox
@@ -67,33 +68,47 @@ async def _listen(conninfo: str, wake: asyncio.Event) -> None:
 
 
 async def run_relay(config: RelayConfig, engine: Engine, *, stop: asyncio.Event) -> None:
-    """Publish until ``stop`` is set; waits for leadership first."""
+    """Publish until ``stop`` is set; waits for leadership first. While Kafka is unreachable
+    it retries with backoff: progress pauses, nothing is marked published."""
     async with relay_leadership(config.db_url):
-        await ensure_topic(
-            bootstrap_servers=config.bootstrap_servers,
-            topic=config.topic,
-            partitions=config.partitions,
-            replication=config.replication_factor,
-        )
-        producer = AIOKafkaProducer(
-            bootstrap_servers=config.bootstrap_servers,
-            acks="all",
-            enable_idempotence=config.idempotent_producer,
-            linger_ms=2,
-        )
-        await producer.start()
-        wake = asyncio.Event()
-        listener = None
-        if engine.dialect.name == "postgresql":
-            listener = asyncio.create_task(_listen(psycopg_conninfo(config.db_url), wake))
-        try:
-            await _publish_loop(config, engine, producer, wake, stop)
-        finally:
-            if listener is not None:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
-            await producer.stop()
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                await _run_connected(config, engine, stop)
+                return
+            except (KafkaError, OSError) as err:
+                logger.warning("Kafka unavailable (%s); retrying in %.1fs", err, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 10.0)
+
+
+async def _run_connected(config: RelayConfig, engine: Engine, stop: asyncio.Event) -> None:
+    await ensure_topic(
+        bootstrap_servers=config.bootstrap_servers,
+        topic=config.topic,
+        partitions=config.partitions,
+        replication=config.replication_factor,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=config.bootstrap_servers,
+        acks="all",
+        enable_idempotence=config.idempotent_producer,
+        linger_ms=2,
+    )
+    await producer.start()
+    wake = asyncio.Event()
+    listener = None
+    if engine.dialect.name == "postgresql":
+        listener = asyncio.create_task(_listen(psycopg_conninfo(config.db_url), wake))
+    try:
+        await _publish_loop(config, engine, producer, wake, stop)
+    finally:
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+        await producer.stop()
 
 
 async def _publish_loop(
