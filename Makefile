@@ -32,6 +32,7 @@ run: $(STAMP)
 	$(BIN)/rendersync dev
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

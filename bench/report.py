@@ -1,0 +1,136 @@
+"""Ratios against the baselines, and the markdown section appended to docs/benchmarks.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.stats import ratio
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)  # type: ignore[assignment]
+    return data
+
+
+def ratios(result: dict[str, Any]) -> dict[str, Any]:
+    """rendersync ÷ baseline: latency percentiles (Kubernetes target), burst changes/s."""
+    out: dict[str, Any] = {"latency_vs_direct": {}, "throughput_vs_direct": {}}
+    for rate, phase in (_get(result, "both_targets", "latency", "rates") or {}).items():
+        ours = _get(phase, "latency", "kubernetes") or {}
+        theirs = _get(result, "direct", "latency", "rates", rate, "latency", "kubernetes") or {}
+        out["latency_vs_direct"][rate] = {
+            q: ratio(ours.get(q), theirs.get(q)) for q in ("p50_ms", "p95_ms", "p99_ms")
+        }
+    lifecycles = _get(result, "bare_temporal", "lifecycles_per_s")
+    out["throughput_vs_bare_temporal_lifecycles"] = {}
+    for keys, burst in (_get(result, "kube_only", "throughput") or {}).items():
+        theirs = _get(result, "direct", "throughput", keys, "changes_per_s")
+        out["throughput_vs_direct"][keys] = ratio(burst.get("changes_per_s"), theirs)
+        out["throughput_vs_bare_temporal_lifecycles"][keys] = ratio(
+            burst.get("changes_per_s"), lifecycles
+        )
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _latency_rows(result: dict[str, Any]) -> list[str]:
+    rows = [
+        "| system | rate/s | target | n | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---" * 8 + "|",
+    ]
+    for run, label in (("both_targets", "rendersync"), ("direct", "direct apply")):
+        for rate, phase in (_get(result, run, "latency", "rates") or {}).items():
+            for target, s in phase["latency"].items():
+                cells = [label, rate, target, s.get("count")]
+                cells += [s.get(k) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")]
+                rows.append("| " + " | ".join(_fmt(c) for c in cells) + " |")
+    return rows
+
+
+def _throughput_rows(result: dict[str, Any]) -> list[str]:
+    rows = ["| system | targets | changes | keys | write s | converge s | changes/s |"]
+    rows.append("|---" * 7 + "|")
+    runs = (
+        ("both_targets", "rendersync", "k8s+git"),
+        ("kube_only", "rendersync", "k8s"),
+        ("direct", "direct apply", "k8s"),
+    )
+    for run, label, targets in runs:
+        for keys, b in (_get(result, run, "throughput") or {}).items():
+            cells = [label, targets, b["changes"], keys, b["write_s"], b["convergence_s"]]
+            cells.append(b["changes_per_s"])
+            rows.append("| " + " | ".join(_fmt(c) for c in cells) + " |")
+    return rows
+
+
+def _cost_rows(result: dict[str, Any]) -> list[str]:
+    rows = ["| scenario | process | CPU s | CPU share | peak RSS MiB |", "|---" * 5 + "|"]
+    scenarios = [
+        (f"latency {rate}/s", phase.get("cost", {}))
+        for rate, phase in (_get(result, "both_targets", "latency", "rates") or {}).items()
+    ]
+    for keys, b in (_get(result, "both_targets", "throughput") or {}).items():
+        scenarios.append((f"burst {b['changes']}/{keys} keys k8s+git", b["cost"]))
+    scenarios.append(("coalescing", _get(result, "both_targets", "coalescing", "cost") or {}))
+    scenarios.append(("bare Temporal", _get(result, "bare_temporal", "cost") or {}))
+    for name, cost in scenarios:
+        for proc, c in sorted(cost.items()):
+            cells = [name, proc, c["cpu_s"], c["cpu_share"], c["peak_rss_mib"]]
+            rows.append("| " + " | ".join(_fmt(x) for x in cells) + " |")
+    return rows
+
+
+def markdown(result: dict[str, Any]) -> str:
+    meta = result["meta"]
+    m = meta["machine"]
+    lines = [
+        f"\n## Run {meta['timestamp']}\n",
+        f"Command: `{meta['command']}`  ",
+        f"Machine: {m['cores']} cores ({m['cpu_model']}), {m['ram_gib']} GiB RAM, "
+        f"load average at start {m['load_avg_at_start']}, {m['os']}, Python {m['python']}  ",
+        f"Versions: {m['temporal_cli']}; {m['git']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+        + "  ",
+        f"Temporal history: {meta['temporal_db']}; database: {meta['database']}.\n",
+        "### Latency (commit → applied)\n",
+        *_latency_rows(result),
+        "\n### Throughput (burst → every target holds every final version)\n",
+        *_throughput_rows(result),
+        "\n### Coalescing\n",
+        _coalescing_line(result),
+        "\n### Bare Temporal (no-op signal-with-start workflows)\n",
+        _temporal_line(result),
+        "\n### Ratios (rendersync ÷ baseline)\n",
+        "```",
+        str(result.get("ratios")),
+        "```",
+        "\n### Cost\n",
+        *_cost_rows(result),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _coalescing_line(result: dict[str, Any]) -> str:
+    co = _get(result, "both_targets", "coalescing")
+    if not co:
+        return "not run"
+    applied = ", ".join(f"{k} {v}" for k, v in co["applied"].items())
+    return f"{co['updates']} updates on {co['keys']} keys reached the targets as: {applied}."
+
+
+def _temporal_line(result: dict[str, Any]) -> str:
+    t = result.get("bare_temporal")
+    if not t:
+        return "not run"
+    return (
+        f"{t['workflows']} workflows: {t['starts_per_s']} signal-with-starts/s, "
+        f"{t['lifecycles_per_s']} complete lifecycles/s."
+    )

@@ -1,0 +1,96 @@
+"""One stack per group of scenarios: what runs where, and in which order."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import baseline_temporal, profile, scenarios
+from bench.config import BenchConfig
+from bench.cost import metered
+from bench.session import session
+from bench.stack import StackSpec
+from rendersync.stack.processes import ManagedProcess
+from rendersync.stack.temporal import start_temporal_dev_server
+
+logger = logging.getLogger(__name__)
+
+BOTH = ("kubernetes", "git")
+KUBE = ("kubernetes",)
+
+
+async def both_targets(config: BenchConfig, run_dir: Path) -> dict[str, Any]:
+    """Kubernetes + Git: coalescing, latency (with its stage profile), bursts."""
+    spec = StackSpec(targets=BOTH, temporal_db=config.temporal_db, database=config.database)
+    out: dict[str, Any] = {}
+    async with session(run_dir / "both", spec) as current:
+        out["ready_s"] = current.ready_s
+        if "coalescing" in config.scenarios:
+            logger.info("coalescing")
+            out["coalescing"] = await scenarios.coalescing(current, config)
+        if "latency" in config.scenarios:
+            logger.info("latency")
+            out["latency"] = await scenarios.latency(current, config)
+            out["profile"] = await profile.stages(current, out["latency"])
+        if "throughput" in config.scenarios:
+            out["throughput"] = await _bursts(current, config)
+    return out
+
+
+async def kube_only(config: BenchConfig, run_dir: Path) -> dict[str, Any]:
+    spec = StackSpec(targets=KUBE, temporal_db=config.temporal_db, database=config.database)
+    async with session(run_dir / "kube", spec) as current:
+        return {"ready_s": current.ready_s, "throughput": await _bursts(current, config)}
+
+
+async def direct(config: BenchConfig, run_dir: Path) -> dict[str, Any]:
+    """Baseline (a): relay + a plain consumer applying to the cluster, no Temporal."""
+    spec = StackSpec(
+        processes=("api", "relay", "direct"),
+        targets=KUBE,
+        temporal=False,
+        database=config.database,
+    )
+    out: dict[str, Any] = {}
+    async with session(run_dir / "direct", spec) as current:
+        out["ready_s"] = current.ready_s
+        if "latency" in config.scenarios:
+            out["latency"] = await scenarios.latency(current, config)
+        out["throughput"] = await _bursts(current, config)
+    return out
+
+
+async def _bursts(current: Any, config: BenchConfig) -> dict[str, Any]:
+    results = {}
+    for keys in config.burst_keys:
+        logger.info("burst of %d changes over %d keys", config.burst_changes, keys)
+        results[str(keys)] = await scenarios.burst(current, config, keys)
+    return results
+
+
+async def bare_temporal(config: BenchConfig, run_dir: Path) -> dict[str, Any]:
+    """Baseline (b): no-op workflows on a dev server of the same kind."""
+    logs = run_dir / "temporal-baseline"
+    db_file = logs / "temporal.db" if config.temporal_db == "sqlite" else None
+    server = await start_temporal_dev_server(
+        headless=True, db_filename=db_file, log_path=logs / "temporal.log"
+    )
+    argv = [sys.executable, "-m", baseline_temporal.__name__, server.address, "bench-noop"]
+    worker = ManagedProcess(argv, name="noop-worker", log_path=logs / "worker.log").start()
+    try:
+        pids = {"temporal": server.pid, "worker": worker.pid, "bench": os.getpid()}
+        await baseline_temporal.drive(
+            server.address, "bench-noop", min(20, config.temporal_workflows)
+        )
+        async with metered(pids) as meter:
+            result = await baseline_temporal.drive(
+                server.address, "bench-noop", config.temporal_workflows
+            )
+        result["cost"] = meter.result()
+        return result
+    finally:
+        await worker.astop(grace_s=5.0)
+        await server.astop()
