@@ -95,6 +95,10 @@ class GitRepository:
         self._timeout = command_timeout
         self._origin = f"refs/remotes/origin/{branch}"
         self._configured = False
+        #: The clone is at the tip this process last pushed or fetched. A push validates it
+        #: (a stale clone is rejected, then fetched and rebased), so a write that will push
+        #: can skip the fetch; a result that pushes nothing is always re-checked fresh.
+        self._fresh = False
 
     # -- public API ------------------------------------------------------------------------
 
@@ -134,12 +138,21 @@ class GitRepository:
     async def _write(self, change: _Change) -> GitResult:
         check_path(change.path)
         async with self._lock():
-            await self._sync()
-            staged = await self._stage(change)
+            staged = _Staged.UNCHANGED
+            if self._fresh:
+                staged = await self._stage(change)
             if staged is not _Staged.STAGED:
+                # No push would validate the local state: decide on the remote's tip.
+                await self._sync()
+                staged = await self._stage(change)
+            self._fresh = False
+            if staged is not _Staged.STAGED:
+                self._fresh = True
                 return await self._result(staged)
             await self._commit(change.message)
-            return await self._publish(change)
+            result = await self._publish(change)
+            self._fresh = True
+            return result
 
     async def _publish(self, change: _Change) -> GitResult:
         """Push; on rejection fetch, rebase (or re-apply the fenced write) and push again."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -57,5 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args, settings)
 
 
+def run() -> None:
+    """Console entry point. Exits without interpreter finalization: Temporal's client runtime
+    threads can abort a normal interpreter shutdown after the work is done."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -40,5 +40,11 @@ def configure_logging(*, level: str = "INFO", json_format: bool = False) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "kubernetes_asyncio", "temporalio.activity", "uvicorn.access"):
+    for noisy in (
+        "aiokafka",
+        "kubernetes_asyncio",
+        "temporalio.activity",
+        "uvicorn.access",
+        "httpx",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

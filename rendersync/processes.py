@@ -52,6 +52,8 @@ async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
         max_poll_records=kafka.max_poll_records,
         partitions=kafka.partitions,
         replication_factor=kafka.replication_factor,
+        session_timeout_ms=kafka.session_timeout_ms,
+        heartbeat_interval_ms=kafka.heartbeat_interval_ms,
     )
     await Bridge(config, signaller).run(stop=stop)
 

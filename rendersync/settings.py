@@ -40,6 +40,9 @@ class KafkaSettings(BaseModel):
     dlq_suffix: str = ".dlq"
     #: Most messages the bridge takes from one poll.
     max_poll_records: int = Field(default=500, ge=1)
+    #: A bridge replica that misses heartbeats this long loses its partitions to the others.
+    session_timeout_ms: int = Field(default=10_000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
 
     @property
     def dlq_topic(self) -> str:

@@ -32,6 +32,9 @@ class BridgeConfig:
     group_id: str
     dlq_topic: str
     max_poll_records: int = 500
+    #: Consumer group liveness: a replica that misses heartbeats this long loses its partitions.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
     #: Partitions and replication of the DLQ topic, created by the bridge when missing.
     partitions: int = 6
     replication_factor: int = 1
@@ -50,6 +53,8 @@ class Bridge:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=config.max_poll_records,
+            session_timeout_ms=config.session_timeout_ms,
+            heartbeat_interval_ms=config.heartbeat_interval_ms,
         )
         self.dlq = AIOKafkaProducer(bootstrap_servers=config.bootstrap_servers, acks="all")
 

@@ -99,6 +99,12 @@ class DevStack:
                 pytest.fail(f"dev not ready in {START_TIMEOUT_S}s:\n{self.log_tail()}")
             await asyncio.sleep(0.25)
 
+    def child_pid(self, name: str) -> int:
+        """The PID the running stack recorded for child ``name``."""
+        recorded = json.loads((self.state_dir / PIDS_FILE).read_text())
+        pid: int = recorded["children"][name]
+        return pid
+
     def process_ids(self) -> set[int]:
         """Every process the running stack started: its PID file and its direct children."""
         assert self.process is not None

@@ -1,7 +1,11 @@
 """`rendersync dev` end to end: create, update, delete, a failed sync and its replay, a restart
-that keeps state, and Ctrl-C leaving no process behind."""
+that keeps state, a crashed child restarted, and Ctrl-C leaving no process behind."""
 
 from __future__ import annotations
+
+import contextlib
+import os
+import signal
 
 import httpx
 import pytest
@@ -83,6 +87,20 @@ async def state_survives(stack: DevStack, api: httpx.AsyncClient, kept: dict[str
         await applied_everywhere(stack, name, version)
 
 
+async def crashed_api_is_restarted(stack: DevStack, api: httpx.AsyncClient) -> None:
+    old = stack.child_pid("api")
+    os.kill(old, signal.SIGKILL)
+
+    async def back() -> bool:
+        if stack.child_pid("api") == old:
+            return False
+        with contextlib.suppress(httpx.HTTPError):
+            return (await api.get("/readyz")).status_code == 200
+        return False
+
+    await eventually(back, what="the api to be restarted", timeout_s=60)
+
+
 @pytest.mark.timeout(300)
 async def test_walkthrough(dev_stack: DevStack) -> None:
     await dev_stack.start()
@@ -95,6 +113,7 @@ async def test_walkthrough(dev_stack: DevStack) -> None:
     await dev_stack.start()
     async with httpx.AsyncClient(base_url=dev_stack.urls["api"], timeout=60) as api:
         await state_survives(dev_stack, api, kept)
+        await crashed_api_is_restarted(dev_stack, api)
     ancestry = git(dev_stack, "merge-base", "--is-ancestor", head, "main")
     assert ancestry.returncode == 0, "Git history was rewritten across the restart"
     await interrupt_leaves_nothing(dev_stack)

@@ -96,6 +96,8 @@ class Pipeline:
             topic=self.topic,
             group_id=f"{self.topic}-bridge",
             dlq_topic=f"{self.topic}.dlq",
+            session_timeout_ms=3000,  # the embedded broker rebalances in about one session
+            heartbeat_interval_ms=200,
         )
         signaller = Signaller(self.client, task_queue=self.task_queue, options=self.options)
         self.start(name, lambda stop: Bridge(config, signaller).run(stop=stop))

@@ -1,0 +1,54 @@
+"""The block ``rendersync dev`` prints once the stack is ready: where everything is."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from rendersync.devstack.stack import DevConfig
+
+READY_LINE = "rendersync is ready"
+
+_EXAMPLE = {
+    "metadata": {"name": "demo"},
+    "spec": {"app": "demo", "environment": "dev", "replicas": 2, "data": {"LOG_LEVEL": "info"}},
+}
+
+
+def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "default") -> str:
+    """The text of the ready block (no trailing newline)."""
+    state = config.state_dir
+    quoted = shlex.quote
+    create = f"{urls['api']}/api/v1/namespaces/{namespace}/appconfigs?wait=synced&timeout=20s"
+    rows = [
+        ("API", f"{urls['appconfigs']}   (docs: {urls['api_docs']})"),
+        ("Temporal UI", urls["temporal_ui"]),
+        ("Temporal", urls["temporal"]),
+        ("Kafka", urls["kafka"]),
+        ("Kubernetes", f"{urls['kubernetes']}  (kubeconfig {state / 'kubeconfig'})"),
+        ("Git remote", urls["git_remote"]),
+        ("Metrics", f"{urls['metrics_api']} (api)"),
+        *(("", f"{urls['metrics_' + n]} ({n})") for n in ("relay", "bridge", "worker")),
+    ]
+    return "\n".join(
+        [
+            "",
+            f"{READY_LINE} (state in {state})",
+            "",
+            *(f"  {label:<13} {value}" for label, value in rows),
+            "",
+            "Create an AppConfig:",
+            f"  curl -sS -X POST {quoted(create)} \\",
+            "    -H 'content-type: application/json' \\",
+            f"    -d {quoted(json.dumps(_EXAMPLE, separators=(',', ':')))}",
+            "",
+            "Watch the results:",
+            f"  kubectl --kubeconfig {quoted(str(state / 'kubeconfig'))} get appconfigs -A -w",
+            f"  git --git-dir {quoted(str(state / 'gitops.git'))} log --stat",
+            f"  rendersync syncs list --failed --state-dir {quoted(str(state))}",
+            "",
+            "Ctrl-C stops the stack; the database, Temporal history and Git repository stay in "
+            f"{state}.",
+            "",
+        ]
+    )

@@ -1,0 +1,164 @@
+"""What ``rendersync dev`` runs: its state directory layout, ports, child commands and env.
+
+Pure data: nothing here starts a process. The rendersync processes are configured only
+through ``RENDERSYNC_*`` variables (:func:`stack_env`); everything else in the caller's
+environment, including other ``RENDERSYNC_*`` settings, passes through to them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Stop tiers: the highest tier stops first (rendersync processes, then the emulator,
+#: the broker, Temporal).
+TIER_TEMPORAL, TIER_KAFKA, TIER_EMULATOR, TIER_RENDERSYNC = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class DevConfig:
+    """The ``rendersync dev`` flags. ``state_dir`` is absolute."""
+
+    state_dir: Path
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    kafka_port: int = 9092
+    k8s_port: int = 6443
+    startup_timeout_s: float = 120.0
+
+    @property
+    def db_file(self) -> Path:
+        return self.state_dir / "rendersync.db"
+
+    @property
+    def temporal_db(self) -> Path:
+        return self.state_dir / "temporal.db"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def gitops(self) -> Path:
+        return self.state_dir / "gitops.git"
+
+    @property
+    def git_work(self) -> Path:
+        return self.state_dir / "git-work"
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every port the stack listens on; the metrics ports are chosen at start."""
+
+    api: int
+    temporal: int
+    temporal_ui: int
+    kafka: int
+    k8s: int
+    relay_metrics: int
+    bridge_metrics: int
+    worker_metrics: int
+
+
+@dataclass(frozen=True)
+class ChildSpec:
+    """How to start one child and how to tell it is up.
+
+    Ready means ``ready_url`` answers 200 or, without one, ``ready_port`` accepts
+    connections. ``restartable`` children are restarted with backoff when they die.
+    """
+
+    name: str
+    argv: tuple[str, ...]
+    tier: int
+    ready_url: str | None = None
+    ready_port: int | None = None
+    ready_host: str = "127.0.0.1"
+    restartable: bool = False
+    stop_grace_s: float = 15.0
+
+
+def rendersync_argv(*args: str) -> tuple[str, ...]:
+    """The command line of a ``rendersync`` subcommand run with this interpreter."""
+    return (sys.executable, "-m", "rendersync.cli", *args)
+
+
+def stack_env(config: DevConfig, ports: Ports) -> dict[str, str]:
+    """The ``RENDERSYNC_*`` variables that point every rendersync process at this stack."""
+    host = config.host
+    return {
+        "RENDERSYNC_DB__URL": f"sqlite:///{config.db_file}",
+        "RENDERSYNC_KAFKA__BOOTSTRAP_SERVERS": f"{host}:{ports.kafka}",
+        "RENDERSYNC_TEMPORAL__ADDRESS": f"{host}:{ports.temporal}",
+        "RENDERSYNC_TEMPORAL__UI_URL": f"http://{host}:{ports.temporal_ui}",
+        "RENDERSYNC_KUBERNETES__KUBECONFIG": str(config.kubeconfig),
+        "RENDERSYNC_GIT__REMOTE": str(config.gitops),
+        "RENDERSYNC_GIT__WORKDIR": str(config.git_work),
+        "RENDERSYNC_API__HOST": host,
+        "RENDERSYNC_API__PORT": str(ports.api),
+        "RENDERSYNC_METRICS__HOST": host,
+        "RENDERSYNC_METRICS__RELAY_PORT": str(ports.relay_metrics),
+        "RENDERSYNC_METRICS__BRIDGE_PORT": str(ports.bridge_metrics),
+        "RENDERSYNC_METRICS__WORKER_PORT": str(ports.worker_metrics),
+    }
+
+
+def emulator_spec(config: DevConfig, ports: Ports) -> ChildSpec:
+    argv = rendersync_argv(
+        "k8s-emulator",
+        *("--host", config.host, "--port", str(ports.k8s)),
+        *("--kubeconfig-out", str(config.kubeconfig), "--install-crd"),
+    )
+    # The CRD's group answering means the emulator serves and the CRD is installed.
+    url = f"http://{config.host}:{ports.k8s}/apis/rendersync.dev/v1alpha1"
+    return ChildSpec("emulator", argv, TIER_EMULATOR, ready_url=url)
+
+
+def api_spec(config: DevConfig, ports: Ports) -> ChildSpec:
+    url = f"http://{config.host}:{ports.api}/readyz"
+    return ChildSpec("api", rendersync_argv("api"), TIER_RENDERSYNC, url, restartable=True)
+
+
+def pipeline_specs(config: DevConfig, ports: Ports, *, worker_grace_s: float) -> list[ChildSpec]:
+    """relay, bridge and worker; each is up once its metrics endpoint listens."""
+    return [
+        ChildSpec(
+            name,
+            rendersync_argv(name),
+            TIER_RENDERSYNC,
+            ready_port=port,
+            ready_host=config.host,
+            restartable=True,
+            stop_grace_s=grace,
+        )
+        for name, port, grace in (
+            ("relay", ports.relay_metrics, 15.0),
+            ("bridge", ports.bridge_metrics, 15.0),
+            # The worker lets running activities finish first.
+            ("worker", ports.worker_metrics, worker_grace_s + 5.0),
+        )
+    ]
+
+
+def stack_urls(config: DevConfig, ports: Ports, *, namespace: str) -> dict[str, str]:
+    """Every endpoint of the stack, by name (recorded in endpoints.json and printed)."""
+    host = config.host
+    api = f"http://{host}:{ports.api}"
+    return {
+        "api": api,
+        "api_docs": f"{api}/docs",
+        "appconfigs": f"{api}/api/v1/appconfigs",
+        "temporal": f"{host}:{ports.temporal}",
+        "temporal_ui": f"http://{host}:{ports.temporal_ui}/namespaces/{namespace}/workflows",
+        "kafka": f"{host}:{ports.kafka}",
+        "kubernetes": f"http://{host}:{ports.k8s}",
+        "git_remote": str(config.gitops),
+        "metrics_api": f"{api}/metrics",
+        "metrics_relay": f"http://{host}:{ports.relay_metrics}/metrics",
+        "metrics_bridge": f"http://{host}:{ports.bridge_metrics}/metrics",
+        "metrics_worker": f"http://{host}:{ports.worker_metrics}/metrics",
+    }
