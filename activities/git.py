@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.applying import run_apply
 from activities.failures import PERMANENT, TRANSIENT, guarded
-from activities.freshness import superseded
 from activities.gitrepo import GitPermanentError, GitRepository
 from activities.kubernetes import render
-from activities.metrics import observe_applied
-from api.persistence import syncstatus
 from k8s.manifests import render_yaml
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
@@ -44,18 +40,13 @@ class GitActivities:
         """Commit the rendered CR (the same YAML direct apply sends) and push; fenced on the
         version in the file; no commit when nothing changed."""
         image = request.image
-        if await superseded(self.engine, image):
-            return TargetResult(
-                target=TARGET_GIT, version=image.seq, detail="superseded", skipped_newer=True
-            )
-        message = f"rendersync: apply {image.key} @ {image.seq}"
 
         async def operation() -> TargetResult:
             result = await self.repo.apply_file(
                 path=path_of(image.namespace, image.name),
                 content=render_yaml(render(image)),
                 version=image.seq,
-                message=message,
+                message=f"rendersync: apply {image.key} @ {image.seq}",
             )
             return TargetResult(
                 target=TARGET_GIT,
@@ -64,25 +55,9 @@ class GitActivities:
                 skipped_newer=result.skipped_newer,
             )
 
-        result = await guarded(
-            operation,
-            engine=self.engine,
-            namespace=image.namespace,
-            name=image.name,
-            target=TARGET_GIT,
-            classify=classify,
+        return await run_apply(
+            operation, engine=self.engine, request=request, target=TARGET_GIT, classify=classify
         )
-        await asyncio.to_thread(
-            syncstatus.record_applied,
-            self.engine,
-            namespace=image.namespace,
-            name=image.name,
-            target=TARGET_GIT,
-            version=result.version,
-            detail=result.detail,
-        )
-        observe_applied(TARGET_GIT, request.committed_at_ms)
-        return result
 
     @activity.defn(name=ACTIVITY_REMOVE_GIT)
     async def remove(self, request: DeleteRequest) -> TargetResult:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.applying import run_apply
 from activities.failures import guarded
-from activities.freshness import superseded
-from activities.metrics import observe_applied
-from api.persistence import syncstatus
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import classify
 from k8s.manifests import render_appconfig
@@ -77,10 +74,6 @@ class KubernetesActivities:
         """Server-side apply, fenced on the version annotation; then the status subresource.
         Idempotent: applying the same version again changes nothing."""
         image = request.image
-        if await superseded(self.engine, image):
-            return TargetResult(
-                target=TARGET_KUBERNETES, version=image.seq, detail="superseded", skipped_newer=True
-            )
 
         async def operation() -> TargetResult:
             outcome = await apply_appconfig(
@@ -104,25 +97,13 @@ class KubernetesActivities:
                 skipped_newer=outcome.skipped_newer,
             )
 
-        result = await guarded(
+        return await run_apply(
             operation,
             engine=self.engine,
-            namespace=image.namespace,
-            name=image.name,
+            request=request,
             target=TARGET_KUBERNETES,
             classify=classify,
         )
-        await asyncio.to_thread(
-            syncstatus.record_applied,
-            self.engine,
-            namespace=image.namespace,
-            name=image.name,
-            target=TARGET_KUBERNETES,
-            version=result.version,
-            detail=result.detail,
-        )
-        observe_applied(TARGET_KUBERNETES, request.committed_at_ms)
-        return result
 
     @activity.defn(name=ACTIVITY_DELETE_KUBERNETES)
     async def delete(self, request: DeleteRequest) -> TargetResult:

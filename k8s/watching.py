@@ -107,6 +107,14 @@ def _reconcile(
     return events
 
 
+async def list_appconfigs(
+    api: client.ApiClient, *, namespace: str | None = None, label_selector: str = MANAGED_SELECTOR
+) -> list[dict[str, Any]]:
+    """Every AppConfig matching ``label_selector`` (in ``namespace``, or all), all pages."""
+    items, _ = await _list(client.CustomObjectsApi(api), namespace, label_selector)
+    return items
+
+
 async def _list(
     custom: client.CustomObjectsApi, namespace: str | None, selector: str
 ) -> tuple[list[dict[str, Any]], str]:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from kubernetes_asyncio import client as k8s_client
 from sqlalchemy import Engine, select, tuple_
 from sqlmodel import col
 from temporalio.client import Client
@@ -34,8 +33,8 @@ from api.persistence.events import envelope, row_image
 from api.persistence.reading import get_appconfig
 from api.persistence.tables import AppConfigRow
 from k8s.applying import delete_appconfig
-from k8s.errors import wrap
-from k8s.manifests import GROUP, MANAGED_SELECTOR, PLURAL, VERSION, version_of
+from k8s.manifests import version_of
+from k8s.watching import list_appconfigs
 from worker.events import parse_change
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent, SyncOptions
@@ -43,7 +42,6 @@ from workflows.contracts import ChangeEvent, SyncOptions
 logger = logging.getLogger(__name__)
 
 _CHUNK = 200
-_PAGE = 500
 #: Signals in flight at once: enough to overlap round trips, few enough for a small server.
 _CONCURRENCY = 8
 GIT_ROOT = "appconfigs"
@@ -134,26 +132,7 @@ class Orphan:
 
 async def managed_crs(api: Any, *, namespace: str | None = None) -> list[dict[str, Any]]:
     """Every AppConfig labelled managed-by rendersync (in ``namespace``, or all)."""
-    custom = k8s_client.CustomObjectsApi(api)
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"label_selector": MANAGED_SELECTOR, "limit": _PAGE}
-        if token:
-            kwargs["_continue"] = token
-        try:
-            if namespace is None:
-                page = await custom.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
-            else:
-                page = await custom.list_namespaced_custom_object(
-                    GROUP, VERSION, namespace, PLURAL, **kwargs
-                )
-        except Exception as exc:
-            raise wrap(exc, "list appconfigs") from exc
-        items += page.get("items") or []
-        token = page["metadata"].get("continue")
-        if not token:
-            return items
+    return await list_appconfigs(api, namespace=namespace)
 
 
 def git_files(workdir: Path, *, namespace: str | None = None) -> list[Orphan]:

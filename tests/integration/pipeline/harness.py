@@ -158,6 +158,17 @@ class Pipeline:
     async def live_cr(self, name: str) -> dict[str, Any] | None:
         return await read_appconfig(self.kube, namespace=self.ns, name=name)
 
+    async def converged(self, name: str, version: int) -> bool:
+        """Both targets hold exactly ``version`` of ``name``."""
+        cr = await self.live_cr(name)
+        text = self.git_file(name)
+        return (
+            cr is not None
+            and int(cr["metadata"]["annotations"]["rendersync.dev/version"]) == version
+            and text is not None
+            and version_in_yaml(text) == version
+        )
+
     def git_file(self, name: str) -> str | None:
         namespace = self.ns
         result = subprocess.run(

@@ -10,7 +10,6 @@ from tests.integration.pipeline.harness import (
     Pipeline,
     assert_non_decreasing,
     eventually,
-    version_in_yaml,
     watching,
 )
 
@@ -19,17 +18,6 @@ MERGE = {"content-type": "application/merge-patch+json"}
 
 def body(name: str) -> dict[str, Any]:
     return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev"}}
-
-
-async def converged(pipe: Pipeline, name: str, version: int) -> bool:
-    cr = await pipe.live_cr(name)
-    text = pipe.git_file(name)
-    return (
-        cr is not None
-        and int(cr["metadata"]["annotations"]["rendersync.dev/version"]) == version
-        and text is not None
-        and version_in_yaml(text) == version
-    )
 
 
 async def write(pipe: Pipeline, names: list[str], rounds: int) -> dict[str, int]:
@@ -51,12 +39,12 @@ async def test_two_replicas_and_a_rebalance(pipe: Pipeline) -> None:
             assert (await pipe.api.post(pipe.base, json=body(name))).status_code == 201
         finals = await write(pipe, names, rounds=3)
         for name, version in finals.items():
-            await eventually(functools.partial(converged, pipe, name, version), what=name)
+            await eventually(functools.partial(pipe.converged, name, version), what=name)
         await pipe.stop("bridge")  # its partitions move to bridge-2
         finals = await write(pipe, names, rounds=3)
         for name, version in finals.items():
             await eventually(
-                functools.partial(converged, pipe, name, version), timeout_s=90, what=name
+                functools.partial(pipe.converged, name, version), timeout_s=90, what=name
             )
     for name in names:
         assert_non_decreasing(log.seen.get(name, []), f"CR {name}")

@@ -16,7 +16,6 @@ from tests.integration.pipeline.harness import (
     VersionLog,
     assert_non_decreasing,
     eventually,
-    version_in_yaml,
     watching,
 )
 
@@ -30,17 +29,6 @@ def body(name: str, **spec: Any) -> dict[str, Any]:
 async def current_version(pipe: Pipeline, name: str) -> int:
     response = await pipe.api.get(f"{pipe.base}/{name}")
     return int(response.json()["metadata"]["resourceVersion"])
-
-
-async def converged(pipe: Pipeline, name: str, version: int) -> bool:
-    cr = await pipe.live_cr(name)
-    text = pipe.git_file(name)
-    return (
-        cr is not None
-        and int(cr["metadata"]["annotations"]["rendersync.dev/version"]) == version
-        and text is not None
-        and version_in_yaml(text) == version
-    )
 
 
 def assert_targets_moved_forward(pipe: Pipeline, log: VersionLog, name: str) -> None:
@@ -65,7 +53,7 @@ async def test_rapid_updates_interleaved_with_other_keys(pipe: Pipeline) -> None
         finals = {name: await current_version(pipe, name) for name in ["hot", *others]}
         for name, version in finals.items():
             await eventually(
-                functools.partial(converged, pipe, name, version),
+                functools.partial(pipe.converged, name, version),
                 timeout_s=90,
                 what=f"{name} at {version}",
             )
@@ -86,7 +74,7 @@ async def test_duplicate_and_out_of_order_events_do_not_regress(pipe: Pipeline) 
                 f"{pipe.base}/web", json={"spec": {"replicas": replicas}}, headers=MERGE
             )
         final = await current_version(pipe, "web")
-        await eventually(lambda: converged(pipe, "web", final), what="web converged")
+        await eventually(lambda: pipe.converged("web", final), what="web converged")
         with Session(pipe.engine) as session:
             events = list(session.execute(select(OutboxEvent).order_by(OutboxEvent.seq)).scalars())  # type: ignore[arg-type]
         producer = AIOKafkaProducer(bootstrap_servers=pipe.bootstrap, acks="all")
@@ -102,7 +90,7 @@ async def test_duplicate_and_out_of_order_events_do_not_regress(pipe: Pipeline) 
             await pipe.api.patch(f"{pipe.base}/web", json={"spec": {"replicas": 9}}, headers=MERGE)
         ).json()
         newest = int(marker_version["metadata"]["resourceVersion"])
-        await eventually(lambda: converged(pipe, "web", newest), what="newest after replays")
+        await eventually(lambda: pipe.converged("web", newest), what="newest after replays")
     assert_targets_moved_forward(pipe, log, "web")
     cr = await pipe.live_cr("web")
     assert cr is not None
