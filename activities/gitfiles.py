@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import logging
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import yaml
@@ -40,3 +42,27 @@ def file_version(target: Path) -> int | None:
 def write_text(target: Path, content: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(content, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file write (``content``) or removal (``None``) at ``version``."""
+
+    path: str
+    content: str | None  # None removes the file
+    version: int
+    message: str
+
+
+class Staged(enum.Enum):
+    SKIPPED_NEWER = "skipped_newer"
+    UNCHANGED = "unchanged"
+    STAGED = "staged"
+
+
+def batch_message(changes: list[Change], staged: list[Staged]) -> str:
+    """The commit message: the change's own for one, a summary naming each for several."""
+    messages = [c.message for c, s in zip(changes, staged, strict=True) if s is Staged.STAGED]
+    if len(messages) == 1:
+        return messages[0]
+    return f"rendersync: {len(messages)} changes\n\n" + "\n".join(messages)

@@ -1,10 +1,9 @@
-"""Writing rendered AppConfigs into a GitOps repository: one fenced commit per change,
-pushed with fetch-and-rebase retries."""
+"""Writing rendered AppConfigs into a GitOps repository: fenced commits (one per change, or one
+per batch of writers that waited for the repository), pushed with fetch-and-rebase retries."""
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import shutil
 import weakref
@@ -20,7 +19,7 @@ from activities.gitcmd import (
     failure,
     run_git,
 )
-from activities.gitfiles import check_path, file_version, write_text
+from activities.gitfiles import Change, Staged, batch_message, check_path, file_version, write_text
 
 __all__ = ["GitError", "GitPermanentError", "GitRepository", "GitResult", "GitTransientError"]
 
@@ -35,20 +34,6 @@ class GitResult:
     commit: str
     changed: bool
     skipped_newer: bool
-
-
-@dataclass(frozen=True)
-class _Change:
-    path: str
-    content: str | None  # None removes the file
-    version: int
-    message: str
-
-
-class _Staged(enum.Enum):
-    SKIPPED_NEWER = "skipped_newer"
-    UNCHANGED = "unchanged"
-    STAGED = "staged"
 
 
 class GitRepository:
@@ -68,6 +53,12 @@ class GitRepository:
 
     _locks: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, asyncio.Lock]]]
     _locks = weakref.WeakKeyDictionary()
+    _queues: ClassVar[
+        weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Path, list[tuple[Change, asyncio.Future[GitResult]]]]
+        ]
+    ]
+    _queues = weakref.WeakKeyDictionary()
 
     def __init__(
         self,
@@ -123,7 +114,7 @@ class GitRepository:
         is retried after fetch-and-rebase up to ``push_attempts`` times, then
         `GitTransientError`; `remove_file` retries the same way.
         """
-        return await self._write(_Change(path, content, version, message))
+        return await self._write(Change(path, content, version, message))
 
     async def remove_file(self, *, path: str, version: int, message: str) -> GitResult:
         """Remove ``path`` if the file's version is at most ``version`` and push one commit.
@@ -131,92 +122,117 @@ class GitRepository:
         Idempotent: a missing file is success with ``changed=False``. A file holding a
         greater version (a newer incarnation of the key) is kept (``skipped_newer=True``).
         """
-        return await self._write(_Change(path, None, version, message))
+        return await self._write(Change(path, None, version, message))
 
     # -- sequence ---------------------------------------------------------------------------
 
-    async def _write(self, change: _Change) -> GitResult:
+    async def _write(self, change: Change) -> GitResult:
+        """Queue the change; whoever holds the lock writes every queued change as one batch
+        (one commit naming each key and version, one push), so writers waiting for the lock
+        cost one push between them instead of one each."""
         check_path(change.path)
+        done: asyncio.Future[GitResult] = asyncio.get_running_loop().create_future()
+        queue = self._queue()
+        queue.append((change, done))
         async with self._lock():
-            staged = _Staged.UNCHANGED
-            if self._fresh:
-                staged = await self._stage(change)
-            if staged is not _Staged.STAGED:
-                # No push would validate the local state: decide on the remote's tip.
-                await self._sync()
-                staged = await self._stage(change)
-            self._fresh = False
-            if staged is not _Staged.STAGED:
-                self._fresh = True
-                return await self._result(staged)
-            await self._commit(change.message)
-            result = await self._publish(change)
-            self._fresh = True
-            return result
+            if not done.done():
+                batch = list(queue)
+                queue.clear()
+                try:
+                    await self._settle(batch)
+                except BaseException:
+                    done.exception()  # the cancellation below is what this caller sees
+                    raise
+        return await done
 
-    async def _publish(self, change: _Change) -> GitResult:
-        """Push; on rejection fetch, rebase (or re-apply the fenced write) and push again."""
+    async def _settle(self, batch: list[tuple[Change, asyncio.Future[GitResult]]]) -> None:
+        try:
+            results = await self._write_batch([change for change, _ in batch])
+        except BaseException as err:
+            # Every writer of the batch sees the failure (a cancelled leader's as transient).
+            shared = err if isinstance(err, Exception) else GitTransientError("batch interrupted")
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(shared)
+            if not isinstance(err, Exception):
+                raise
+            return
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
+
+    async def _write_batch(self, changes: list[Change]) -> list[GitResult]:
+        staged: list[Staged] = []
+        if self._fresh:
+            staged = [await self._stage(c) for c in changes]
+        if not staged or any(s is not Staged.STAGED for s in staged):
+            # No push would validate the local state for these: decide on the remote's tip.
+            await self._sync()
+            staged = [await self._stage(c) for c in changes]
+        self._fresh = False
+        if Staged.STAGED in staged:
+            await self._commit(batch_message(changes, staged))
+            staged = await self._publish(changes, staged)
+        self._fresh = True
+        head = (await self._git("rev-parse", "HEAD")).stdout.strip()
+        return [GitResult(head, s is Staged.STAGED, s is Staged.SKIPPED_NEWER) for s in staged]
+
+    async def _publish(self, changes: list[Change], staged: list[Staged]) -> list[Staged]:
+        """Push; on rejection fetch, rebase (or re-apply the fenced writes) and push again."""
+        paths = [c.path for c, s in zip(changes, staged, strict=True) if s is Staged.STAGED]
         for attempt in range(1, self.push_attempts + 1):
             if await self._push():
-                result = await self._result(_Staged.STAGED)
-                logger.info("pushed %s for %s at %s", result.commit, change.path, change.version)
-                return result
-            logger.info(
-                "push of %s rejected (attempt %d/%d)", change.path, attempt, self.push_attempts
-            )
+                logger.info("pushed %d change(s): %s", len(paths), ", ".join(paths))
+                return staged
+            logger.info("push rejected (attempt %d/%d)", attempt, self.push_attempts)
             if attempt == self.push_attempts:
                 break
-            staged = await self._replay(change)
-            if staged is not _Staged.STAGED:
-                return await self._result(staged)
+            staged = await self._replay(changes, staged, paths)
+            paths = [c.path for c, s in zip(changes, staged, strict=True) if s is Staged.STAGED]
+            if not paths:
+                return staged
         raise GitTransientError(
             f"push to {self.branch} still rejected after {self.push_attempts} attempts"
         )
 
-    async def _replay(self, change: _Change) -> _Staged:
+    async def _replay(
+        self, changes: list[Change], staged: list[Staged], paths: list[str]
+    ) -> list[Staged]:
         """Put our commit on top of the new remote tip. A plain rebase is only trusted when
-        the remote did not touch our file: otherwise a textual merge could mix two versions
-        of the resource, so we rewrite the file from scratch with the fence re-checked."""
+        the remote did not touch our files: otherwise a textual merge could mix two versions
+        of a resource, so we rewrite the files from scratch with the fence re-checked."""
         await self._fetch()
         theirs = await self._git(
-            "diff", "--quiet", "HEAD~1", self._origin, "--", change.path, check=False
+            "diff", "--quiet", "HEAD~1", self._origin, "--", *paths, check=False
         )
-        if theirs.returncode == 0:  # the remote did not change our file
+        if theirs.returncode == 0:  # the remote did not change our files
             rebased = await self._git("rebase", "--quiet", self._origin, check=False)
             if rebased.ok:
-                logger.info("rebased %s onto the new remote tip", change.path)
-                return _Staged.STAGED
+                logger.info("rebased onto the new remote tip")
+                return staged
             await self._git("rebase", "--abort", check=False)
-        logger.info("%s changed on the remote; rewriting it with the fence re-checked", change.path)
+        logger.info("our files changed on the remote; rewriting them with the fence re-checked")
         await self._sync()
-        staged = await self._stage(change)
-        if staged is _Staged.STAGED:
-            await self._commit(change.message)
+        staged = [await self._stage(c) for c in changes]
+        if Staged.STAGED in staged:
+            await self._commit(batch_message(changes, staged))
         return staged
 
-    async def _stage(self, change: _Change) -> _Staged:
+    async def _stage(self, change: Change) -> Staged:
         target = self.workdir / change.path
         current = await asyncio.to_thread(file_version, target)
         if current is not None and current > change.version:
             logger.info("%s holds version %d > %d; kept", change.path, current, change.version)
-            return _Staged.SKIPPED_NEWER
+            return Staged.SKIPPED_NEWER
         if change.content is None:
             if not target.exists():
-                return _Staged.UNCHANGED
+                return Staged.UNCHANGED
             await self._git("rm", "--quiet", "--", change.path)
         else:
             await asyncio.to_thread(write_text, target, change.content)
             await self._git("add", "--", change.path)
-        diff = await self._git("diff", "--cached", "--quiet", check=False)
-        return _Staged.STAGED if diff.returncode == 1 else _Staged.UNCHANGED
-
-    async def _result(self, staged: _Staged) -> GitResult:
-        head = await self._git("rev-parse", "HEAD")
-        return GitResult(
-            commit=head.stdout.strip(),
-            changed=staged is _Staged.STAGED,
-            skipped_newer=staged is _Staged.SKIPPED_NEWER,
-        )
+        diff = await self._git("diff", "--cached", "--quiet", "--", change.path, check=False)
+        return Staged.STAGED if diff.returncode == 1 else Staged.UNCHANGED
 
     # -- clone and branch -------------------------------------------------------------------
 
@@ -311,3 +327,7 @@ class GitRepository:
     def _lock(self) -> asyncio.Lock:
         per_loop = self._locks.setdefault(asyncio.get_running_loop(), {})
         return per_loop.setdefault(self.workdir.resolve(), asyncio.Lock())
+
+    def _queue(self) -> list[tuple[Change, asyncio.Future[GitResult]]]:
+        per_loop = self._queues.setdefault(asyncio.get_running_loop(), {})
+        return per_loop.setdefault(self.workdir.resolve(), [])

@@ -74,6 +74,10 @@ class Remote:
         log = git("log", "--first-parent", "--reverse", "--format=%s", self.branch, cwd=self.path)
         return log.splitlines()
 
+    def messages(self) -> str:
+        """Every commit message on the branch, in full."""
+        return git("log", "--format=%B", self.branch, cwd=self.path)
+
     def versions(self, path: str) -> list[int]:
         """Every version the file held on the branch, oldest first (deletions skipped)."""
         shas = git("log", "--reverse", "--format=%H", self.branch, "--", path, cwd=self.path)
