@@ -33,6 +33,15 @@ async def sync_state(pipe: Pipeline, name: str) -> str | None:
     return str(values[0]) if values else None
 
 
+async def wait_sync_state(pipe: Pipeline, name: str, wanted: str) -> None:
+    """SyncState follows the API's phase: the workflow sets it once the activity returned."""
+
+    async def reached() -> bool:
+        return await sync_state(pipe, name) == wanted
+
+    await eventually(reached, timeout_s=30, what=f"SyncState {wanted} for {name}")
+
+
 async def wait_phase(pipe: Pipeline, name: str, wanted: str) -> None:
     async def reached() -> bool:
         return await phase(pipe, name) == wanted
@@ -66,12 +75,12 @@ async def test_invalid_at_the_cluster_fails_fast_and_a_corrected_put_cures_it(
     status = (await pipe.api.get(f"{pipe.base}/strict")).json()["status"]
     assert "422" in status["lastError"] or "Invalid" in status["lastError"]
     assert status["attempts"] == 1  # permanent: no retries
-    assert await sync_state(pipe, "strict") == "Failed"
+    await wait_sync_state(pipe, "strict", "Failed")
 
     fixed = await pipe.api.put(f"{pipe.base}/strict", json=body("strict", replicas=3))
     assert fixed.status_code == 200
     await wait_phase(pipe, "strict", "Synced")
-    assert await sync_state(pipe, "strict") == "Synced"
+    await wait_sync_state(pipe, "strict", "Synced")
 
 
 async def test_retry_signal_cures_a_failed_sync(pipe: Pipeline) -> None:
