@@ -9,7 +9,6 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.persistence import reading, writing
 from api.persistence.tables import AppConfigRow
-from api.selectors import SelectorError, parse_selector
 from api.spec import FieldError
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, merge_patch, read_json
 from api.web.context import ApiContext, ContextDep
@@ -17,6 +16,7 @@ from api.web.errors import ApiError, invalid
 from api.web.resources import check_name, check_namespace, parse_body, render, render_revision
 from api.web.status import derive_status
 from api.web.waiting import WaitDep, finish
+from k8s.labels import SelectorError, parse_selector
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"

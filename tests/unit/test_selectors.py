@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.selectors import SelectorError, parse_selector
+from k8s.labels import SelectorError, parse_selector
 
 LABELS = {"team": "a", "tier": "web", "canary": "true"}
 

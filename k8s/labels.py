@@ -1,4 +1,6 @@
-"""Kubernetes label selectors (``a=b,c!=d,e,!f,g in (x,y),h notin (z)``), parsed and matched."""
+"""Kubernetes label selectors (``a=b,c!=d,e,!f,g in (x,y),h notin (z)``), parsed and matched.
+
+One parser for the REST API's ``labelSelector`` and the API emulator's."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class Requirement:
         return labels.get(self.key) not in self.values
 
 
-def _split_terms(text: str) -> list[str]:
+def split_terms(text: str) -> list[str]:
     """Split on commas outside parentheses."""
     terms, depth, current = [], 0, ""
     for char in text:
@@ -69,4 +71,4 @@ def parse_selector(text: str | None) -> Selector:
     """Parse a selector; empty text selects everything."""
     if not text:
         return Selector(())
-    return Selector(tuple(_parse_term(term) for term in _split_terms(text)))
+    return Selector(tuple(_parse_term(term) for term in split_terms(text)))
