@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from temporalio.client import Client
 
 from rendersync.devstack.resyncing import finished_before_crash
 from tests.e2e.conftest import DevStack
+from tests.waiting import eventually as wait
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 
 NS = "default"
@@ -34,11 +34,7 @@ def body(name: str, **spec: Any) -> dict[str, Any]:
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, what: str, timeout_s: float = 60
 ) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(0.25)
+    await wait(check, what=what, timeout_s=timeout_s, interval_s=0.25)
 
 
 async def wait_synced(api: httpx.AsyncClient, name: str) -> dict[str, Any]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +10,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from k8s.manifests import GROUP, PLURAL, VERSION, render_appconfig
+from tests.waiting import eventually
 
 
 def appconfig(
@@ -54,8 +53,4 @@ async def wait_for(
     check: Callable[[], Awaitable[bool]], *, timeout_s: float = 10.0, what: str = "condition"
 ) -> None:
     """Poll ``check`` until it holds; fail with ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    await eventually(check, timeout_s=timeout_s, what=what, interval_s=0.02)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import time
 from pathlib import Path
 
 import aiohttp
 import yaml
+
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
@@ -22,11 +23,11 @@ sys.exit(serve(host="127.0.0.1", port=0, kubeconfig_out=Path(sys.argv[1]), insta
 
 
 async def _wait_for_file(path: Path, proc: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 20
-    while not await asyncio.to_thread(path.exists):
+    async def written() -> bool:
         assert proc.returncode is None, "serve exited early"
-        assert time.monotonic() < deadline, "no kubeconfig written"
-        await asyncio.sleep(0.05)
+        return await asyncio.to_thread(path.exists)
+
+    await eventually(written, timeout_s=20, what="the kubeconfig", interval_s=0.05)
 
 
 async def test_serve_until_sigterm(tmp_path: Path) -> None:

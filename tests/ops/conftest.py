@@ -3,34 +3,14 @@ harness), a dev-stack state directory pointing at it, and the CLI run in-process
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from rendersync.stack.temporal import TemporalDevServer
 from rendersync.statedir import write_endpoints
-from tests.integration.pipeline.harness import Pipeline, pipeline
+from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, sync_env
-
-
-@pytest_asyncio.fixture
-async def pipe(
-    db_url: str,
-    temporal_server: TemporalDevServer,
-    kafka_broker: str,
-    git_remote: Path,
-    tmp_path: Path,
-) -> AsyncIterator[Pipeline]:
-    async with pipeline(
-        db_url=db_url,
-        temporal_address=temporal_server.address,
-        bootstrap=kafka_broker,
-        remote=git_remote,
-        tmp_path=tmp_path,
-    ) as running:
-        yield running
 
 
 @pytest.fixture

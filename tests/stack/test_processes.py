@@ -25,6 +25,7 @@ from rendersync.stack.processes import (
     wait_for_port,
     wait_for_port_sync,
 )
+from tests.waiting import wait_until
 
 Spawn = Callable[..., ManagedProcess]
 
@@ -50,13 +51,6 @@ def spawn() -> Iterator[Spawn]:
     yield start
     for proc in started:
         proc.stop(grace_s=1)
-
-
-def wait_until(predicate: Callable[[], object], *, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met before the deadline"
-        time.sleep(0.02)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from rendersync.stack.temporal import (
     start_temporal_dev_server,
     start_time_skipping_env,
 )
+from tests.waiting import eventually
 
 SYNC_STATE = SearchAttributeKey.for_keyword("SyncState")
 APP_CONFIG_KEY = SearchAttributeKey.for_keyword("AppConfigKey")
@@ -78,10 +79,11 @@ async def test_failed_syncs_are_found_by_search_attribute(temporal_client: Clien
         )
     assert result == "done"
     query = f'AppConfigKey="{key}" AND SyncState="Failed"'
-    deadline = time.monotonic() + 20
-    while not [wf async for wf in temporal_client.list_workflows(query)]:
-        assert time.monotonic() < deadline, "visibility never showed the failed workflow"
-        await asyncio.sleep(0.1)
+
+    async def listed() -> bool:
+        return bool([wf async for wf in temporal_client.list_workflows(query)])
+
+    await eventually(listed, timeout_s=20, what="visibility to show the failed workflow")
 
 
 async def test_own_dev_server_with_ui_and_file_survives_restart(tmp_path: Path) -> None:

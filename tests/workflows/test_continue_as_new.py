@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
+from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver
 from workflows.contracts import (
@@ -29,12 +29,13 @@ async def run_id(sync: SyncDriver) -> str:
 async def wait_continued(sync: SyncDriver, run: str) -> None:
     """Poll until run ``run`` has continued as new; fail after WAIT_S."""
     handle = sync.client.get_workflow_handle(sync.workflow_id, run_id=run)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while (await handle.describe()).status != WorkflowExecutionStatus.CONTINUED_AS_NEW:
-        if loop.time() > deadline:
-            raise AssertionError(f"run {run} did not continue as new")
-        await asyncio.sleep(0.05)
+
+    async def continued() -> bool:
+        return (await handle.describe()).status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+
+    await eventually(
+        continued, timeout_s=WAIT_S, what=f"run {run} to continue as new", interval_s=0.05
+    )
 
 
 async def test_continues_as_new_carrying_state_and_pending_event(

@@ -13,6 +13,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver, new_key, server_binary
 from workflows import AppConfigSync
@@ -59,12 +60,11 @@ async def listed(client: Client, query: str) -> list[str]:
 
 async def wait_listed(client: Client, query: str, workflow_id: str) -> None:
     """Visibility is eventually consistent: poll the list query until the workflow shows."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while workflow_id not in await listed(client, query):
-        if loop.time() > deadline:
-            raise AssertionError(f"{workflow_id} not listed by {query!r}")
-        await asyncio.sleep(0.1)
+
+    async def shows() -> bool:
+        return workflow_id in await listed(client, query)
+
+    await eventually(shows, timeout_s=WAIT_S, what=f"{workflow_id} listed by {query!r}")
 
 
 async def test_failed_sync_is_found_by_sync_state_and_key(

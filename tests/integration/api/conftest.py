@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from rendersync.stack.processes import free_port
+from tests.waiting import wait_until
 
 BASE = "/api/v1/namespaces/default/appconfigs"
 
@@ -59,11 +59,12 @@ def live_url(app: FastAPI) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
+
+    def started() -> bool:
         assert thread.is_alive(), "uvicorn exited during start"
-        time.sleep(0.02)
+        return bool(server.started)
+
+    wait_until(started, timeout_s=20, what="uvicorn to start")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

@@ -19,7 +19,7 @@ from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.persistence.writing import Content, create_appconfig, update_appconfig
 from rendersync.stack.processes import free_port
-from tests.integration.pipeline.harness import eventually
+from tests.waiting import eventually
 from worker.publishing import RelayConfig, run_relay
 
 SPEC = {"app": "web", "environment": "dev"}

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -222,17 +221,6 @@ def version_in_yaml(text: str) -> int:
         if "rendersync.dev/version" in line:
             return int(line.split(":", 1)[1].strip().strip("'\""))
     raise AssertionError("no version annotation in file")
-
-
-async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 60, what: str = ""
-) -> None:
-    """Wait until ``check()`` is true, polling; fail with ``what`` after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

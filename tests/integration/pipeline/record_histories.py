@@ -16,7 +16,8 @@ from typing import Any
 from rendersync.stack.git import init_bare_repo
 from rendersync.stack.kafka import start_kafka_broker
 from rendersync.stack.temporal import start_temporal_dev_server
-from tests.integration.pipeline.harness import Pipeline, eventually, pipeline
+from tests.integration.pipeline.harness import Pipeline, pipeline
+from tests.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 
 OUT = Path(__file__).resolve().parents[2] / "workflows" / "histories"

@@ -6,12 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from tests.integration.pipeline.harness import (
-    Pipeline,
-    assert_non_decreasing,
-    eventually,
-    watching,
-)
+from tests.integration.pipeline.harness import Pipeline, assert_non_decreasing, watching
+from tests.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

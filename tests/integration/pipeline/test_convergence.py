@@ -8,7 +8,8 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from api.persistence import outbox
-from tests.integration.pipeline.harness import Pipeline, eventually, version_in_yaml
+from tests.integration.pipeline.harness import Pipeline, version_in_yaml
+from tests.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

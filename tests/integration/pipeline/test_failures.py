@@ -8,7 +8,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from temporalio.client import WorkflowHandle
 
-from tests.integration.pipeline.harness import Pipeline, eventually, version_in_yaml
+from tests.integration.pipeline.harness import Pipeline, version_in_yaml
+from tests.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 
 MERGE = {"content-type": "application/merge-patch+json"}

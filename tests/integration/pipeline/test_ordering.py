@@ -11,13 +11,8 @@ from aiokafka import AIOKafkaProducer
 from sqlmodel import Session, select
 
 from api.persistence.tables import OutboxEvent
-from tests.integration.pipeline.harness import (
-    Pipeline,
-    VersionLog,
-    assert_non_decreasing,
-    eventually,
-    watching,
-)
+from tests.integration.pipeline.harness import Pipeline, VersionLog, assert_non_decreasing, watching
+from tests.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

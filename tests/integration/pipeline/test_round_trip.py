@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.pipeline.harness import Pipeline, eventually, version_in_yaml
+from tests.integration.pipeline.harness import Pipeline, version_in_yaml
+from tests.waiting import eventually
 
 
 def body(name: str, **spec: Any) -> dict[str, Any]:

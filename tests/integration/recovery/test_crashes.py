@@ -13,11 +13,11 @@ from k8s.applying import read_appconfig
 from tests.integration.pipeline.harness import (
     VersionLog,
     assert_non_decreasing,
-    eventually,
     version_in_yaml,
     watching,
 )
 from tests.integration.recovery.conftest import Stack
+from tests.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
