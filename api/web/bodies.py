@@ -38,19 +38,6 @@ def if_match_version(request: Request) -> int | None:
     return int(tag)
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
 def actor_of(request: Request) -> str:
     """Who made the change: the identity an authenticating proxy put in X-Remote-User."""
     return request.headers.get("x-remote-user", "anonymous")[:253] or "anonymous"

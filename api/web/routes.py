@@ -10,28 +10,21 @@ from fastapi.concurrency import run_in_threadpool
 from api.persistence import reading, writing
 from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
-from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, merge_patch, read_json
+from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.context import ApiContext, ContextDep
 from api.web.errors import ApiError, invalid
 from api.web.resources import check_name, check_namespace, parse_body, render, render_revision
-from api.web.status import derive_status
+from api.web.status import current_status
 from api.web.waiting import WaitDep, finish
 from k8s.labels import SelectorError, parse_selector
+from k8s.mergepatch import merge_patch
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
 
 
 def resource(ctx: ApiContext, row: AppConfigRow) -> dict[str, Any]:
-    reports = reading.sync_status_rows(ctx.engine, namespace=row.namespace, name=row.name)
-    status = derive_status(
-        row,
-        reports,
-        targets=ctx.targets,
-        ui_url=ctx.ui_url,
-        temporal_namespace=ctx.temporal_namespace,
-    )
-    return render(row, status)
+    return render(row, current_status(ctx, row))
 
 
 def _load(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow:

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from api.persistence import reading
 from api.persistence.tables import AppConfigRow, SyncStatusRow
+from api.web.context import ApiContext
 from workflows.contracts import (
     PHASE_DELETING,
     PHASE_FAILED,
@@ -72,3 +74,15 @@ def derive_status(
         "workflowId": workflow_id,
         "workflowUrl": workflow_url(ui_url, temporal_namespace, workflow_id),
     }
+
+
+def current_status(ctx: ApiContext, row: AppConfigRow) -> dict[str, Any]:
+    """The status of ``row`` from what the targets have reported so far."""
+    reports = reading.sync_status_rows(ctx.engine, namespace=row.namespace, name=row.name)
+    return derive_status(
+        row,
+        reports,
+        targets=ctx.targets,
+        ui_url=ctx.ui_url,
+        temporal_namespace=ctx.temporal_namespace,
+    )

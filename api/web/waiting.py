@@ -20,7 +20,7 @@ from api.persistence.tables import AppConfigRow
 from api.web.context import ApiContext
 from api.web.errors import ApiError
 from api.web.resources import render
-from api.web.status import derive_status
+from api.web.status import current_status
 
 MAX_WAIT_S = 60.0
 POLL_S = 0.05
@@ -63,14 +63,7 @@ def _snapshot(ctx: ApiContext, row: AppConfigRow) -> tuple[bool, dict[str, Any]]
         current = reading.get_row(ctx.engine, namespace=row.namespace, name=row.name)
         if current is None or current.seq > row.seq:
             return True, render(row, {"phase": "Deleted", "desiredVersion": row.seq})
-    reports = reading.sync_status_rows(ctx.engine, namespace=row.namespace, name=row.name)
-    status = derive_status(
-        row,
-        reports,
-        targets=ctx.targets,
-        ui_url=ctx.ui_url,
-        temporal_namespace=ctx.temporal_namespace,
-    )
+    status = current_status(ctx, row)
     done = not row.deleted and status["appliedVersion"] >= row.seq
     return done, render(row, status)
 

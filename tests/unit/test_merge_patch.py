@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.web.bodies import merge_patch
+from k8s.mergepatch import merge_patch
 
 
 @pytest.mark.parametrize(
