@@ -67,6 +67,11 @@ class Faults:
     def clear(self) -> None:
         self._faults.clear()
 
+    def remove(self, fault: Fault) -> None:
+        """End ``fault`` now (a no-op when it already expired)."""
+        if fault in self._faults:
+            self._faults.remove(fault)
+
     def list(self) -> list[Fault]:
         return list(self._faults)
 
@@ -89,6 +94,9 @@ def middleware(faults: Faults) -> Middleware:
         if fault is None:
             return await handler(request)
         if fault.latency_s:
+            # A slow server, not a slow network: the request is received first, so its
+            # effect lands after the delay even when the client gave up meanwhile.
+            await request.read()
             await asyncio.sleep(fault.latency_s)
         if fault.drop_connection and request.transport is not None:
             request.transport.close()

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
+from temporalio.client import Client
 
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
@@ -54,6 +55,9 @@ class Stack:
         proc = ManagedProcess(argv, name=name, env=self.env, log_path=self.logs / f"{name}.log")
         self.procs[name] = proc.start()
         return proc
+
+    async def temporal_client(self) -> Client:
+        return await Client.connect(self.temporal.address)
 
     def kill(self, name: str) -> None:
         """SIGKILL: no shutdown code runs, as when a node dies."""
