@@ -19,7 +19,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from .errors import TransientKubernetesError, wrap
-from .manifests import GROUP, PLURAL, VERSION, version_of
+from .manifests import GROUP, PLURAL, VERSION, RowCheck, version_of
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,11 @@ class ApplyOutcome:
     resource_version: str
     #: rendersync.dev/version the live object holds after the call.
     version: int
-    #: True when nothing was written because the live object already holds a newer version.
+    #: True when nothing was written because the live object already holds a newer version
+    #: (or, with ``superseded``, because the version is no longer the row's).
     skipped_newer: bool
+    #: True when the row check refused the write: the version is no longer the row's.
+    superseded: bool = False
 
 
 def _content(content_type: str) -> dict[str, Any]:
@@ -76,11 +79,18 @@ async def apply_appconfig(
     api: client.ApiClient,
     *,
     cr: Mapping[str, Any],
+    row_check: RowCheck | None = None,
     field_manager: str = "rendersync",
     request_timeout_s: float | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> ApplyOutcome:
     """Server-side apply ``cr`` (force, as ``field_manager``) unless a newer version is live.
+
+    ``row_check`` (see :data:`~k8s.manifests.RowCheck`) is evaluated after every read of the
+    live object, immediately before the create or apply call: when it refuses, nothing is
+    written (``superseded``). So an attempt that outlived the delete of its key cannot create
+    an object that no row backs; the write stays pinned to the resourceVersion read before
+    the check, so a concurrent change makes it re-read and check again.
 
     Idempotent: applying the same version twice changes nothing. A live object with a higher
     ``rendersync.dev/version`` is left alone (``skipped_newer``). The write carries the
@@ -98,6 +108,10 @@ async def apply_appconfig(
         live = await read_appconfig(
             api, namespace=namespace, name=name, request_timeout_s=request_timeout_s
         )
+        if row_check is not None and await row_check() is None:
+            log.info("skip %s v%s: no longer the row's version", where, version)
+            held = "" if live is None else live["metadata"]["resourceVersion"]
+            return ApplyOutcome(held, version_of(live), True, superseded=True)
         if live is None:
             live = await _create(custom, cr, field_manager, request_timeout_s)
             if live is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import yaml
@@ -24,6 +24,12 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "rendersync"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 VERSION_ANNOTATION = "rendersync.dev/version"
+
+#: The fence's row check, evaluated immediately before a target write (just before the
+#: Kubernetes call; under the Git repository lock): the row's version, or None when the version
+#: being written is no longer the row's (the row is gone, a tombstone, or newer), so the write
+#: is skipped as superseded. This covers targets where nothing is left to fence against.
+RowCheck = Callable[[], Awaitable[int | None]]
 
 #: Wide enough that long data values stay on one line in Git diffs.
 _YAML_WIDTH = 4096
