@@ -10,7 +10,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 
 from activities.failures import guarded
-from activities.freshness import apply_check
+from activities.freshness import apply_check, removal_check
 from activities.heartbeating import heartbeating
 from activities.metrics import observe_applied
 from api.persistence import syncstatus
@@ -68,17 +68,19 @@ async def run_apply(
 
 
 async def run_removal(
-    operation: Callable[[], Awaitable[T]],
+    operation: Callable[[RowCheck], Awaitable[T]],
     *,
     engine: Engine,
     request: DeleteRequest,
     target: str,
     classify: Callable[[BaseException], str],
 ) -> T:
-    """Run one compensation step (fenced on ``request.seq`` at the target) under heartbeats."""
+    """Run one compensation step under heartbeats; ``operation`` gets the row check that
+    bounds which live versions count as newer incarnations (see ``removal_check``)."""
+    check = removal_check(engine, request)
     async with heartbeating():
         return await guarded(
-            operation,
+            lambda: operation(check),
             engine=engine,
             namespace=request.namespace,
             name=request.name,

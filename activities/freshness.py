@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from api.persistence.reading import get_row
 from k8s.manifests import RowCheck
-from workflows.contracts import AppConfigImage
+from workflows.contracts import AppConfigImage, DeleteRequest
 
 
 def apply_check(engine: Engine, image: AppConfigImage) -> RowCheck:
@@ -30,5 +30,20 @@ def apply_check(engine: Engine, image: AppConfigImage) -> RowCheck:
         if row is None or row.deleted or row.seq != image.seq:
             return None
         return row.seq
+
+    return check
+
+
+def removal_check(engine: Engine, request: DeleteRequest) -> RowCheck:
+    """For the compensation of the delete at ``request.seq``: never refuses; gives the row's
+    version (a recreate's, or the tombstone's, at least ``request.seq``), so a target holding
+    a version above every version the row had is removed as drift, while a newer incarnation
+    within it is kept."""
+
+    async def check() -> int | None:
+        row = await asyncio.to_thread(
+            get_row, engine, namespace=request.namespace, name=request.name
+        )
+        return max(request.seq, 0 if row is None else row.seq)
 
     return check

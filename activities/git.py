@@ -68,11 +68,12 @@ class GitActivities:
         """Remove the file unless it holds a newer version; a missing file is done."""
         key = f"{request.namespace}/{request.name}"
 
-        async def operation() -> TargetResult:
+        async def operation(row_check: RowCheck) -> TargetResult:
             result = await self.repo.remove_file(
                 path=path_of(request.namespace, request.name),
                 version=request.seq,
                 message=f"rendersync: remove {key} @ {request.seq}",
+                row_check=row_check,
             )
             return TargetResult(target=TARGET_GIT, version=request.seq, detail=result.commit)
 

@@ -20,7 +20,7 @@ from activities.gitcmd import (
     run_git,
 )
 from activities.gitfiles import Change, Staged, batch_message, check_path, file_version, write_text
-from k8s.manifests import RowCheck
+from k8s.manifests import RowCheck, holds_newer
 
 __all__ = ["GitError", "GitPermanentError", "GitRepository", "GitResult", "GitTransientError"]
 
@@ -126,8 +126,9 @@ class GitRepository:
 
         Idempotent: identical content makes no commit (``changed=False``). Fenced: if the
         file already holds a greater version it is left alone (``skipped_newer=True``), also
-        when a concurrent writer pushed it between our fetch and our push. A rejected push
-        is retried after fetch-and-rebase up to ``push_attempts`` times, then
+        when a concurrent writer pushed it between our fetch and our push; unless it is above
+        the version ``row_check`` gives (hand-edited drift, see ``holds_newer``): overwritten.
+        A rejected push is retried after fetch-and-rebase up to ``push_attempts`` times, then
         `GitTransientError`; `remove_file` retries the same way.
         """
         return await self._write(Change(path, content, version, message, row_check))
@@ -138,7 +139,8 @@ class GitRepository:
         """Remove ``path`` if the file's version is at most ``version`` and push one commit.
 
         Idempotent: a missing file is success with ``changed=False``. A file holding a
-        greater version (a newer incarnation of the key) is kept (``skipped_newer=True``).
+        greater version (a newer incarnation of the key) is kept (``skipped_newer=True``),
+        unless it is above the version ``row_check`` gives (drift: removed).
         """
         return await self._write(Change(path, None, version, message, row_check))
 
@@ -254,12 +256,13 @@ class GitRepository:
         """Stage one change on the clone as it is now (fenced; under the lock)."""
         target = self.workdir / change.path
         current = await asyncio.to_thread(file_version, target)
-        if change.row_check is not None and await change.row_check() is None:
+        ceiling = None if change.row_check is None else await change.row_check()
+        if change.row_check is not None and ceiling is None:
             logger.info(
                 "%s v%d is no longer the row's version; skipped", change.path, change.version
             )
             return Staged.SUPERSEDED
-        if current is not None and current > change.version:
+        if holds_newer(current, version=change.version, ceiling=ceiling):
             logger.info("%s holds version %d > %d; kept", change.path, current, change.version)
             return Staged.SKIPPED_NEWER
         if change.content is None:

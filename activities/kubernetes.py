@@ -95,7 +95,7 @@ class KubernetesActivities:
                 )
             return TargetResult(
                 target=TARGET_KUBERNETES,
-                version=max(outcome.version, image.seq),
+                version=image.seq,
                 detail=str(outcome.resource_version),
                 skipped_newer=outcome.skipped_newer,
             )
@@ -112,12 +112,13 @@ class KubernetesActivities:
     async def delete(self, request: DeleteRequest) -> TargetResult:
         """Delete the CR unless it holds a newer version; a missing CR is done."""
 
-        async def operation() -> bool:
+        async def operation(row_check: RowCheck) -> bool:
             return await delete_appconfig(
                 self.api,
                 namespace=request.namespace,
                 name=request.name,
                 version=request.seq,
+                row_check=row_check,
                 propagation_policy=self.propagation_policy,
                 request_timeout_s=self.request_timeout_s,
             )

@@ -19,7 +19,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from .errors import TransientKubernetesError, wrap
-from .manifests import GROUP, PLURAL, VERSION, RowCheck, version_of
+from .manifests import GROUP, PLURAL, VERSION, RowCheck, holds_newer, version_of
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,12 @@ async def apply_appconfig(
     the check, so a concurrent change makes it re-read and check again.
 
     Idempotent: applying the same version twice changes nothing. A live object with a higher
-    ``rendersync.dev/version`` is left alone (``skipped_newer``). The write carries the
-    resourceVersion that was read as a precondition; losing that race (409) re-reads and
-    decides again, at most ``max_attempts`` times, then raises a transient error. An absent
-    object is created with POST, so two creators cannot overwrite each other blindly (409
-    AlreadyExists re-reads), then applied once so the fields are owned by the apply manager.
+    ``rendersync.dev/version`` is left alone (``skipped_newer``) unless it is above the row's
+    version (drift, see :func:`~k8s.manifests.holds_newer`), which is overwritten. The write
+    carries the resourceVersion that was read as a precondition; losing that race (409)
+    re-reads and decides again, at most ``max_attempts`` times, then raises a transient error.
+    An absent object is created with POST, so two creators cannot overwrite each other blindly
+    (409 AlreadyExists re-reads), then applied once so the fields are owned by the apply manager.
     An object being deleted (finalizers pending) is a transient error: retry once it is gone.
     """
     meta = cr["metadata"]
@@ -108,7 +109,8 @@ async def apply_appconfig(
         live = await read_appconfig(
             api, namespace=namespace, name=name, request_timeout_s=request_timeout_s
         )
-        if row_check is not None and await row_check() is None:
+        ceiling = None if row_check is None else await row_check()
+        if row_check is not None and ceiling is None:
             log.info("skip %s v%s: no longer the row's version", where, version)
             held = "" if live is None else live["metadata"]["resourceVersion"]
             return ApplyOutcome(held, version_of(live), True, superseded=True)
@@ -117,7 +119,7 @@ async def apply_appconfig(
             if live is None:
                 continue
         live_version = version_of(live)
-        if live_version > version:
+        if holds_newer(live_version, version=version, ceiling=ceiling):
             log.info("skip %s v%s: v%s is live", where, version, live_version)
             return ApplyOutcome(live["metadata"]["resourceVersion"], live_version, True)
         if live["metadata"].get("deletionTimestamp"):
@@ -190,11 +192,15 @@ async def delete_appconfig(
     namespace: str,
     name: str,
     version: int,
+    row_check: RowCheck | None = None,
     propagation_policy: str = "Background",
     request_timeout_s: float | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> bool:
     """Delete the AppConfig unless the live one holds a version newer than ``version``.
+
+    ``row_check`` (evaluated after each read) gives the row's version: a live version above
+    it is drift, not a newer incarnation, and is deleted too (see ``holds_newer``).
 
     Returns True when this call deleted it (or started its deletion, if finalizers remain),
     False when there was nothing to do: absent (404, so repeating a delete is harmless) or
@@ -208,7 +214,8 @@ async def delete_appconfig(
         )
         if live is None:
             return False
-        if version_of(live) > version:
+        ceiling = None if row_check is None else await row_check()
+        if holds_newer(version_of(live), version=version, ceiling=ceiling):
             log.info(
                 "keep %s/%s: v%s is newer than v%s", namespace, name, version_of(live), version
             )
