@@ -71,7 +71,8 @@ class KubernetesActivities:
     @activity.defn(name=ACTIVITY_APPLY_KUBERNETES)
     async def apply(self, request: ApplyRequest) -> TargetResult:
         """Server-side apply, fenced on the version annotation and on the row (checked right
-        before the call); then the status subresource. Idempotent: applying the same version
+        before the call); then the status subresource, preconditioned on what the apply
+        returned (see ``update_status``). Idempotent: applying the same version
         again changes nothing. Heartbeats while it works (see ``activities.heartbeating``)."""
         image = request.image
 
@@ -91,6 +92,8 @@ class KubernetesActivities:
                     namespace=image.namespace,
                     name=image.name,
                     status=synced_status(image.seq),
+                    version=image.seq,
+                    resource_version=outcome.resource_version,
                     request_timeout_s=self.request_timeout_s,
                 )
             return TargetResult(

@@ -251,27 +251,46 @@ async def update_status(
     namespace: str,
     name: str,
     status: Mapping[str, Any],
+    version: int,
+    resource_version: str,
     request_timeout_s: float | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> str | None:
-    """Merge ``status`` into the object's status through the ``/status`` subresource.
+    """Merge ``status`` (describing ``version``) into the object's ``/status`` subresource.
 
-    Returns the new resourceVersion, or None when the object does not exist (404: nothing to
-    report on). Idempotent: the same status twice is a no-op on the server. Not fenced: status
-    describes what was last applied, and callers write it after the fenced apply.
+    Fenced like the apply: the patch is preconditioned on ``resource_version`` (what the
+    fenced apply of ``version`` returned). When the object changed since (409), it is re-read
+    and the status written, pinned to the new resourceVersion, only while the object still
+    holds ``version``; so a late attempt never sets ``observedVersion`` back over a newer
+    apply. Returns the new resourceVersion, or None when nothing was written: the object is
+    gone (404) or holds another version now. Idempotent. Still conflicting after
+    ``max_attempts`` tries: a transient error.
     """
     custom = client.CustomObjectsApi(api)
-    patched: dict[str, Any] | None = await _call(
-        custom.patch_namespaced_custom_object_status(
-            GROUP,
-            VERSION,
-            namespace,
-            PLURAL,
-            name,
-            {"status": dict(status)},
-            **_content(MERGE_PATCH),
-            _request_timeout=request_timeout_s,
-        ),
-        f"update status of {namespace}/{name}",
-        tolerate=(404,),
-    )
-    return None if patched is None else str(patched["metadata"]["resourceVersion"])
+    where = f"{namespace}/{name}"
+    for _ in range(max_attempts):
+        body = {"metadata": {"resourceVersion": resource_version}, "status": dict(status)}
+        patched: dict[str, Any] | None = await _call(
+            custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                body,
+                **_content(MERGE_PATCH),
+                _request_timeout=request_timeout_s,
+            ),
+            f"update status of {where}",
+            tolerate=(404, 409),
+        )
+        if patched is not None:
+            return str(patched["metadata"]["resourceVersion"])
+        live = await read_appconfig(
+            api, namespace=namespace, name=name, request_timeout_s=request_timeout_s
+        )
+        if live is None or version_of(live) != version:
+            log.info("status of %s v%s not written: v%s is live", where, version, version_of(live))
+            return None
+        resource_version = live["metadata"]["resourceVersion"]
+    raise TransientKubernetesError(f"update status of {where}: still conflicting")

@@ -3,6 +3,7 @@ the next write repairs, never a newer incarnation, and never recorded as applied
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -10,6 +11,7 @@ from temporalio.testing import ActivityEnvironment
 
 from k8s.manifests import GROUP, PLURAL, VERSION, VERSION_ANNOTATION, version_of
 from tests.activities.conftest import Kube, Rows, apply_request, delete_request
+from tests.waiting import eventually
 from workflows.contracts import TARGET_KUBERNETES
 
 
@@ -58,3 +60,30 @@ async def test_delete_removes_a_cr_annotated_above_the_row(kube: Kube, rows: Row
     await ActivityEnvironment().run(kube.activities.delete, delete_request(tombstone))
 
     assert await kube.live("web") is None, "the hand-annotated CR outlived its delete"
+
+
+async def test_a_late_status_of_an_older_apply_never_sets_observed_version_back(
+    kube: Kube, rows: Rows
+) -> None:
+    first = rows.create("web")
+    # The attempt for the first version writes its status late (a slow API server)...
+    slow = kube.emulator.faults.add(
+        method="PATCH", path_regex=r"/appconfigs/web/status", latency_s=3, count=1
+    )
+    late = asyncio.create_task(
+        ActivityEnvironment().run(kube.activities.apply, apply_request(first))
+    )
+    await eventually(lambda: _true(slow.hits == 1), timeout_s=10, what="the status write")
+    # ...after the next version was applied with its status.
+    second = rows.update("web", replicas=3)
+    await ActivityEnvironment().run(kube.activities.apply, apply_request(second))
+    await asyncio.wait_for(late, timeout=30)
+
+    live = await kube.live("web")
+    assert live is not None
+    assert version_of(live) == second.seq
+    assert live["status"]["observedVersion"] == second.seq, "a late status moved it back"
+
+
+async def _true(value: bool) -> bool:
+    return value
