@@ -1,49 +1,89 @@
-"""The frame every apply activity shares: skip superseded versions, run the target
-operation with failures recorded and classified, then record what the target holds."""
+"""The frames every target activity shares: heartbeats while it works, the row check that
+fences its write, failures recorded and classified, then what the target holds recorded."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
 from activities.failures import guarded
-from activities.freshness import superseded
+from activities.freshness import apply_check, removal_check
+from activities.heartbeating import heartbeating
 from activities.metrics import observe_applied
 from api.persistence import syncstatus
-from workflows.contracts import ApplyRequest, TargetResult
+from k8s.manifests import RowCheck
+from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
+
+T = TypeVar("T")
+
+#: ``TargetResult.detail`` of a write the row check refused.
+SUPERSEDED = "superseded"
+
+
+def superseded(target: str, version: int) -> TargetResult:
+    """The result of a version that is no longer the row's: nothing was written."""
+    return TargetResult(target=target, version=version, detail=SUPERSEDED, skipped_newer=True)
 
 
 async def run_apply(
-    operation: Callable[[], Awaitable[TargetResult]],
+    operation: Callable[[RowCheck], Awaitable[TargetResult]],
     *,
     engine: Engine,
     request: ApplyRequest,
     target: str,
     classify: Callable[[BaseException], str],
 ) -> TargetResult:
+    """Run ``operation`` (the fenced write, given the row check to evaluate right before it
+    writes) under heartbeats. The row is also checked first, so a superseded version costs
+    no target call. Only a version the target now holds is recorded as applied."""
     image = request.image
-    if await superseded(engine, image):
-        return TargetResult(
-            target=target, version=image.seq, detail="superseded", skipped_newer=True
+    check = apply_check(engine, image)
+    async with heartbeating():
+        if await check() is None:
+            return superseded(target, image.seq)
+        result = await guarded(
+            lambda: operation(check),
+            engine=engine,
+            namespace=image.namespace,
+            name=image.name,
+            target=target,
+            classify=classify,
         )
-    result = await guarded(
-        operation,
-        engine=engine,
-        namespace=image.namespace,
-        name=image.name,
-        target=target,
-        classify=classify,
-    )
-    await asyncio.to_thread(
-        syncstatus.record_applied,
-        engine,
-        namespace=image.namespace,
-        name=image.name,
-        target=target,
-        version=result.version,
-        detail=result.detail,
-    )
+        if result.skipped_newer:
+            return result
+        await asyncio.to_thread(
+            syncstatus.record_applied,
+            engine,
+            namespace=image.namespace,
+            name=image.name,
+            target=target,
+            version=result.version,
+            detail=result.detail,
+        )
     observe_applied(target, request.committed_at_ms)
     return result
+
+
+async def run_removal(
+    operation: Callable[[RowCheck], Awaitable[T]],
+    *,
+    engine: Engine,
+    request: DeleteRequest,
+    target: str,
+    classify: Callable[[BaseException], str],
+) -> T:
+    """Run one compensation step under heartbeats; ``operation`` gets the row check that
+    bounds which live versions count as newer incarnations (see ``removal_check``)."""
+    check = removal_check(engine, request)
+    async with heartbeating():
+        return await guarded(
+            lambda: operation(check),
+            engine=engine,
+            namespace=request.namespace,
+            name=request.name,
+            target=target,
+            classify=classify,
+        )

@@ -1,10 +1,12 @@
-"""The database decides whether a version is still worth applying.
+"""The database decides whether a version may still be written: the fence's row checks.
 
-After a delete has been compensated (and its tombstone purged), a redelivered older upsert
-would start a new workflow run and recreate the resource: the version fence cannot stop it,
-because nothing is left at the target to compare with. So before applying, an activity
-checks the row: a version that is no longer the row's (superseded, deleted or purged) is
-skipped; the newer change reaches the workflow on its own.
+Events are hints; the row decides. After a delete has been compensated (and its tombstone
+purged), an older upsert (redelivered, or an attempt that outlived its timeout) would
+recreate the resource: the version fence at the target cannot stop it, because nothing is
+left there to compare with. So every write re-checks the row as close to the write as the
+target allows (see :data:`k8s.manifests.RowCheck`): immediately before the Kubernetes call,
+and under the Git repository lock when the change is staged. A version that is no longer
+the row's is skipped as superseded; the newer change reaches the workflow on its own.
 """
 
 from __future__ import annotations
@@ -14,9 +16,34 @@ import asyncio
 from sqlalchemy import Engine
 
 from api.persistence.reading import get_row
-from workflows.contracts import AppConfigImage
+from k8s.manifests import RowCheck
+from workflows.contracts import AppConfigImage, DeleteRequest
 
 
-async def superseded(engine: Engine, image: AppConfigImage) -> bool:
-    row = await asyncio.to_thread(get_row, engine, namespace=image.namespace, name=image.name)
-    return row is None or row.deleted or row.seq > image.seq
+def apply_check(engine: Engine, image: AppConfigImage) -> RowCheck:
+    """For writing ``image``: admitted while the row is live at exactly ``image.seq``; None
+    when the row is absent (purged), a tombstone, or at another version (newer, or one it
+    never had: a forged or corrupt seq is not the row's)."""
+
+    async def check() -> int | None:
+        row = await asyncio.to_thread(get_row, engine, namespace=image.namespace, name=image.name)
+        if row is None or row.deleted or row.seq != image.seq:
+            return None
+        return row.seq
+
+    return check
+
+
+def removal_check(engine: Engine, request: DeleteRequest) -> RowCheck:
+    """For the compensation of the delete at ``request.seq``: never refuses; gives the row's
+    version (a recreate's, or the tombstone's, at least ``request.seq``), so a target holding
+    a version above every version the row had is removed as drift, while a newer incarnation
+    within it is kept."""
+
+    async def check() -> int | None:
+        row = await asyncio.to_thread(
+            get_row, engine, namespace=request.namespace, name=request.name
+        )
+        return max(request.seq, 0 if row is None else row.seq)
+
+    return check

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
-from activities.applying import run_apply
-from activities.failures import PERMANENT, TRANSIENT, guarded
+from activities.applying import run_apply, run_removal, superseded
+from activities.failures import PERMANENT, TRANSIENT
 from activities.gitrepo import GitPermanentError, GitRepository
 from activities.kubernetes import render
-from k8s.manifests import render_yaml
+from k8s.manifests import RowCheck, render_yaml
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_REMOVE_GIT,
@@ -38,16 +38,20 @@ class GitActivities:
     @activity.defn(name=ACTIVITY_APPLY_GIT)
     async def apply(self, request: ApplyRequest) -> TargetResult:
         """Commit the rendered CR (the same YAML direct apply sends) and push; fenced on the
-        version in the file; no commit when nothing changed."""
+        version in the file and on the row (checked under the repository lock when the write
+        is staged); no commit when nothing changed. Heartbeats while it waits and works."""
         image = request.image
 
-        async def operation() -> TargetResult:
+        async def operation(row_check: RowCheck) -> TargetResult:
             result = await self.repo.apply_file(
                 path=path_of(image.namespace, image.name),
                 content=render_yaml(render(image)),
                 version=image.seq,
                 message=f"rendersync: apply {image.key} @ {image.seq}",
+                row_check=row_check,
             )
+            if result.superseded:
+                return superseded(TARGET_GIT, image.seq)
             return TargetResult(
                 target=TARGET_GIT,
                 version=image.seq,
@@ -64,19 +68,15 @@ class GitActivities:
         """Remove the file unless it holds a newer version; a missing file is done."""
         key = f"{request.namespace}/{request.name}"
 
-        async def operation() -> TargetResult:
+        async def operation(row_check: RowCheck) -> TargetResult:
             result = await self.repo.remove_file(
                 path=path_of(request.namespace, request.name),
                 version=request.seq,
                 message=f"rendersync: remove {key} @ {request.seq}",
+                row_check=row_check,
             )
             return TargetResult(target=TARGET_GIT, version=request.seq, detail=result.commit)
 
-        return await guarded(
-            operation,
-            engine=self.engine,
-            namespace=request.namespace,
-            name=request.name,
-            target=TARGET_GIT,
-            classify=classify,
+        return await run_removal(
+            operation, engine=self.engine, request=request, target=TARGET_GIT, classify=classify
         )

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from activities.gitcmd import GitPermanentError
+from k8s.manifests import RowCheck
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +47,18 @@ def write_text(target: Path, content: str) -> None:
 
 @dataclass(frozen=True)
 class Change:
-    """One file write (``content``) or removal (``None``) at ``version``."""
+    """One file write (``content``) or removal (``None``) at ``version``. ``row_check`` is
+    evaluated when the change is staged, under the repository lock (see ``RowCheck``)."""
 
     path: str
     content: str | None  # None removes the file
     version: int
     message: str
+    row_check: RowCheck | None = None
 
 
 class Staged(enum.Enum):
+    SUPERSEDED = "superseded"
     SKIPPED_NEWER = "skipped_newer"
     UNCHANGED = "unchanged"
     STAGED = "staged"

@@ -20,6 +20,7 @@ from activities.gitcmd import (
     run_git,
 )
 from activities.gitfiles import Change, Staged, batch_message, check_path, file_version, write_text
+from k8s.manifests import RowCheck, holds_newer
 
 __all__ = ["GitError", "GitPermanentError", "GitRepository", "GitResult", "GitTransientError"]
 
@@ -29,11 +30,13 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class GitResult:
     """Outcome of one write: the branch tip after it, whether a commit was pushed, and
-    whether the file already held a newer version (so nothing was written)."""
+    whether the file already held a newer version (so nothing was written). ``superseded``:
+    the row check refused the write (nothing written; ``skipped_newer`` is then true too)."""
 
     commit: str
     changed: bool
     skipped_newer: bool
+    superseded: bool = False
 
 
 class GitRepository:
@@ -104,25 +107,42 @@ class GitRepository:
         async with self._lock():
             return await self._sync()
 
-    async def apply_file(self, *, path: str, content: str, version: int, message: str) -> GitResult:
+    async def apply_file(
+        self,
+        *,
+        path: str,
+        content: str,
+        version: int,
+        message: str,
+        row_check: RowCheck | None = None,
+    ) -> GitResult:
         """Write ``content`` (a rendered resource carrying the ``rendersync.dev/version``
         annotation) to ``path`` and push one commit with ``message``.
 
+        ``row_check`` is evaluated when the write is staged, under the repository lock, so it
+        is serialised with every other write of this clone (a delete's removal included): a
+        refusal writes nothing (``superseded``). A cancelled caller that still waits for the
+        lock is withdrawn, so no later lock holder writes its change.
+
         Idempotent: identical content makes no commit (``changed=False``). Fenced: if the
         file already holds a greater version it is left alone (``skipped_newer=True``), also
-        when a concurrent writer pushed it between our fetch and our push. A rejected push
-        is retried after fetch-and-rebase up to ``push_attempts`` times, then
+        when a concurrent writer pushed it between our fetch and our push; unless it is above
+        the version ``row_check`` gives (hand-edited drift, see ``holds_newer``): overwritten.
+        A rejected push is retried after fetch-and-rebase up to ``push_attempts`` times, then
         `GitTransientError`; `remove_file` retries the same way.
         """
-        return await self._write(Change(path, content, version, message))
+        return await self._write(Change(path, content, version, message, row_check))
 
-    async def remove_file(self, *, path: str, version: int, message: str) -> GitResult:
+    async def remove_file(
+        self, *, path: str, version: int, message: str, row_check: RowCheck | None = None
+    ) -> GitResult:
         """Remove ``path`` if the file's version is at most ``version`` and push one commit.
 
         Idempotent: a missing file is success with ``changed=False``. A file holding a
-        greater version (a newer incarnation of the key) is kept (``skipped_newer=True``).
+        greater version (a newer incarnation of the key) is kept (``skipped_newer=True``),
+        unless it is above the version ``row_check`` gives (drift: removed).
         """
-        return await self._write(Change(path, None, version, message))
+        return await self._write(Change(path, None, version, message, row_check))
 
     # -- sequence ---------------------------------------------------------------------------
 
@@ -134,15 +154,21 @@ class GitRepository:
         done: asyncio.Future[GitResult] = asyncio.get_running_loop().create_future()
         queue = self._queue()
         queue.append((change, done))
-        async with self._lock():
-            if not done.done():
-                batch = list(queue)
-                queue.clear()
-                try:
-                    await self._settle(batch)
-                except BaseException:
-                    done.exception()  # the cancellation below is what this caller sees
-                    raise
+        try:
+            async with self._lock():
+                if not done.done():
+                    batch = list(queue)
+                    queue.clear()
+                    try:
+                        await self._settle(batch)
+                    except BaseException:
+                        done.exception()  # the cancellation below is what this caller sees
+                        raise
+        except asyncio.CancelledError:
+            # A cancelled attempt (timed out, superseded) must not be written by the next
+            # holder of the lock: withdraw it if it is still waiting.
+            queue[:] = [entry for entry in queue if entry[1] is not done]
+            raise
         return await done
 
     async def _settle(self, batch: list[tuple[Change, asyncio.Future[GitResult]]]) -> None:
@@ -175,7 +201,15 @@ class GitRepository:
             staged = await self._publish(changes, staged)
         self._fresh = True
         head = (await self._git("rev-parse", "HEAD")).stdout.strip()
-        return [GitResult(head, s is Staged.STAGED, s is Staged.SKIPPED_NEWER) for s in staged]
+        return [
+            GitResult(
+                head,
+                changed=s is Staged.STAGED,
+                skipped_newer=s in (Staged.SKIPPED_NEWER, Staged.SUPERSEDED),
+                superseded=s is Staged.SUPERSEDED,
+            )
+            for s in staged
+        ]
 
     async def _publish(self, changes: list[Change], staged: list[Staged]) -> list[Staged]:
         """Push; on rejection fetch, rebase (or re-apply the fenced writes) and push again."""
@@ -219,9 +253,16 @@ class GitRepository:
         return staged
 
     async def _stage(self, change: Change) -> Staged:
+        """Stage one change on the clone as it is now (fenced; under the lock)."""
         target = self.workdir / change.path
         current = await asyncio.to_thread(file_version, target)
-        if current is not None and current > change.version:
+        ceiling = None if change.row_check is None else await change.row_check()
+        if change.row_check is not None and ceiling is None:
+            logger.info(
+                "%s v%d is no longer the row's version; skipped", change.path, change.version
+            )
+            return Staged.SUPERSEDED
+        if holds_newer(current, version=change.version, ceiling=ceiling):
             logger.info("%s holds version %d > %d; kept", change.path, current, change.version)
             return Staged.SKIPPED_NEWER
         if change.content is None:

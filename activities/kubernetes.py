@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio import activity
 
-from activities.applying import run_apply
-from activities.failures import guarded
+from activities.applying import run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import classify
-from k8s.manifests import render_appconfig
+from k8s.manifests import RowCheck, render_appconfig
 from workflows.contracts import (
     ACTIVITY_APPLY_KUBERNETES,
     ACTIVITY_DELETE_KUBERNETES,
@@ -71,28 +70,35 @@ class KubernetesActivities:
 
     @activity.defn(name=ACTIVITY_APPLY_KUBERNETES)
     async def apply(self, request: ApplyRequest) -> TargetResult:
-        """Server-side apply, fenced on the version annotation; then the status subresource.
-        Idempotent: applying the same version again changes nothing."""
+        """Server-side apply, fenced on the version annotation and on the row (checked right
+        before the call); then the status subresource, preconditioned on what the apply
+        returned (see ``update_status``). Idempotent: applying the same version
+        again changes nothing. Heartbeats while it works (see ``activities.heartbeating``)."""
         image = request.image
 
-        async def operation() -> TargetResult:
+        async def operation(row_check: RowCheck) -> TargetResult:
             outcome = await apply_appconfig(
                 self.api,
                 cr=render(image),
+                row_check=row_check,
                 field_manager=self.field_manager,
                 request_timeout_s=self.request_timeout_s,
             )
+            if outcome.superseded:
+                return superseded(TARGET_KUBERNETES, image.seq)
             if not outcome.skipped_newer:
                 await update_status(
                     self.api,
                     namespace=image.namespace,
                     name=image.name,
                     status=synced_status(image.seq),
+                    version=image.seq,
+                    resource_version=outcome.resource_version,
                     request_timeout_s=self.request_timeout_s,
                 )
             return TargetResult(
                 target=TARGET_KUBERNETES,
-                version=max(outcome.version, image.seq),
+                version=image.seq,
                 detail=str(outcome.resource_version),
                 skipped_newer=outcome.skipped_newer,
             )
@@ -109,21 +115,21 @@ class KubernetesActivities:
     async def delete(self, request: DeleteRequest) -> TargetResult:
         """Delete the CR unless it holds a newer version; a missing CR is done."""
 
-        async def operation() -> bool:
+        async def operation(row_check: RowCheck) -> bool:
             return await delete_appconfig(
                 self.api,
                 namespace=request.namespace,
                 name=request.name,
                 version=request.seq,
+                row_check=row_check,
                 propagation_policy=self.propagation_policy,
                 request_timeout_s=self.request_timeout_s,
             )
 
-        deleted = await guarded(
+        deleted = await run_removal(
             operation,
             engine=self.engine,
-            namespace=request.namespace,
-            name=request.name,
+            request=request,
             target=TARGET_KUBERNETES,
             classify=classify,
         )

@@ -19,7 +19,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from .errors import TransientKubernetesError, wrap
-from .manifests import GROUP, PLURAL, VERSION, version_of
+from .manifests import GROUP, PLURAL, VERSION, RowCheck, holds_newer, version_of
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,11 @@ class ApplyOutcome:
     resource_version: str
     #: rendersync.dev/version the live object holds after the call.
     version: int
-    #: True when nothing was written because the live object already holds a newer version.
+    #: True when nothing was written because the live object already holds a newer version
+    #: (or, with ``superseded``, because the version is no longer the row's).
     skipped_newer: bool
+    #: True when the row check refused the write: the version is no longer the row's.
+    superseded: bool = False
 
 
 def _content(content_type: str) -> dict[str, Any]:
@@ -76,18 +79,26 @@ async def apply_appconfig(
     api: client.ApiClient,
     *,
     cr: Mapping[str, Any],
+    row_check: RowCheck | None = None,
     field_manager: str = "rendersync",
     request_timeout_s: float | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> ApplyOutcome:
     """Server-side apply ``cr`` (force, as ``field_manager``) unless a newer version is live.
 
+    ``row_check`` (see :data:`~k8s.manifests.RowCheck`) is evaluated after every read of the
+    live object, immediately before the create or apply call: when it refuses, nothing is
+    written (``superseded``). So an attempt that outlived the delete of its key cannot create
+    an object that no row backs; the write stays pinned to the resourceVersion read before
+    the check, so a concurrent change makes it re-read and check again.
+
     Idempotent: applying the same version twice changes nothing. A live object with a higher
-    ``rendersync.dev/version`` is left alone (``skipped_newer``). The write carries the
-    resourceVersion that was read as a precondition; losing that race (409) re-reads and
-    decides again, at most ``max_attempts`` times, then raises a transient error. An absent
-    object is created with POST, so two creators cannot overwrite each other blindly (409
-    AlreadyExists re-reads), then applied once so the fields are owned by the apply manager.
+    ``rendersync.dev/version`` is left alone (``skipped_newer``) unless it is above the row's
+    version (drift, see :func:`~k8s.manifests.holds_newer`), which is overwritten. The write
+    carries the resourceVersion that was read as a precondition; losing that race (409)
+    re-reads and decides again, at most ``max_attempts`` times, then raises a transient error.
+    An absent object is created with POST, so two creators cannot overwrite each other blindly
+    (409 AlreadyExists re-reads), then applied once so the fields are owned by the apply manager.
     An object being deleted (finalizers pending) is a transient error: retry once it is gone.
     """
     meta = cr["metadata"]
@@ -98,12 +109,17 @@ async def apply_appconfig(
         live = await read_appconfig(
             api, namespace=namespace, name=name, request_timeout_s=request_timeout_s
         )
+        ceiling = None if row_check is None else await row_check()
+        if row_check is not None and ceiling is None:
+            log.info("skip %s v%s: no longer the row's version", where, version)
+            held = "" if live is None else live["metadata"]["resourceVersion"]
+            return ApplyOutcome(held, version_of(live), True, superseded=True)
         if live is None:
             live = await _create(custom, cr, field_manager, request_timeout_s)
             if live is None:
                 continue
         live_version = version_of(live)
-        if live_version > version:
+        if holds_newer(live_version, version=version, ceiling=ceiling):
             log.info("skip %s v%s: v%s is live", where, version, live_version)
             return ApplyOutcome(live["metadata"]["resourceVersion"], live_version, True)
         if live["metadata"].get("deletionTimestamp"):
@@ -176,11 +192,15 @@ async def delete_appconfig(
     namespace: str,
     name: str,
     version: int,
+    row_check: RowCheck | None = None,
     propagation_policy: str = "Background",
     request_timeout_s: float | None = None,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> bool:
     """Delete the AppConfig unless the live one holds a version newer than ``version``.
+
+    ``row_check`` (evaluated after each read) gives the row's version: a live version above
+    it is drift, not a newer incarnation, and is deleted too (see ``holds_newer``).
 
     Returns True when this call deleted it (or started its deletion, if finalizers remain),
     False when there was nothing to do: absent (404, so repeating a delete is harmless) or
@@ -194,7 +214,8 @@ async def delete_appconfig(
         )
         if live is None:
             return False
-        if version_of(live) > version:
+        ceiling = None if row_check is None else await row_check()
+        if holds_newer(version_of(live), version=version, ceiling=ceiling):
             log.info(
                 "keep %s/%s: v%s is newer than v%s", namespace, name, version_of(live), version
             )
@@ -230,27 +251,46 @@ async def update_status(
     namespace: str,
     name: str,
     status: Mapping[str, Any],
+    version: int,
+    resource_version: str,
     request_timeout_s: float | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> str | None:
-    """Merge ``status`` into the object's status through the ``/status`` subresource.
+    """Merge ``status`` (describing ``version``) into the object's ``/status`` subresource.
 
-    Returns the new resourceVersion, or None when the object does not exist (404: nothing to
-    report on). Idempotent: the same status twice is a no-op on the server. Not fenced: status
-    describes what was last applied, and callers write it after the fenced apply.
+    Fenced like the apply: the patch is preconditioned on ``resource_version`` (what the
+    fenced apply of ``version`` returned). When the object changed since (409), it is re-read
+    and the status written, pinned to the new resourceVersion, only while the object still
+    holds ``version``; so a late attempt never sets ``observedVersion`` back over a newer
+    apply. Returns the new resourceVersion, or None when nothing was written: the object is
+    gone (404) or holds another version now. Idempotent. Still conflicting after
+    ``max_attempts`` tries: a transient error.
     """
     custom = client.CustomObjectsApi(api)
-    patched: dict[str, Any] | None = await _call(
-        custom.patch_namespaced_custom_object_status(
-            GROUP,
-            VERSION,
-            namespace,
-            PLURAL,
-            name,
-            {"status": dict(status)},
-            **_content(MERGE_PATCH),
-            _request_timeout=request_timeout_s,
-        ),
-        f"update status of {namespace}/{name}",
-        tolerate=(404,),
-    )
-    return None if patched is None else str(patched["metadata"]["resourceVersion"])
+    where = f"{namespace}/{name}"
+    for _ in range(max_attempts):
+        body = {"metadata": {"resourceVersion": resource_version}, "status": dict(status)}
+        patched: dict[str, Any] | None = await _call(
+            custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                body,
+                **_content(MERGE_PATCH),
+                _request_timeout=request_timeout_s,
+            ),
+            f"update status of {where}",
+            tolerate=(404, 409),
+        )
+        if patched is not None:
+            return str(patched["metadata"]["resourceVersion"])
+        live = await read_appconfig(
+            api, namespace=namespace, name=name, request_timeout_s=request_timeout_s
+        )
+        if live is None or version_of(live) != version:
+            log.info("status of %s v%s not written: v%s is live", where, version, version_of(live))
+            return None
+        resource_version = live["metadata"]["resourceVersion"]
+    raise TransientKubernetesError(f"update status of {where}: still conflicting")

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import pytest
 
 from k8s.applying import apply_appconfig, delete_appconfig, read_appconfig, update_status
-from k8s.manifests import version_of
+from k8s.manifests import GROUP, PLURAL, VERSION, version_of
 from k8s.watching import watch_appconfigs
 from tests.k8s.conftest import Cluster
-from tests.k8s.helpers import appconfig, get
+from tests.k8s.helpers import appconfig, custom, get
 
 pytestmark = pytest.mark.realcluster
+
+MERGE: dict[str, Any] = {"_content_type": "application/merge-patch+json"}
 
 
 async def test_apply_creates_then_updates_and_is_idempotent(cluster: Cluster) -> None:
@@ -81,16 +84,23 @@ async def test_delete_is_idempotent_and_fenced(cluster: Cluster) -> None:
 
 async def test_update_status_uses_the_status_subresource(cluster: Cluster) -> None:
     missing = await update_status(
-        cluster.api, namespace=cluster.namespace, name="web", status={"observedVersion": 1}
+        cluster.api,
+        namespace=cluster.namespace,
+        name="web",
+        status={"observedVersion": 1},
+        version=1,
+        resource_version="1",
     )
     assert missing is None
-    await apply_appconfig(cluster.api, cr=appconfig(cluster.namespace, "web", seq=1))
+    applied = await apply_appconfig(cluster.api, cr=appconfig(cluster.namespace, "web", seq=1))
     condition = {"type": "Synced", "status": "True", "reason": "Applied", "message": "v1"}
     rv = await update_status(
         cluster.api,
         namespace=cluster.namespace,
         name="web",
         status={"observedVersion": 1, "conditions": [condition]},
+        version=1,
+        resource_version=applied.resource_version,
     )
     live = await get(cluster.api, cluster.namespace, "web")
     assert rv == live["metadata"]["resourceVersion"]
@@ -99,3 +109,33 @@ async def test_update_status_uses_the_status_subresource(cluster: Cluster) -> No
     # A later apply (spec owner) must leave the status alone.
     await apply_appconfig(cluster.api, cr=appconfig(cluster.namespace, "web", seq=2))
     assert (await get(cluster.api, cluster.namespace, "web"))["status"]["observedVersion"] == 1
+
+
+async def test_status_is_written_only_for_the_version_that_is_live(cluster: Cluster) -> None:
+    first = await apply_appconfig(cluster.api, cr=appconfig(cluster.namespace, "web", seq=1))
+    second = await apply_appconfig(cluster.api, cr=appconfig(cluster.namespace, "web", seq=2))
+    assert await update_status(
+        cluster.api, namespace=cluster.namespace, name="web", status={"observedVersion": 2},
+        version=2, resource_version=second.resource_version,
+    )  # fmt: skip
+
+    # The status of version 1, pinned to what its apply returned, comes too late.
+    stale = await update_status(
+        cluster.api, namespace=cluster.namespace, name="web", status={"observedVersion": 1},
+        version=1, resource_version=first.resource_version,
+    )  # fmt: skip
+    assert stale is None
+    assert (await get(cluster.api, cluster.namespace, "web"))["status"]["observedVersion"] == 2
+
+    # Another writer changed the object, but it still holds version 2: the status is written.
+    await custom(cluster.api).patch_namespaced_custom_object(
+        GROUP, VERSION, cluster.namespace, PLURAL, "web", {"metadata": {"labels": {"x": "y"}}},
+        **MERGE,
+    )  # fmt: skip
+    again = await update_status(
+        cluster.api, namespace=cluster.namespace, name="web", status={"observedVersion": 2},
+        version=2, resource_version=second.resource_version,
+    )  # fmt: skip
+    assert (
+        again == (await get(cluster.api, cluster.namespace, "web"))["metadata"]["resourceVersion"]
+    )

@@ -3,6 +3,8 @@ survive removal."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from activities.gitrepo import GitRepository, GitResult
 from tests.integration.git.conftest import PATH, OtherWriter, Remote, render
 
@@ -104,3 +106,62 @@ async def test_hand_made_file_without_version_is_replaced(
 
     assert result.changed
     assert remote.show(PATH) == render("web", 1)
+
+
+def row_at(seq: int | None) -> Callable[[], Awaitable[int | None]]:
+    """A row check answering that the row is at ``seq`` (None: the version is not the row's)."""
+
+    async def check() -> int | None:
+        return seq
+
+    return check
+
+
+async def test_hand_edited_version_above_the_row_is_drift_and_overwritten(
+    repo: GitRepository, remote: Remote, other: OtherWriter
+) -> None:
+    await repo.apply_file(
+        path=PATH, content=render("web", 5), version=5, message="apply 5", row_check=row_at(5)
+    )
+    other.push(PATH, render("web", 999, replicas=7), "hand edit: version 999")
+
+    # The row is at 6: a file claiming 999 was never the row's, so it is no newer incarnation.
+    result = await repo.apply_file(
+        path=PATH, content=render("web", 6), version=6, message="apply 6", row_check=row_at(6)
+    )
+
+    assert result.changed
+    assert not result.skipped_newer
+    assert remote.show(PATH) == render("web", 6)
+    # The same version re-applied (a forced re-drive) also repairs it.
+    other.push(PATH, render("web", 999, replicas=7), "hand edit again")
+    again = await repo.apply_file(
+        path=PATH, content=render("web", 6), version=6, message="reapply 6", row_check=row_at(6)
+    )
+    assert again.changed
+    assert remote.show(PATH) == render("web", 6)
+
+
+async def test_removal_removes_a_version_above_the_row(
+    repo: GitRepository, remote: Remote, other: OtherWriter
+) -> None:
+    await apply(repo, 5)
+    other.push(PATH, render("web", 999), "hand edit: version 999")
+
+    # The delete's tombstone is at 6: 999 is no incarnation the row ever had.
+    result = await repo.remove_file(path=PATH, version=6, message="remove 6", row_check=row_at(6))
+
+    assert result.changed
+    assert PATH not in remote.files()
+
+
+async def test_newer_incarnation_within_the_row_is_kept(
+    repo: GitRepository, remote: Remote
+) -> None:
+    await apply(repo, 8)
+
+    # The row was recreated at 8 and that is live: the removal of 6 leaves it alone.
+    result = await repo.remove_file(path=PATH, version=6, message="remove 6", row_check=row_at(8))
+
+    assert result.skipped_newer
+    assert remote.show(PATH) == render("web", 8)
