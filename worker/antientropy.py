@@ -27,7 +27,13 @@ logger = logging.getLogger(__name__)
 
 
 def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> list[AppConfigRow]:
-    """Rows last written over ``grace_s`` ago that some target has not caught up with."""
+    """Rows last written over ``grace_s`` ago that some target has not caught up with.
+
+    A key whose sync failed *at the row's version* is left out: it waits for a fix and
+    `syncs replay`, and re-driving it would change nothing. A failure at an older version
+    excuses nothing: the row moved on (its event may have been lost), so the key is lagging;
+    and once a failure is cleared the key is lagging again until every target holds the row.
+    """
     cutoff = utcnow() - timedelta(seconds=grace_s)
     with Session(engine) as session:
         rows = list(
@@ -37,12 +43,14 @@ def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> l
         )
         statuses = list(session.execute(select(SyncStatusRow)).scalars())
     applied = {(s.namespace, s.name, s.target): s.applied_version for s in statuses}
-    # A Failed sync waits for a fix and `syncs replay`; re-driving it would change nothing.
-    failed = {(s.namespace, s.name) for s in statuses if s.failed_version > 0}
+    failed: dict[tuple[str, str], int] = {}
+    for s in statuses:
+        key = (s.namespace, s.name)
+        failed[key] = max(failed.get(key, 0), s.failed_version)
     return [
         row
         for row in rows
-        if (row.namespace, row.name) not in failed
+        if failed.get((row.namespace, row.name), 0) < row.seq
         and (
             row.deleted
             or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets)
