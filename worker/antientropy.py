@@ -10,7 +10,6 @@ compensation has not finished. Converged keys cost one read, nothing more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,6 +21,7 @@ from api.persistence.tables import AppConfigRow, SyncStatusRow
 from api.persistence.writing import utcnow
 from worker.resyncing import forced_event
 from worker.signalling import Signaller
+from worker.supervising import run_every
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +67,14 @@ async def run_anti_entropy(
     grace_s: float = 60.0,
     stop: asyncio.Event,
 ) -> None:
-    """Every ``interval_s`` until ``stop``: re-drive the lagging keys."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
-        if stop.is_set():
-            return
-        try:
-            rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)
-            for row in rows:
-                await signaller.deliver(forced_event(row), stop=stop)
-            if rows:
-                logger.info("anti-entropy re-drove %d lagging keys", len(rows))
-        except Exception:
-            logger.exception("anti-entropy pass failed; next pass in %.0fs", interval_s)
+    """Every ``interval_s`` until ``stop``: re-drive the lagging keys. A failing pass raises
+    (the worker supervises this loop: see ``worker.supervising``)."""
+
+    async def one_pass() -> None:
+        rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)
+        for row in rows:
+            await signaller.deliver(forced_event(row), stop=stop)
+        if rows:
+            logger.info("anti-entropy re-drove %d lagging keys", len(rows))
+
+    await run_every(interval_s, one_pass, stop=stop)

@@ -35,6 +35,7 @@ from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
 from worker.running import build_worker
 from worker.signalling import Signaller
+from worker.supervising import HelperLoop, supervise
 from workflows.contracts import SyncOptions
 
 FAST_RETRIES = SyncOptions(
@@ -130,12 +131,19 @@ class Pipeline:
     def signaller(self) -> Signaller:
         return Signaller(self.client, task_queue=self.task_queue, options=self.options)
 
+    def start_supervised(self, name: str, run: HelperLoop) -> None:
+        """Start a helper loop as the worker does: supervised, with a short backoff."""
+        self.start(
+            name,
+            lambda stop: supervise(name, run, stop=stop, backoff_initial_s=0.1, backoff_max_s=1.0),
+        )
+
     def start_drift_repair(self) -> None:
         repair = DriftRepair(api=self.kube, engine=self.engine, signaller=self.signaller())
-        self.start("drift", lambda stop: repair.run(stop=stop))
+        self.start_supervised("drift", lambda stop: repair.run(stop=stop))
 
     def start_anti_entropy(self, *, interval_s: float, grace_s: float) -> None:
-        self.start(
+        self.start_supervised(
             "anti-entropy",
             lambda stop: run_anti_entropy(
                 engine=self.engine,
