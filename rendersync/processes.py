@@ -18,6 +18,7 @@ from k8s.client import make_api_client
 from rendersync.settings import Settings, Target
 from rendersync.wiring import connect_temporal, engine_from, sync_options
 from worker.antientropy import run_anti_entropy
+from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
 from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
@@ -66,6 +67,8 @@ class WorkerParts:
     engine: Engine
     activities: list[Any]
     kube: Any = None
+    #: The one writer of the GitOps working clone (activities and orphan collection share it).
+    repo: GitRepository | None = None
 
 
 @contextlib.asynccontextmanager
@@ -87,7 +90,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
         parts.activities += [k8s.apply, k8s.delete]
     if Target.GIT in settings.sync.targets:
         git = settings.git
-        repo = GitRepository(
+        parts.repo = GitRepository(
             remote=git.remote,
             branch=git.branch,
             workdir=git.workdir,
@@ -95,7 +98,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
             author_email=git.author_email,
             push_attempts=git.push_attempts,
         )
-        git_activities = GitActivities(repo, engine)
+        git_activities = GitActivities(parts.repo, engine)
         parts.activities += [git_activities.apply, git_activities.remove]
     try:
         yield parts
@@ -122,11 +125,21 @@ def helper_loops(
             interval_s=sync.resync_interval_s,
             stop=stop,
         )
+    if sync.orphan_interval_s > 0 and (parts.kube is not None or parts.repo is not None):
+        orphans = OrphanCollection(
+            engine=parts.engine,
+            kube=parts.kube,
+            repo=parts.repo,
+            grace_s=sync.orphan_grace_s,
+            propagation_policy=settings.kubernetes.propagation_policy,
+        )
+        loops["orphans"] = lambda stop: orphans.run(interval_s=sync.orphan_interval_s, stop=stop)
     return loops
 
 
 async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
-    """The worker, plus its helper loops (drift repair, anti-entropy), each supervised."""
+    """The worker, plus its helper loops (drift repair, anti-entropy, orphan collection),
+    each supervised."""
     client = await connect_temporal(settings, stop=stop)
     options = sync_options(settings)
     signaller = Signaller(client, task_queue=settings.temporal.task_queue, options=options)

@@ -24,3 +24,8 @@ LOOP_RESTARTS = Counter(
     "Restarts of a worker helper loop (drift, anti-entropy, orphans) after an error",
     ["loop"],
 )
+ORPHANS_REMOVED = Counter(
+    "rendersync_orphans_removed",
+    "Managed objects (kind cr or git) that no row backed, removed by orphan collection",
+    ["kind"],
+)
