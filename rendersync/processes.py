@@ -18,11 +18,13 @@ from k8s.client import make_api_client
 from rendersync.settings import Settings, Target
 from rendersync.wiring import connect_temporal, engine_from, sync_options
 from worker.antientropy import run_anti_entropy
+from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
 from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
 from worker.running import build_worker, run_worker
 from worker.signalling import Signaller
+from worker.supervising import HelperLoop, supervise
 
 
 async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
@@ -65,6 +67,8 @@ class WorkerParts:
     engine: Engine
     activities: list[Any]
     kube: Any = None
+    #: The one writer of the GitOps working clone (activities and orphan collection share it).
+    repo: GitRepository | None = None
 
 
 @contextlib.asynccontextmanager
@@ -86,7 +90,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
         parts.activities += [k8s.apply, k8s.delete]
     if Target.GIT in settings.sync.targets:
         git = settings.git
-        repo = GitRepository(
+        parts.repo = GitRepository(
             remote=git.remote,
             branch=git.branch,
             workdir=git.workdir,
@@ -94,7 +98,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
             author_email=git.author_email,
             push_attempts=git.push_attempts,
         )
-        git_activities = GitActivities(repo, engine)
+        git_activities = GitActivities(parts.repo, engine)
         parts.activities += [git_activities.apply, git_activities.remove]
     try:
         yield parts
@@ -104,8 +108,38 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
         engine.dispose()
 
 
+def helper_loops(
+    settings: Settings, parts: WorkerParts, signaller: Signaller
+) -> dict[str, HelperLoop]:
+    """The worker's helper loops the settings turn on, by the name they are supervised as."""
+    loops: dict[str, HelperLoop] = {}
+    sync = settings.sync
+    if parts.kube is not None and sync.drift_repair:
+        drift = DriftRepair(api=parts.kube, engine=parts.engine, signaller=signaller)
+        loops["drift"] = lambda stop: drift.run(stop=stop)
+    if sync.resync_interval_s > 0:
+        loops["anti-entropy"] = lambda stop: run_anti_entropy(
+            engine=parts.engine,
+            signaller=signaller,
+            targets=sync_options(settings).targets,
+            interval_s=sync.resync_interval_s,
+            stop=stop,
+        )
+    if sync.orphan_interval_s > 0 and (parts.kube is not None or parts.repo is not None):
+        orphans = OrphanCollection(
+            engine=parts.engine,
+            kube=parts.kube,
+            repo=parts.repo,
+            grace_s=sync.orphan_grace_s,
+            propagation_policy=settings.kubernetes.propagation_policy,
+        )
+        loops["orphans"] = lambda stop: orphans.run(interval_s=sync.orphan_interval_s, stop=stop)
+    return loops
+
+
 async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
-    """The worker, plus drift repair and periodic anti-entropy when configured."""
+    """The worker, plus its helper loops (drift repair, anti-entropy, orphan collection),
+    each supervised."""
     client = await connect_temporal(settings, stop=stop)
     options = sync_options(settings)
     signaller = Signaller(client, task_queue=settings.temporal.task_queue, options=options)
@@ -116,22 +150,10 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             activities=parts.activities,
             graceful_shutdown_s=settings.sync.worker_grace_s,
         )
-        helpers = []
-        if parts.kube is not None and settings.sync.drift_repair:
-            drift = DriftRepair(api=parts.kube, engine=parts.engine, signaller=signaller)
-            helpers.append(asyncio.create_task(drift.run(stop=stop)))
-        if settings.sync.resync_interval_s > 0:
-            helpers.append(
-                asyncio.create_task(
-                    run_anti_entropy(
-                        engine=parts.engine,
-                        signaller=signaller,
-                        targets=options.targets,
-                        interval_s=settings.sync.resync_interval_s,
-                        stop=stop,
-                    )
-                )
-            )
+        helpers = [
+            asyncio.create_task(supervise(name, loop, stop=stop), name=name)
+            for name, loop in helper_loops(settings, parts, signaller).items()
+        ]
         try:
             await run_worker(worker, stop=stop)
         finally:

@@ -106,6 +106,11 @@ class SyncSettings(BaseModel):
     resync_interval_s: float = Field(default=600.0, ge=0)
     #: Watch managed custom resources and re-apply any that were edited or deleted by hand.
     drift_repair: bool = True
+    #: Seconds between the worker's orphan collection passes (managed CRs and Git files that
+    #: no row backs are removed, fenced on their version). 0 turns it off.
+    orphan_interval_s: float = Field(default=300.0, ge=0)
+    #: An orphan is removed only once it has been found, at the same version, this long.
+    orphan_grace_s: float = Field(default=120.0, ge=0)
 
 
 class MetricsSettings(BaseModel):

@@ -10,7 +10,6 @@ compensation has not finished. Converged keys cost one read, nothing more.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,12 +21,19 @@ from api.persistence.tables import AppConfigRow, SyncStatusRow
 from api.persistence.writing import utcnow
 from worker.resyncing import forced_event
 from worker.signalling import Signaller
+from worker.supervising import run_every
 
 logger = logging.getLogger(__name__)
 
 
 def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> list[AppConfigRow]:
-    """Rows last written over ``grace_s`` ago that some target has not caught up with."""
+    """Rows last written over ``grace_s`` ago that some target has not caught up with.
+
+    A key whose sync failed *at the row's version* is left out: it waits for a fix and
+    `syncs replay`, and re-driving it would change nothing. A failure at an older version
+    excuses nothing: the row moved on (its event may have been lost), so the key is lagging;
+    and once a failure is cleared the key is lagging again until every target holds the row.
+    """
     cutoff = utcnow() - timedelta(seconds=grace_s)
     with Session(engine) as session:
         rows = list(
@@ -37,12 +43,14 @@ def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> l
         )
         statuses = list(session.execute(select(SyncStatusRow)).scalars())
     applied = {(s.namespace, s.name, s.target): s.applied_version for s in statuses}
-    # A Failed sync waits for a fix and `syncs replay`; re-driving it would change nothing.
-    failed = {(s.namespace, s.name) for s in statuses if s.failed_version > 0}
+    failed: dict[tuple[str, str], int] = {}
+    for s in statuses:
+        key = (s.namespace, s.name)
+        failed[key] = max(failed.get(key, 0), s.failed_version)
     return [
         row
         for row in rows
-        if (row.namespace, row.name) not in failed
+        if failed.get((row.namespace, row.name), 0) < row.seq
         and (
             row.deleted
             or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets)
@@ -59,17 +67,14 @@ async def run_anti_entropy(
     grace_s: float = 60.0,
     stop: asyncio.Event,
 ) -> None:
-    """Every ``interval_s`` until ``stop``: re-drive the lagging keys."""
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_s)
-        if stop.is_set():
-            return
-        try:
-            rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)
-            for row in rows:
-                await signaller.deliver(forced_event(row), stop=stop)
-            if rows:
-                logger.info("anti-entropy re-drove %d lagging keys", len(rows))
-        except Exception:
-            logger.exception("anti-entropy pass failed; next pass in %.0fs", interval_s)
+    """Every ``interval_s`` until ``stop``: re-drive the lagging keys. A failing pass raises
+    (the worker supervises this loop: see ``worker.supervising``)."""
+
+    async def one_pass() -> None:
+        rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)
+        for row in rows:
+            await signaller.deliver(forced_event(row), stop=stop)
+        if rows:
+            logger.info("anti-entropy re-drove %d lagging keys", len(rows))
+
+    await run_every(interval_s, one_pass, stop=stop)

@@ -1,9 +1,15 @@
 """Drift repair: re-apply AppConfig custom resources edited or deleted by hand.
 
-Watches the managed CRs. When one holds the database's current version but its content no
-longer matches what that version renders to, or it vanished while its row is live, the
-key's workflow gets a forced change event and re-applies it (fenced and idempotent). A CR
-that holds an older version is left alone: its sync is still under way.
+Watches the managed CRs. The row decides: a CR of a live row is drift, and the key's workflow
+gets a forced change event to re-apply the row's version (fenced and idempotent), when
+
+- it vanished;
+- its ``rendersync.dev/version`` is above the row's (a forged annotation would otherwise
+  fence every later apply out), absent, or a version this key never had;
+- its content differs from what its version renders: the row at the row's version, the
+  revision at an older version (the revisions table holds every version).
+
+A CR at an older version that matches its own revision is left alone: its sync is under way.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import col
 
+from api.persistence.db import read_session
 from api.persistence.reading import get_row
-from api.persistence.tables import AppConfigRow
+from api.persistence.tables import AppConfigRow, Revision
 from k8s.manifests import render_appconfig, version_of
 from k8s.watching import WatchEvent, watch_appconfigs
 from worker.resyncing import forced_event
@@ -39,14 +47,15 @@ def _normalized(value: Any) -> Any:
     return value
 
 
-def _matches(row: AppConfigRow, live: dict[str, Any]) -> bool:
+def _matches(source: AppConfigRow | Revision, live: dict[str, Any]) -> bool:
+    """Whether ``live`` holds what ``source`` (a row, or a revision of the key) renders."""
     want = render_appconfig(
-        namespace=row.namespace,
-        name=row.name,
-        spec=row.spec,
-        labels=row.labels,
-        annotations=row.annotations,
-        seq=row.seq,
+        namespace=source.namespace,
+        name=source.name,
+        spec=source.spec,
+        labels=source.labels,
+        annotations=source.annotations,
+        seq=source.seq,
     )
     meta = live.get("metadata", {})
     labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
@@ -57,17 +66,35 @@ def _matches(row: AppConfigRow, live: dict[str, Any]) -> bool:
     )
 
 
+def _revision_at(engine: Engine, row: AppConfigRow, version: int) -> Revision | None:
+    """The key's revision written at ``version``: None when the key never had that version
+    (a revision at that seq belongs to another key, or to a delete)."""
+    with read_session(engine) as session:
+        revision = session.execute(
+            select(Revision).where(col(Revision.seq) == version)
+        ).scalar_one_or_none()
+    if revision is None or (revision.namespace, revision.name) != (row.namespace, row.name):
+        return None
+    return None if revision.op == "delete" else revision
+
+
 def drifted_row(engine: Engine, event: WatchEvent) -> AppConfigRow | None:
     """The row to re-apply if ``event`` shows drift from the database, else None."""
     namespace, name = event.key
     row = get_row(engine, namespace=namespace, name=name)
     if row is None or row.deleted:
-        return None  # an orphan (see `rendersync resync --prune`) or a delete under way
+        return None  # an orphan (orphan collection removes it) or a delete under way
     if event.type == "DELETED":
         return row
-    if version_of(event.object) != row.seq:
-        return None  # an older version: the sync of the newer one is under way
-    return None if _matches(row, event.object) else row
+    version = version_of(event.object)
+    if version == row.seq:
+        return None if _matches(row, event.object) else row
+    if version > row.seq or version == 0:
+        return row  # a forged or removed version annotation
+    revision = _revision_at(engine, row, version)
+    if revision is not None and _matches(revision, event.object):
+        return None  # an older version as it was rendered: the sync of the row is under way
+    return row
 
 
 class DriftRepair:

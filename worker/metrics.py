@@ -1,4 +1,5 @@
-"""Prometheus metrics of the relay and the bridge (the sync metrics are in activities)."""
+"""Prometheus metrics of the relay, the bridge and the worker's helper loops (the sync metrics
+are in activities)."""
 
 from __future__ import annotations
 
@@ -17,4 +18,14 @@ EVENTS_COALESCED = Counter(
 DLQ_MESSAGES = Counter("rendersync_dlq_messages", "Unparseable messages sent to the DLQ")
 RELAY_LAG = Gauge(
     "rendersync_relay_lag_seconds", "Age of the oldest unpublished outbox row (0 when none)"
+)
+LOOP_RESTARTS = Counter(
+    "rendersync_loop_restarts",
+    "Restarts of a worker helper loop (drift, anti-entropy, orphans) after an error",
+    ["loop"],
+)
+ORPHANS_REMOVED = Counter(
+    "rendersync_orphans_removed",
+    "Managed objects (kind cr or git) that no row backed, removed by orphan collection",
+    ["kind"],
 )

@@ -30,7 +30,7 @@ from activities.gitfiles import file_version
 from activities.gitrepo import GitRepository
 from api.persistence.db import read_session
 from api.persistence.events import envelope, row_image
-from api.persistence.reading import get_appconfig
+from api.persistence.reading import get_appconfig, get_row
 from api.persistence.tables import AppConfigRow
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
@@ -145,8 +145,14 @@ def git_files(workdir: Path, *, namespace: str | None = None) -> list[Orphan]:
     return found
 
 
-def _live_keys(engine: Engine, namespace: str | None) -> set[tuple[str, str]]:
-    return {(r.namespace, r.name) for r in all_rows(engine, namespace=namespace) if not r.deleted}
+def _backed_keys(
+    engine: Engine, namespace: str | None, keep_tombstoned: bool
+) -> set[tuple[str, str]]:
+    return {
+        (r.namespace, r.name)
+        for r in all_rows(engine, namespace=namespace)
+        if keep_tombstoned or not r.deleted
+    }
 
 
 async def prune_plan(
@@ -155,10 +161,13 @@ async def prune_plan(
     kube: Any | None,
     repo: GitRepository | None,
     namespace: str | None = None,
+    keep_tombstoned: bool = False,
 ) -> list[Orphan]:
-    """CRs (when ``kube``) and Git files (when ``repo``) without a live row. Read-only,
-    except that ``repo``'s working clone is refreshed from the remote."""
-    live = await asyncio.to_thread(_live_keys, engine, namespace)
+    """CRs (when ``kube``) and Git files (when ``repo``) without a live row (without any
+    row, tombstones included, when ``keep_tombstoned``: a tombstoned key's objects are its
+    workflow's to compensate). Read-only, except that ``repo``'s working clone is refreshed
+    from the remote."""
+    live = await asyncio.to_thread(_backed_keys, engine, namespace, keep_tombstoned)
     candidates: list[Orphan] = []
     if kube is not None:
         for cr in await managed_crs(kube, namespace=namespace):
@@ -177,16 +186,19 @@ async def prune(
     kube: Any | None,
     repo: GitRepository | None,
     propagation_policy: str = "Background",
+    keep_tombstoned: bool = False,
 ) -> list[Orphan]:
     """Delete ``orphans`` (from ``prune_plan``); returns those actually removed.
 
     Each removal is fenced on the planned version and skipped when the key has a live row
-    again; both make it safe while the pipeline runs. Idempotent: what is gone is skipped.
+    again (any row, when ``keep_tombstoned``); both make it safe while the pipeline runs.
+    Idempotent: what is gone is skipped.
     """
+    backing = get_row if keep_tombstoned else get_appconfig
     removed = []
     for orphan in orphans:
         live = await asyncio.to_thread(
-            get_appconfig, engine, namespace=orphan.namespace, name=orphan.name
+            backing, engine, namespace=orphan.namespace, name=orphan.name
         )
         if live is not None:
             logger.info("prune: %s has a live row again; kept", orphan.key)

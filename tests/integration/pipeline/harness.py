@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -30,11 +31,13 @@ from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
 from k8s.watching import watch_appconfigs
 from worker.antientropy import run_anti_entropy
+from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
 from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
 from worker.running import build_worker
 from worker.signalling import Signaller
+from worker.supervising import HelperLoop, supervise
 from workflows.contracts import SyncOptions
 
 FAST_RETRIES = SyncOptions(
@@ -101,17 +104,21 @@ class Pipeline:
         signaller = Signaller(self.client, task_queue=self.task_queue, options=self.options)
         self.start(name, lambda stop: Bridge(config, signaller).run(stop=stop))
 
-    def worker(self) -> Worker:
-        repo = GitRepository(
+    @functools.cached_property
+    def repo(self) -> GitRepository:
+        """The worker's one writer of the GitOps working clone."""
+        return GitRepository(
             remote=str(self.remote),
             workdir=self.workdir,
             author_name="rendersync",
             author_email="rs@localhost",
         )
+
+    def worker(self) -> Worker:
         kube = KubernetesActivities(
             self.kube, self.engine, field_manager="rendersync", propagation_policy="Background"
         )
-        git = GitActivities(repo, self.engine)
+        git = GitActivities(self.repo, self.engine)
         status = StatusActivities(self.engine)
         return build_worker(
             self.client,
@@ -130,12 +137,19 @@ class Pipeline:
     def signaller(self) -> Signaller:
         return Signaller(self.client, task_queue=self.task_queue, options=self.options)
 
+    def start_supervised(self, name: str, run: HelperLoop) -> None:
+        """Start a helper loop as the worker does: supervised, with a short backoff."""
+        self.start(
+            name,
+            lambda stop: supervise(name, run, stop=stop, backoff_initial_s=0.1, backoff_max_s=1.0),
+        )
+
     def start_drift_repair(self) -> None:
         repair = DriftRepair(api=self.kube, engine=self.engine, signaller=self.signaller())
-        self.start("drift", lambda stop: repair.run(stop=stop))
+        self.start_supervised("drift", lambda stop: repair.run(stop=stop))
 
     def start_anti_entropy(self, *, interval_s: float, grace_s: float) -> None:
-        self.start(
+        self.start_supervised(
             "anti-entropy",
             lambda stop: run_anti_entropy(
                 engine=self.engine,
@@ -145,6 +159,14 @@ class Pipeline:
                 grace_s=grace_s,
                 stop=stop,
             ),
+        )
+
+    def start_orphan_collection(self, *, interval_s: float, grace_s: float) -> None:
+        collection = OrphanCollection(
+            engine=self.engine, kube=self.kube, repo=self.repo, grace_s=grace_s
+        )
+        self.start_supervised(
+            "orphans", lambda stop: collection.run(interval_s=interval_s, stop=stop)
         )
 
     def start_worker(self) -> None:

@@ -1,0 +1,114 @@
+"""Anti-entropy's choice of lagging keys: a failure excuses only the version that failed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from api.persistence import syncstatus
+from api.persistence.db import make_engine
+from api.persistence.migrating import upgrade
+from api.persistence.writing import (
+    Content,
+    create_appconfig,
+    delete_appconfig,
+    update_appconfig,
+)
+from worker.antientropy import lagging_rows
+
+TARGETS = ("kubernetes", "git")
+NS = "ns"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def content(replicas: int) -> Content:
+    return Content(
+        spec={"app": "web", "environment": "dev", "replicas": replicas}, labels={}, annotations={}
+    )
+
+
+def write(engine: Engine, name: str, replicas: int) -> int:
+    if replicas == 1:
+        row = create_appconfig(engine, namespace=NS, name=name, content=content(1), actor="t")
+    else:
+        row = update_appconfig(
+            engine,
+            namespace=NS,
+            name=name,
+            content=content(replicas),
+            expected_version=None,
+            actor="t",
+        )
+    return row.seq
+
+
+def applied(engine: Engine, name: str, version: int, *targets: str) -> None:
+    for target in targets:
+        syncstatus.record_applied(
+            engine, namespace=NS, name=name, target=target, version=version, detail=""
+        )
+
+
+def failed(engine: Engine, name: str, version: int, target: str) -> None:
+    syncstatus.record_failure(
+        engine, namespace=NS, name=name, target=target, version=version, error="boom"
+    )
+
+
+def lagging(engine: Engine) -> set[str]:
+    return {row.name for row in lagging_rows(engine, targets=TARGETS, grace_s=0.0)}
+
+
+def test_a_key_whose_row_moved_past_its_failed_version_is_lagging(engine: Engine) -> None:
+    v1 = write(engine, "web", 1)
+    applied(engine, "web", v1, *TARGETS)
+    v2 = write(engine, "web", 2)
+    applied(engine, "web", v2, "kubernetes")
+    failed(engine, "web", v2, "git")  # Git failed at v2 ...
+    write(engine, "web", 3)  # ... and v3's message was lost
+
+    assert lagging(engine) == {"web"}
+
+
+def test_a_failure_at_the_rows_version_is_left_to_replay(engine: Engine) -> None:
+    v1 = write(engine, "web", 1)
+    applied(engine, "web", v1, "kubernetes")
+    failed(engine, "web", v1, "git")
+
+    assert lagging(engine) == set()
+
+
+def test_a_cleared_failure_is_lagging_again(engine: Engine) -> None:
+    v1 = write(engine, "web", 1)
+    applied(engine, "web", v1, *TARGETS)
+    v2 = write(engine, "web", 2)
+    failed(engine, "web", v2, "git")
+    applied(engine, "web", v2, "git")  # the replay succeeded on Git; Kubernetes still lags
+
+    assert lagging(engine) == {"web"}
+
+
+def test_converged_keys_are_not_lagging(engine: Engine) -> None:
+    v1 = write(engine, "web", 1)
+    applied(engine, "web", v1, *TARGETS)
+
+    assert lagging(engine) == set()
+
+
+def test_a_tombstone_past_an_older_failure_is_re_driven(engine: Engine) -> None:
+    v1 = write(engine, "web", 1)
+    applied(engine, "web", v1, "kubernetes")
+    failed(engine, "web", v1, "git")
+    delete_appconfig(engine, namespace=NS, name="web", expected_version=None, actor="t")
+
+    assert lagging(engine) == {"web"}
