@@ -43,6 +43,15 @@ class VersionConflictError(Exception):
         self.actual = actual
 
 
+class UidConflictError(Exception):
+    """The caller's expected uid is not the current object's (it was deleted and recreated)."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"UID in precondition: {expected}, UID in object meta: {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
 @dataclass(frozen=True)
 class Content:
     """What a client controls on an AppConfig."""
@@ -145,12 +154,21 @@ def modify_appconfig(
 
 
 def delete_appconfig(
-    engine: Engine, *, namespace: str, name: str, expected_version: int | None, actor: str
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    expected_version: int | None,
+    actor: str,
+    expected_uid: str | None = None,
 ) -> AppConfigRow:
-    """Delete by writing a tombstone at a new seq; returns the tombstone."""
+    """Delete by writing a tombstone at a new seq; returns the tombstone. ``expected_uid``
+    (if given) must be the live object's uid, else UidConflictError."""
     with write_session(engine) as session:
         seq = next_seq(session)
         row = _live_row(session, namespace, name, expected_version)
+        if expected_uid is not None and expected_uid != row.uid:
+            raise UidConflictError(expected_uid, row.uid)
         row.deleted, row.seq, row.updated_at = True, seq, utcnow()
         _record(session, row, op="d", before=None, actor=actor)
         return row

@@ -12,6 +12,7 @@ from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.context import ApiContext, ContextDep
+from api.web.deleteoptions import DeletePreconditions, parse_delete_options
 from api.web.errors import ApiError, invalid
 from api.web.resources import check_name, check_namespace, parse_body, render, render_revision
 from api.web.status import current_status
@@ -174,16 +175,11 @@ async def patch(
 async def delete(
     namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
-    body_version = None
+    """Tombstone the object; a DeleteOptions body may carry uid/resourceVersion preconditions."""
+    preconditions = DeletePreconditions()
     if await request.body():
-        options = await read_json(request)
-        rv = (
-            (options.get("preconditions") or {}).get("resourceVersion")
-            if isinstance(options, dict)
-            else None
-        )
-        body_version = int(rv) if isinstance(rv, str) and rv.isdigit() else None
-    expected, via_if_match = _expected(request, body_version)
+        preconditions = parse_delete_options(await read_json(request))
+    expected, via_if_match = _expected(request, preconditions.resource_version)
     try:
         row = await run_in_threadpool(
             writing.delete_appconfig,
@@ -191,9 +187,23 @@ async def delete(
             namespace=namespace,
             name=name,
             expected_version=expected,
+            expected_uid=preconditions.uid,
             actor=actor_of(request),
         )
-    except (writing.NotFoundError, writing.VersionConflictError) as err:
+    except writing.UidConflictError as err:
+        raise ApiError(409, f"Precondition failed: {err}", reason="Conflict", name=name) from None
+    except writing.VersionConflictError as err:
+        if via_if_match:
+            raise _write_errors(err, name=name, via_if_match=True) from None
+        raise ApiError(
+            409,
+            f'Operation cannot be fulfilled on appconfigs "{name}": the resourceVersion in the '
+            f"precondition ({err.expected}) does not match the resourceVersion in record "
+            f"({err.actual}). The object might have been modified",
+            reason="Conflict",
+            name=name,
+        ) from None
+    except writing.NotFoundError as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
     return await finish(response, ctx, row, wait)
 
