@@ -62,19 +62,31 @@ def record_failure(
 
 
 def finish_delete(engine: Engine, *, namespace: str, name: str, version: int) -> bool:
-    """After the compensation of the delete at ``version``: drop the status rows and purge
-    the tombstone if it is still that delete (a recreate since then is left alone)."""
+    """After the compensation of the delete at ``version``: purge the tombstone if it is
+    still that delete and drop the key's status rows; False (nothing changed) when the key
+    was recreated or deleted again since. Idempotent: a purged key answers True again.
+
+    The purge is one conditional DELETE, so the condition is checked on the row it deletes:
+    a recreate that commits while the purge waits for its row lock is re-checked by
+    PostgreSQL and survives (a read, then a delete by key, would remove it)."""
     with write_session(engine) as session:
-        row = session.get(AppConfigRow, (namespace, name))
-        if row is not None and (not row.deleted or row.seq > version):
+        purged = session.execute(
+            delete(AppConfigRow).where(
+                col(AppConfigRow.namespace) == namespace,
+                col(AppConfigRow.name) == name,
+                col(AppConfigRow.deleted).is_(True),
+                col(AppConfigRow.seq) <= version,
+            )
+        )
+        if not getattr(purged, "rowcount", 0) and (
+            session.get(AppConfigRow, (namespace, name)) is not None
+        ):
             return False
         session.execute(
             delete(SyncStatusRow).where(
                 col(SyncStatusRow.namespace) == namespace, col(SyncStatusRow.name) == name
             )
         )
-        if row is not None:
-            session.delete(row)
         return True
 
 
