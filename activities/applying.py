@@ -34,6 +34,7 @@ async def run_apply(
         namespace=image.namespace,
         name=image.name,
         target=target,
+        version=image.seq,
         classify=classify,
     )
     await asyncio.to_thread(

@@ -78,5 +78,6 @@ class GitActivities:
             namespace=request.namespace,
             name=request.name,
             target=TARGET_GIT,
+            version=request.seq,
             classify=classify,
         )

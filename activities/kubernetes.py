@@ -125,6 +125,7 @@ class KubernetesActivities:
             namespace=request.namespace,
             name=request.name,
             target=TARGET_KUBERNETES,
+            version=request.seq,
             classify=classify,
         )
         return TargetResult(

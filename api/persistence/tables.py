@@ -70,6 +70,10 @@ class SyncStatusRow(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     attempts: int = 0
     failed_version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    #: The version ``last_error`` and ``attempts`` are about (0: none or unknown).
+    error_version: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     updated_at: datetime
 
 

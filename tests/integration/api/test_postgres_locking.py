@@ -90,3 +90,50 @@ def test_a_recreate_committed_during_the_purge_keeps_its_row(engine: Engine) -> 
     assert row is not None, "the purge of the old tombstone deleted the recreated row"
     assert (row.uid, row.deleted, row.seq) == ("revived", False, tombstone.seq + 1)
     assert purged is False
+
+
+def applied(engine: Engine, target: str = "git") -> int:
+    rows = {r.target: r for r in syncstatus.list_status(engine, namespace="ns")}
+    return rows[target].applied_version
+
+
+def test_a_lower_applied_report_waiting_on_a_higher_one_keeps_the_higher(engine: Engine) -> None:
+    syncstatus.record_applied(
+        engine, namespace="ns", name="web", target="git", version=3, detail="c3"
+    )
+
+    def report_seven(conn: Connection) -> None:
+        # Another report, for version 7, holds the status row until it commits.
+        conn.execute(
+            text(
+                "UPDATE sync_status SET applied_version = 7, detail = 'c7' "
+                "WHERE namespace = 'ns' AND name = 'web' AND target = 'git'"
+            )
+        )
+
+    def report_five() -> None:
+        syncstatus.record_applied(
+            engine, namespace="ns", name="web", target="git", version=5, detail="c5"
+        )
+
+    run_while_locked(engine, report_seven, report_five)
+    assert applied(engine) == 7, "a report of version 5 overwrote the applied version 7"
+
+
+def test_concurrent_first_reports_of_a_target_both_succeed(engine: Engine) -> None:
+    def hold_insert(conn: Connection) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO sync_status (namespace, name, target, applied_version, detail, "
+                "last_error, attempts, failed_version, updated_at) "
+                "VALUES ('ns', 'web', 'git', 7, 'c7', '', 0, 0, now())"
+            )
+        )
+
+    def report_five() -> None:
+        syncstatus.record_applied(
+            engine, namespace="ns", name="web", target="git", version=5, detail="c5"
+        )
+
+    run_while_locked(engine, hold_insert, report_five)
+    assert applied(engine) == 7
