@@ -19,6 +19,8 @@ from api.persistence.tables import AppConfigRow, SyncStatusRow
 from api.persistence.writing import utcnow
 
 MAX_ERROR_CHARS = 2000
+#: The status entry of a key whose change event the relay set aside (see ``outbox``).
+RELAY_TARGET = "relay"
 
 
 def _row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
@@ -28,7 +30,7 @@ def _row(session: Session, namespace: str, name: str, target: str) -> SyncStatus
     return row
 
 
-def _locked_row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
+def lock_status_row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
     """The key's status row for ``target``, created if absent, locked until commit.
 
     On PostgreSQL two reports of one target otherwise both read the old row and the later
@@ -61,9 +63,9 @@ def record_applied(
 ) -> None:
     """The target holds ``version`` (or newer). Clears a failure and the attempt error of
     ``version`` or older; an error about a newer version stays (a late report of an older
-    success must not hide it)."""
+    success must not hide it). Drops the relay's entry for ``version`` or older."""
     with write_session(engine) as session:
-        row = _locked_row(session, namespace, name, target)
+        row = lock_status_row(session, namespace, name, target)
         if version >= row.applied_version:
             row.applied_version, row.detail = version, detail
         if row.failed_version <= version:
@@ -71,6 +73,16 @@ def record_applied(
                 row.last_error, row.attempts, row.error_version = "", 0, 0
             row.failed_version = 0
         row.updated_at = utcnow()
+        # The version reached a target after all (re-driven from the row): an event of it,
+        # or of an older version, that the relay could not publish no longer matters.
+        session.execute(
+            delete(SyncStatusRow).where(
+                col(SyncStatusRow.namespace) == namespace,
+                col(SyncStatusRow.name) == name,
+                col(SyncStatusRow.target) == RELAY_TARGET,
+                col(SyncStatusRow.failed_version) <= version,
+            )
+        )
 
 
 def record_attempt_error(
@@ -88,7 +100,7 @@ def record_attempt_error(
     newer (a zombie attempt's error never overwrites a success) or an error about a newer
     version is shown."""
     with write_session(engine) as session:
-        row = _locked_row(session, namespace, name, target)
+        row = lock_status_row(session, namespace, name, target)
         if row.applied_version >= version or row.error_version > version:
             return
         row.last_error, row.attempts = error[:MAX_ERROR_CHARS], attempt

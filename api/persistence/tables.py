@@ -55,6 +55,8 @@ class OutboxEvent(SQLModel, table=True):
     envelope: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime
     published_at: datetime | None = Field(default=None, index=True)
+    #: Why the broker or producer refused this event for good; set, the relay skips it.
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SyncStatusRow(SQLModel, table=True):

@@ -14,7 +14,15 @@ from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.context import ApiContext, ContextDep
 from api.web.deleteoptions import DeletePreconditions, parse_delete_options
 from api.web.errors import ApiError, invalid
-from api.web.resources import check_name, check_namespace, parse_body, render, render_revision
+from api.web.resources import (
+    check_name,
+    check_namespace,
+    check_object_size,
+    largest_part,
+    parse_body,
+    render,
+    render_revision,
+)
 from api.web.status import current_status
 from api.web.waiting import WaitDep, finish
 from k8s.labels import SelectorError, parse_selector
@@ -58,7 +66,20 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
     if errors or parsed is None:
         raise invalid(name or body_name, errors)
     version = int(parsed.resource_version) if parsed.resource_version else None
-    return name or str(body_name), parsed.content, version
+    final_name = name or str(body_name)
+    too_large = check_object_size(namespace, final_name, parsed.content)
+    if too_large:
+        raise ApiError(413, too_large[0].message, causes=too_large, name=final_name)
+    return final_name, parsed.content, version
+
+
+def _too_large(err: writing.EventTooLargeError, content: writing.Content, name: str) -> ApiError:
+    message = (
+        f"{err}: the relay's producer accepts messages up to kafka.max_request_size "
+        "(less the record's framing); make the largest part smaller"
+    )
+    cause = FieldError(largest_part(content), "FieldValueTooLong", message)
+    return ApiError(413, message, causes=[cause], name=name)
 
 
 def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
@@ -99,9 +120,12 @@ async def create(
             name=name,
             content=content,
             actor=actor_of(request),
+            max_event_bytes=ctx.max_event_bytes,
         )
     except writing.AlreadyExistsError as err:
         raise _write_errors(err, name=name, via_if_match=False) from None
+    except writing.EventTooLargeError as err:
+        raise _too_large(err, content, name) from None
     return await finish(response, ctx, row, wait)
 
 
@@ -128,9 +152,12 @@ async def replace(
             content=content,
             expected_version=expected,
             actor=actor_of(request),
+            max_event_bytes=ctx.max_event_bytes,
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
+    except writing.EventTooLargeError as err:
+        raise _too_large(err, content, name) from None
     return await finish(response, ctx, row, wait)
 
 
@@ -142,6 +169,7 @@ async def patch(
     patch_body = await read_json(request, allowed=(MERGE_PATCH, "application/json"))
     header = if_match_version(request)
     body_version: list[int | None] = [None]
+    merged_content: list[writing.Content] = []
 
     def change(current: AppConfigRow) -> writing.Content:
         merged = merge_patch(render(current, {}), patch_body)
@@ -154,6 +182,7 @@ async def patch(
         if version is not None and version != current.seq:
             body_version[0] = version
             raise writing.VersionConflictError(version, current.seq)
+        merged_content.append(content)
         return content
 
     try:
@@ -165,9 +194,12 @@ async def patch(
             change=change,
             expected_version=header,
             actor=actor_of(request),
+            max_event_bytes=ctx.max_event_bytes,
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=body_version[0] is None) from None
+    except writing.EventTooLargeError as err:
+        raise _too_large(err, merged_content[-1], name) from None
     return await finish(response, ctx, row, wait)
 
 
