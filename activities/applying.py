@@ -50,6 +50,7 @@ async def run_apply(
             namespace=image.namespace,
             name=image.name,
             target=target,
+            version=image.seq,
             classify=classify,
         )
         if result.skipped_newer:
@@ -85,5 +86,6 @@ async def run_removal(
             namespace=request.namespace,
             name=request.name,
             target=target,
+            version=request.seq,
             classify=classify,
         )

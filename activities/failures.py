@@ -34,9 +34,11 @@ async def guarded(
     namespace: str,
     name: str,
     target: str,
+    version: int,
     classify: Callable[[BaseException], str],
 ) -> T:
-    """Run one target operation; on failure record the attempt, then re-raise it classified."""
+    """Run one target operation for ``version``; on failure record the attempt (fenced on
+    ``version``), then re-raise it classified."""
     try:
         return await operation()
     except asyncio.CancelledError:
@@ -56,6 +58,7 @@ async def guarded(
                 namespace=namespace,
                 name=name,
                 target=target,
+                version=version,
                 attempt=attempt,
                 error=message,
             )

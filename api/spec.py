@@ -8,17 +8,19 @@ Validation returns *every* violation at once, each with a dotted field path.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api.limits import json_bytes
+
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 MAX_DATA_KEYS = 100
+#: The spec's JSON text (compact, UTF-8; see ``api.limits``).
 MAX_SPEC_BYTES = 64 * 1024
 PROD_MIN_REPLICAS = 2
 
@@ -149,13 +151,13 @@ def validate_spec(raw: Any, prefix: str = "spec") -> tuple[AppConfigSpec | None,
     errors.extend(_data_rules(raw.get("data"), prefix))
     errors.extend(_cross_field_rules(raw, prefix))
     if spec is not None and not errors:
-        size = len(json.dumps(spec.to_json_dict(), separators=(",", ":")).encode())
+        size = json_bytes(spec.to_json_dict())
         if size > MAX_SPEC_BYTES:
             errors.append(
                 FieldError(
                     prefix,
                     "FieldValueTooLong",
-                    f"serialized spec is {size} bytes, max {MAX_SPEC_BYTES}",
+                    f"serialized spec is {size} bytes of UTF-8 JSON, max {MAX_SPEC_BYTES}",
                 )
             )
     unique = list(dict.fromkeys(errors))

@@ -9,6 +9,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from api.limits import max_event_bytes
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
@@ -32,6 +33,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
         temporal_namespace=settings.temporal.namespace,
         default_page_limit=settings.api.default_page_limit,
         max_body_bytes=settings.api.max_body_bytes,
+        max_event_bytes=max_event_bytes(settings.kafka.max_request_size),
     )
 
 

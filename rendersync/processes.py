@@ -36,6 +36,7 @@ async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
         partitions=kafka.partitions,
         replication_factor=kafka.replication_factor,
         idempotent_producer=kafka.idempotent_producer,
+        max_request_size=kafka.max_request_size,
     )
     await run_relay(config, engine_from(settings), stop=stop)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
+
 
 class Target(StrEnum):
     KUBERNETES = "kubernetes"
@@ -38,6 +40,11 @@ class KafkaSettings(BaseModel):
     #: ordering never rests on it (seq fencing does).
     idempotent_producer: bool = False
     dlq_suffix: str = ".dlq"
+    #: The relay's producer refuses a larger message; the API's limit on a change event
+    #: derives from it. Raise it together with the broker's and topic's max.message.bytes.
+    max_request_size: int = Field(
+        default=DEFAULT_KAFKA_MAX_REQUEST_BYTES, ge=64 * 1024, le=MAX_KAFKA_MAX_REQUEST_BYTES
+    )
     #: Most messages the bridge takes from one poll.
     max_poll_records: int = Field(default=500, ge=1)
     #: A bridge replica that misses heartbeats this long loses its partitions to the others.

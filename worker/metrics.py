@@ -15,6 +15,10 @@ EVENTS_COALESCED = Counter(
     "rendersync_events_coalesced",
     "Events the bridge skipped for a newer one of the same key in the same batch",
 )
+EVENTS_SET_ASIDE = Counter(
+    "rendersync_events_set_aside",
+    "Change events the relay set aside because the producer or broker refused them for good",
+)
 DLQ_MESSAGES = Counter("rendersync_dlq_messages", "Unparseable messages sent to the DLQ")
 RELAY_LAG = Gauge(
     "rendersync_relay_lag_seconds", "Age of the oldest unpublished outbox row (0 when none)"

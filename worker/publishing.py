@@ -3,6 +3,11 @@
 Each row is sent with ``acks=all`` keyed by ``namespace/name`` and marked published only
 after the broker acknowledged it, so a crash between the two republishes (consumers dedupe
 by seq). Wakes on PostgreSQL NOTIFY with a poll fallback; polls on SQLite.
+
+No single message blocks the relay: one the producer or broker refuses for good (too large)
+is set aside with its error (``outbox.set_aside``: the key's status shows it) and the rows
+after it flow. A transient failure publishes nothing past it: the prefix before it is
+marked, the rest is sent again in order.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ from datetime import timedelta
 
 import psycopg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from sqlalchemy import Engine
 
+from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from api.persistence import outbox
 from api.persistence.writing import utcnow
 from worker import metrics
@@ -35,22 +41,65 @@ class RelayConfig:
     partitions: int = 6
     replication_factor: int = 1
     idempotent_producer: bool = False
+    #: The producer's largest message; the API's event limit derives from the same setting.
+    max_request_size: int = DEFAULT_KAFKA_MAX_REQUEST_BYTES
     batch_size: int = 500
     poll_interval_s: float = 0.1
     retention: timedelta = timedelta(days=1)
 
 
+#: Refusals that concern one message and will not change on a retry.
+REFUSED_FOR_GOOD = (MessageSizeTooLargeError, RecordTooLargeError)
+
+
+async def _send_all(
+    producer: AIOKafkaProducer, topic: str, pending: list[outbox.PendingEvent]
+) -> list[BaseException | None]:
+    """Send every event, in order; the outcome of each (None: acknowledged). After a
+    transient failure nothing more is sent (the rest is marked as that failure)."""
+    futures: list[asyncio.Future[object] | BaseException] = []
+    for event in pending:
+        try:
+            futures.append(
+                await producer.send(topic, key=event.key.encode(), value=event.envelope.encode())
+            )
+        except REFUSED_FOR_GOOD as err:
+            futures.append(err)
+        except KafkaError as err:
+            futures.extend([err] * (len(pending) - len(futures)))
+            break
+    sent = [f for f in futures if not isinstance(f, BaseException)]
+    results = iter(await asyncio.gather(*sent, return_exceptions=True))
+    return [f if isinstance(f, BaseException) else _error_of(next(results)) for f in futures]
+
+
+def _error_of(result: object) -> BaseException | None:
+    return result if isinstance(result, BaseException) else None
+
+
 async def publish_batch(engine: Engine, producer: AIOKafkaProducer, topic: str, limit: int) -> int:
-    """Publish up to ``limit`` pending events; returns how many were published."""
+    """Publish up to ``limit`` pending events; returns how many were published or set
+    aside. Raises the first transient error after marking the events before it."""
     pending = await asyncio.to_thread(outbox.fetch_unpublished, engine, limit=limit)
     if not pending:
         return 0
-    sends = [
-        await producer.send(topic, key=e.key.encode(), value=e.envelope.encode()) for e in pending
-    ]
-    await asyncio.gather(*sends)
-    await asyncio.to_thread(outbox.mark_published, engine, seqs=[e.seq for e in pending])
-    metrics.EVENTS_PUBLISHED.inc(len(pending))
+    outcomes = await _send_all(producer, topic, pending)
+    done: list[int] = []
+    transient: BaseException | None = None
+    for event, error in zip(pending, outcomes, strict=True):
+        if error is None:
+            done.append(event.seq)
+        elif isinstance(error, REFUSED_FOR_GOOD):
+            logger.error("change event %d of %s set aside: %s", event.seq, event.key, error)
+            await asyncio.to_thread(outbox.set_aside, engine, event=event, error=repr(error))
+            metrics.EVENTS_SET_ASIDE.inc()
+        else:
+            transient = error  # this one and every later one are sent again, in order
+            break
+    await asyncio.to_thread(outbox.mark_published, engine, seqs=done)
+    metrics.EVENTS_PUBLISHED.inc(len(done))
+    if transient is not None:
+        raise transient
     return len(pending)
 
 
@@ -94,6 +143,7 @@ async def _run_connected(config: RelayConfig, engine: Engine, stop: asyncio.Even
         bootstrap_servers=config.bootstrap_servers,
         acks="all",
         enable_idempotence=config.idempotent_producer,
+        max_request_size=config.max_request_size,
         linger_ms=2,
     )
     await producer.start()

@@ -1,16 +1,18 @@
 """Debezium-compatible change events for the appconfigs table.
 
-``row_image`` renders a row as Debezium's PostgreSQL connector does with its default
-converters: json columns as JSON *strings*, timestamps as epoch microseconds. The envelope
-carries ``before``, ``after``, ``op`` (c|u|d|r), ``source`` and ``ts_ms``. ``source.lsn``
-holds seq for convenience; consumers read the version from the row image, never from lsn.
-A delete is written as a tombstone row, published as ``op: d`` whose ``before`` is that
-tombstone (it carries the delete's own seq).
+``row_image`` renders a row with the field names and types of Debezium's PostgreSQL
+connector (timestamps as epoch microseconds), except that json columns are JSON *objects*:
+Debezium's default converter emits them as JSON strings, which inside the envelope's JSON
+escape every quote again for nothing. The bridge accepts both forms. The envelope carries
+``before``, ``after``, ``op`` (c|u|d|r), ``source`` and ``ts_ms``; the writer puts the row
+image in it once (``after``; an update's ``before`` is null, as with Debezium's default
+replica identity). ``source.lsn`` holds seq for convenience; consumers read the version
+from the row image, never from lsn. A delete is written as a tombstone row, published as
+``op: d`` whose ``before`` is that tombstone (it carries the delete's own seq).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,17 +41,13 @@ def row_image(row: AppConfigRow) -> dict[str, Any]:
         "uid": row.uid,
         "seq": row.seq,
         "generation": row.generation,
-        "spec": _json_text(row.spec),
-        "labels": _json_text(row.labels),
-        "annotations": _json_text(row.annotations),
+        "spec": dict(row.spec),
+        "labels": dict(row.labels),
+        "annotations": dict(row.annotations),
         "deleted": row.deleted,
         "created_at": epoch_micros(row.created_at),
         "updated_at": epoch_micros(row.updated_at),
     }
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def envelope(

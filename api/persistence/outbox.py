@@ -1,24 +1,36 @@
-"""The relay's view of the outbox: unpublished events in seq order, marking, retention."""
+"""The relay's view of the outbox: unpublished events in seq order, marking, setting aside,
+retention.
+
+An event the broker or producer refuses for good (too large, say) is *set aside*: its
+outbox row keeps the error and is skipped from then on, and the key gets a ``relay`` status
+entry (``failed_version`` = the event's seq), so the API shows the sync as Failed with the
+error until a target reports that version or newer (a re-drive from the row, which stays
+the truth). Set-aside rows are not purged: they are the record of what was not published.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
 from sqlmodel import Session, col
 
 from api.persistence.db import write_session
+from api.persistence.syncstatus import MAX_ERROR_CHARS, RELAY_TARGET, lock_status_row
 from api.persistence.tables import OutboxEvent
 from api.persistence.writing import NOTIFY_CHANNEL, utcnow
 
 __all__ = [
     "NOTIFY_CHANNEL",
     "PendingEvent",
+    "SetAsideEvent",
     "fetch_unpublished",
     "mark_published",
     "oldest_unpublished_at",
     "purge_published",
+    "set_aside",
+    "set_aside_events",
 ]
 
 
@@ -29,15 +41,21 @@ class PendingEvent:
     envelope: str
 
 
+@dataclass(frozen=True)
+class SetAsideEvent:
+    seq: int
+    key: str
+    error: str
+
+
+def _pending() -> ColumnElement[bool]:
+    return and_(col(OutboxEvent.published_at).is_(None), col(OutboxEvent.error).is_(None))
+
+
 def fetch_unpublished(engine: Engine, *, limit: int) -> list[PendingEvent]:
-    """The oldest unpublished events, in seq order."""
+    """The oldest events neither published nor set aside, in seq order."""
     with Session(engine) as session:
-        query = (
-            select(OutboxEvent)
-            .where(col(OutboxEvent.published_at).is_(None))
-            .order_by(col(OutboxEvent.seq))
-            .limit(limit)
-        )
+        query = select(OutboxEvent).where(_pending()).order_by(col(OutboxEvent.seq)).limit(limit)
         return [PendingEvent(e.seq, e.key, e.envelope) for e in session.execute(query).scalars()]
 
 
@@ -51,11 +69,39 @@ def mark_published(engine: Engine, *, seqs: list[int]) -> None:
         )
 
 
-def oldest_unpublished_at(engine: Engine) -> datetime | None:
-    with Session(engine) as session:
-        query = select(func.min(OutboxEvent.created_at)).where(
-            col(OutboxEvent.published_at).is_(None)
+def set_aside(engine: Engine, *, event: PendingEvent, error: str) -> None:
+    """Record that ``event`` was refused for good: the relay skips it from now on, and the
+    key's status shows the error (phase Failed for that version). One transaction."""
+    namespace, _, name = event.key.partition("/")
+    message = f"change event of version {event.seq} not published: {error}"[:MAX_ERROR_CHARS]
+    with write_session(engine) as session:
+        session.execute(
+            update(OutboxEvent).where(col(OutboxEvent.seq) == event.seq).values(error=message)
         )
+        status = lock_status_row(session, namespace, name, RELAY_TARGET)
+        if status.failed_version < event.seq:
+            status.failed_version = status.error_version = event.seq
+            status.last_error, status.attempts = message, 1
+        status.updated_at = utcnow()
+
+
+def set_aside_events(engine: Engine) -> list[SetAsideEvent]:
+    """Every event set aside, in seq order, with its error."""
+    with Session(engine) as session:
+        query = (
+            select(OutboxEvent)
+            .where(col(OutboxEvent.error).is_not(None))
+            .order_by(col(OutboxEvent.seq))
+        )
+        return [
+            SetAsideEvent(e.seq, e.key, e.error or "") for e in session.execute(query).scalars()
+        ]
+
+
+def oldest_unpublished_at(engine: Engine) -> datetime | None:
+    """Creation time of the oldest event still to publish (set-aside ones do not count)."""
+    with Session(engine) as session:
+        query = select(func.min(OutboxEvent.created_at)).where(_pending())
         value: datetime | None = session.execute(query).scalar_one_or_none()
         return value
 

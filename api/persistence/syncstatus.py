@@ -1,12 +1,17 @@
 """What the sync activities record about each target: applied version, errors, failure.
 
-Idempotent writes. ``applied_version`` never moves backwards: a late or replayed report of
-an older version leaves the newer one in place.
+Idempotent writes, fenced on the version they are about: ``applied_version`` never moves
+backwards (a late or replayed report of an older version leaves the newer one in place), an
+attempt error never overwrites the status of a target that holds its version or newer, and
+a success clears only errors of its version or older. Reports of one target serialise on
+its status row (a row lock on PostgreSQL).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from api.persistence.db import write_session
@@ -14,6 +19,8 @@ from api.persistence.tables import AppConfigRow, SyncStatusRow
 from api.persistence.writing import utcnow
 
 MAX_ERROR_CHARS = 2000
+#: The status entry of a key whose change event the relay set aside (see ``outbox``).
+RELAY_TARGET = "relay"
 
 
 def _row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
@@ -23,29 +30,82 @@ def _row(session: Session, namespace: str, name: str, target: str) -> SyncStatus
     return row
 
 
+def lock_status_row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
+    """The key's status row for ``target``, created if absent, locked until commit.
+
+    On PostgreSQL two reports of one target otherwise both read the old row and the later
+    commit wins whatever its version; ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT
+    ... FOR UPDATE`` serialises them on the row (two first reports do not collide on the
+    primary key either). SQLite write transactions are serialised already."""
+    values = {
+        "namespace": namespace,
+        "name": name,
+        "target": target,
+        "applied_version": 0,
+        "detail": "",
+        "last_error": "",
+        "attempts": 0,
+        "failed_version": 0,
+        "error_version": 0,
+        "updated_at": utcnow(),
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(SyncStatusRow).values(values).on_conflict_do_nothing())
+    row = session.get(
+        SyncStatusRow, (namespace, name, target), with_for_update=True, populate_existing=True
+    )
+    assert row is not None  # inserted above or already there, and locked
+    return row
+
+
 def record_applied(
     engine: Engine, *, namespace: str, name: str, target: str, version: int, detail: str
 ) -> None:
-    """The target holds ``version`` (or newer); clears the error of older versions."""
+    """The target holds ``version`` (or newer). Clears a failure and the attempt error of
+    ``version`` or older; an error about a newer version stays (a late report of an older
+    success must not hide it). Drops the relay's entry for ``version`` or older."""
     with write_session(engine) as session:
-        row = _row(session, namespace, name, target)
+        row = lock_status_row(session, namespace, name, target)
         if version >= row.applied_version:
             row.applied_version, row.detail = version, detail
         if row.failed_version <= version:
-            row.failed_version, row.last_error, row.attempts = 0, "", 0
+            if row.error_version <= version:
+                row.last_error, row.attempts, row.error_version = "", 0, 0
+            row.failed_version = 0
         row.updated_at = utcnow()
-        session.add(row)
+        # The version reached a target after all (re-driven from the row): an event of it,
+        # or of an older version, that the relay could not publish no longer matters.
+        session.execute(
+            delete(SyncStatusRow).where(
+                col(SyncStatusRow.namespace) == namespace,
+                col(SyncStatusRow.name) == name,
+                col(SyncStatusRow.target) == RELAY_TARGET,
+                col(SyncStatusRow.failed_version) <= version,
+            )
+        )
 
 
 def record_attempt_error(
-    engine: Engine, *, namespace: str, name: str, target: str, attempt: int, error: str
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    target: str,
+    version: int,
+    attempt: int,
+    error: str,
 ) -> None:
-    """An attempt failed and will be retried (or not); shown as lastError and attempts."""
+    """An attempt to bring the target to ``version`` failed and will be retried (or not);
+    shown as lastError and attempts. Ignored when the target already holds ``version`` or
+    newer (a zombie attempt's error never overwrites a success) or an error about a newer
+    version is shown."""
     with write_session(engine) as session:
-        row = _row(session, namespace, name, target)
+        row = lock_status_row(session, namespace, name, target)
+        if row.applied_version >= version or row.error_version > version:
+            return
         row.last_error, row.attempts = error[:MAX_ERROR_CHARS], attempt
+        row.error_version = version
         row.updated_at = utcnow()
-        session.add(row)
 
 
 def record_failure(
@@ -62,19 +122,31 @@ def record_failure(
 
 
 def finish_delete(engine: Engine, *, namespace: str, name: str, version: int) -> bool:
-    """After the compensation of the delete at ``version``: drop the status rows and purge
-    the tombstone if it is still that delete (a recreate since then is left alone)."""
+    """After the compensation of the delete at ``version``: purge the tombstone if it is
+    still that delete and drop the key's status rows; False (nothing changed) when the key
+    was recreated or deleted again since. Idempotent: a purged key answers True again.
+
+    The purge is one conditional DELETE, so the condition is checked on the row it deletes:
+    a recreate that commits while the purge waits for its row lock is re-checked by
+    PostgreSQL and survives (a read, then a delete by key, would remove it)."""
     with write_session(engine) as session:
-        row = session.get(AppConfigRow, (namespace, name))
-        if row is not None and (not row.deleted or row.seq > version):
+        purged = session.execute(
+            delete(AppConfigRow).where(
+                col(AppConfigRow.namespace) == namespace,
+                col(AppConfigRow.name) == name,
+                col(AppConfigRow.deleted).is_(True),
+                col(AppConfigRow.seq) <= version,
+            )
+        )
+        if not getattr(purged, "rowcount", 0) and (
+            session.get(AppConfigRow, (namespace, name)) is not None
+        ):
             return False
         session.execute(
             delete(SyncStatusRow).where(
                 col(SyncStatusRow.namespace) == namespace, col(SyncStatusRow.name) == name
             )
         )
-        if row is not None:
-            session.delete(row)
         return True
 
 

@@ -55,6 +55,8 @@ class OutboxEvent(SQLModel, table=True):
     envelope: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime
     published_at: datetime | None = Field(default=None, index=True)
+    #: Why the broker or producer refused this event for good; set, the relay skips it.
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class SyncStatusRow(SQLModel, table=True):
@@ -70,6 +72,10 @@ class SyncStatusRow(SQLModel, table=True):
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     attempts: int = 0
     failed_version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    #: The version ``last_error`` and ``attempts`` are about (0: none or unknown).
+    error_version: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     updated_at: datetime
 
 

@@ -8,7 +8,6 @@ whole: no row, revision or event is left behind.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from api.limits import json_text
 from api.persistence.db import write_session
 from api.persistence.events import envelope, event_key, row_image
 from api.persistence.tables import AppConfigRow, OutboxEvent, Revision
@@ -43,6 +43,24 @@ class VersionConflictError(Exception):
         self.actual = actual
 
 
+class EventTooLargeError(Exception):
+    """The change event of the write would exceed the limit the relay's producer accepts."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"the change event would be {size} bytes, max {limit}")
+        self.size = size
+        self.limit = limit
+
+
+class UidConflictError(Exception):
+    """The caller's expected uid is not the current object's (it was deleted and recreated)."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(f"UID in precondition: {expected}, UID in object meta: {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
 @dataclass(frozen=True)
 class Content:
     """What a client controls on an AppConfig."""
@@ -64,10 +82,17 @@ def next_seq(session: Session) -> int:
 
 
 def create_appconfig(
-    engine: Engine, *, namespace: str, name: str, content: Content, actor: str
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    content: Content,
+    actor: str,
+    max_event_bytes: int | None = None,
 ) -> AppConfigRow:
     """Create; a tombstoned (deleted) name is recreated with a new uid. Raises
-    AlreadyExistsError if a live one exists."""
+    AlreadyExistsError if a live one exists, EventTooLargeError if the change event would
+    exceed ``max_event_bytes`` (None: no limit)."""
     with write_session(engine) as session:
         seq = next_seq(session)
         row = session.get(AppConfigRow, (namespace, name))
@@ -90,7 +115,7 @@ def create_appconfig(
         row.uid, row.seq, row.generation, row.deleted = str(uuid.uuid4()), seq, 1, False
         row.spec, row.labels, row.annotations = content.spec, content.labels, content.annotations
         row.created_at = row.updated_at = now
-        _record(session, row, op="c", before=None, actor=actor)
+        _record(session, row, op="c", actor=actor, max_event_bytes=max_event_bytes)
         return row
 
 
@@ -102,6 +127,7 @@ def update_appconfig(
     content: Content,
     expected_version: int | None,
     actor: str,
+    max_event_bytes: int | None = None,
 ) -> AppConfigRow:
     """Replace labels, annotations and spec; see ``modify_appconfig``."""
     return modify_appconfig(
@@ -111,6 +137,7 @@ def update_appconfig(
         change=lambda _row: content,
         expected_version=expected_version,
         actor=actor,
+        max_event_bytes=max_event_bytes,
     )
 
 
@@ -122,11 +149,13 @@ def modify_appconfig(
     change: Callable[[AppConfigRow], Content],
     expected_version: int | None,
     actor: str,
+    max_event_bytes: int | None = None,
 ) -> AppConfigRow:
     """Compute the new content from the current row inside the write transaction (so a
     merge patch never races another writer). ``expected_version`` (if given) must be the
     current seq, else VersionConflictError. Whatever ``change`` raises rolls back. A change
-    that alters nothing writes nothing and returns the current row, version unchanged."""
+    that alters nothing writes nothing and returns the current row, version unchanged.
+    EventTooLargeError as for ``create_appconfig``."""
     with write_session(engine) as session:
         seq = next_seq(session)
         row = _live_row(session, namespace, name, expected_version)
@@ -135,24 +164,33 @@ def modify_appconfig(
             session.expunge(row)
             session.rollback()  # gives back the seq: nothing was written
             return row
-        before = row_image(row)
         if row.spec != content.spec:
             row.generation += 1
         row.spec, row.labels, row.annotations = content.spec, content.labels, content.annotations
         row.seq, row.updated_at = seq, utcnow()
-        _record(session, row, op="u", before=before, actor=actor)
+        _record(session, row, op="u", actor=actor, max_event_bytes=max_event_bytes)
         return row
 
 
 def delete_appconfig(
-    engine: Engine, *, namespace: str, name: str, expected_version: int | None, actor: str
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    expected_version: int | None,
+    actor: str,
+    expected_uid: str | None = None,
 ) -> AppConfigRow:
-    """Delete by writing a tombstone at a new seq; returns the tombstone."""
+    """Delete by writing a tombstone at a new seq; returns the tombstone. ``expected_uid``
+    (if given) must be the live object's uid, else UidConflictError. A delete has no size
+    limit: it must stay possible for a row written under a larger one."""
     with write_session(engine) as session:
         seq = next_seq(session)
         row = _live_row(session, namespace, name, expected_version)
+        if expected_uid is not None and expected_uid != row.uid:
+            raise UidConflictError(expected_uid, row.uid)
         row.deleted, row.seq, row.updated_at = True, seq, utcnow()
-        _record(session, row, op="d", before=None, actor=actor)
+        _record(session, row, op="d", actor=actor, max_event_bytes=None)
         return row
 
 
@@ -173,15 +211,17 @@ def _database_name(session: Session) -> str:
 
 
 def _record(
-    session: Session, row: AppConfigRow, *, op: str, before: dict[str, Any] | None, actor: str
+    session: Session, row: AppConfigRow, *, op: str, actor: str, max_event_bytes: int | None
 ) -> None:
-    """Stage the row, its revision and its outbox event in the open transaction."""
+    """Stage the row, its revision and its outbox event in the open transaction. The event
+    carries the row image once (``after``, or ``before`` for a delete; an update's old
+    image is not needed downstream) and is checked against ``max_event_bytes``."""
     session.add(row)
     session.flush()
     image = row_image(row)
     change = envelope(
         op=op,
-        before=image if op == "d" else before,
+        before=image if op == "d" else None,
         after=None if op == "d" else image,
         seq=row.seq,
         committed_at=row.updated_at,
@@ -202,11 +242,14 @@ def _record(
             created_at=row.updated_at,
         )
     )
+    encoded = json_text(change)
+    if max_event_bytes is not None and (size := len(encoded.encode())) > max_event_bytes:
+        raise EventTooLargeError(size, max_event_bytes)
     session.add(
         OutboxEvent(
             seq=row.seq,
             key=event_key(row.namespace, row.name),
-            envelope=json.dumps(change, sort_keys=True, separators=(",", ":")),
+            envelope=encoded,
             created_at=row.updated_at,
         )
     )

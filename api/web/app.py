@@ -8,6 +8,8 @@ from fastapi import FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
+from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
+from api.limits import max_event_bytes as max_event_bytes_for
 from api.persistence.db import ping
 from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
@@ -24,8 +26,10 @@ def create_app(
     temporal_namespace: str = "default",
     default_page_limit: int = 500,
     max_body_bytes: int = 1024 * 1024,
+    max_event_bytes: int = max_event_bytes_for(DEFAULT_KAFKA_MAX_REQUEST_BYTES),
 ) -> FastAPI:
-    """Build the API around an engine whose schema is already migrated."""
+    """Build the API around an engine whose schema is already migrated. ``max_event_bytes``
+    must derive from the relay's ``kafka.max_request_size`` (``api.limits``)."""
     app = FastAPI(
         title="rendersync",
         summary="AppConfig entities, rendered durably into Kubernetes and Git.",
@@ -37,6 +41,7 @@ def create_app(
         ui_url=ui_url,
         temporal_namespace=temporal_namespace,
         default_page_limit=default_page_limit,
+        max_event_bytes=max_event_bytes,
     )
     install_handlers(app)
     app.include_router(router)

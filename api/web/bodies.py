@@ -22,9 +22,15 @@ async def read_json(request: Request, *, allowed: tuple[str, ...] = (JSON,)) -> 
     if not raw:
         raise ApiError(400, "request body is empty")
     try:
-        return json.loads(raw)
+        decoded = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ApiError(400, f"request body is not valid JSON: {err}") from None
+    try:
+        # JSON may escape a lone surrogate, which no UTF-8 text (and no database) can hold.
+        json.dumps(decoded, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ApiError(400, "request body holds a string that is not valid Unicode") from None
+    return decoded
 
 
 def if_match_version(request: Request) -> int | None:

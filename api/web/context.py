@@ -21,6 +21,8 @@ class ApiContext:
     ui_url: str
     temporal_namespace: str
     default_page_limit: int
+    #: Largest change event a write may produce (derived from kafka.max_request_size).
+    max_event_bytes: int
 
 
 def get_context(request: Request) -> ApiContext:

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, json_bytes, string_map_bytes
 from api.persistence.tables import AppConfigRow, Revision
 from api.persistence.writing import Content
 from api.spec import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError, validate_spec
+from k8s.manifests import render_appconfig
 
 API_VERSION = "rendersync.dev/v1alpha1"
 KIND = "AppConfig"
@@ -22,7 +24,6 @@ _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec", "status"}
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "resourceVersion"}
 _METADATA_READ_ONLY = {"uid", "generation", "creationTimestamp", "managedFields"}
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-MAX_ANNOTATION_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,16 @@ def _check_string_map(value: Any, path: str, *, label_values: bool) -> list[Fiel
             errors.append(
                 FieldError(f"{path}.{key}", "FieldValueInvalid", "must be a valid label value")
             )
-    if not label_values and sum(len(k) + len(str(v)) for k, v in value.items()) > (
-        MAX_ANNOTATION_BYTES
-    ):
-        errors.append(FieldError(path, "FieldValueTooLong", "annotations exceed 256 KiB"))
+    strings = {k: v for k, v in value.items() if isinstance(v, str)}
+    if not label_values and (size := string_map_bytes(strings)) > MAX_ANNOTATIONS_BYTES:
+        errors.append(
+            FieldError(
+                path,
+                "FieldValueTooLong",
+                f"annotations total {size} bytes of UTF-8 (keys and values), max "
+                f"{MAX_ANNOTATIONS_BYTES} (the API server's 256 KiB less what rendersync adds)",
+            )
+        )
     return errors
 
 
@@ -125,6 +132,34 @@ def parse_body(body: Any) -> tuple[ParsedBody | None, list[FieldError]]:
     )
     rv = meta.get("resourceVersion") or None
     return ParsedBody(meta.get("name"), meta.get("namespace"), rv, content), []
+
+
+def largest_part(content: Content) -> str:
+    """The field path of the largest part of ``content``, to name in a size error."""
+    sizes = {
+        "spec": json_bytes(content.spec),
+        "metadata.labels": json_bytes(content.labels),
+        "metadata.annotations": json_bytes(content.annotations),
+    }
+    return max(sizes, key=lambda field: sizes[field])
+
+
+def check_object_size(namespace: str, name: str, content: Content) -> list[FieldError]:
+    """The custom resource ``content`` renders to must fit the API server (as JSON, with
+    the widest version rendersync can write); one error naming the largest part if not."""
+    rendered = render_appconfig(
+        namespace=namespace,
+        name=name,
+        spec=content.spec,
+        labels=content.labels,
+        annotations=content.annotations,
+        seq=2**63 - 1,
+    )
+    size = json_bytes(rendered)
+    if size <= MAX_OBJECT_BYTES:
+        return []
+    message = f"the custom resource would be {size} bytes of JSON, max {MAX_OBJECT_BYTES}"
+    return [FieldError(largest_part(content), "FieldValueTooLong", message)]
 
 
 def timestamp(moment: datetime) -> str:

@@ -12,8 +12,17 @@ from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.context import ApiContext, ContextDep
+from api.web.deleteoptions import DeletePreconditions, parse_delete_options
 from api.web.errors import ApiError, invalid
-from api.web.resources import check_name, check_namespace, parse_body, render, render_revision
+from api.web.resources import (
+    check_name,
+    check_namespace,
+    check_object_size,
+    largest_part,
+    parse_body,
+    render,
+    render_revision,
+)
 from api.web.status import current_status
 from api.web.waiting import WaitDep, finish
 from k8s.labels import SelectorError, parse_selector
@@ -57,7 +66,20 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
     if errors or parsed is None:
         raise invalid(name or body_name, errors)
     version = int(parsed.resource_version) if parsed.resource_version else None
-    return name or str(body_name), parsed.content, version
+    final_name = name or str(body_name)
+    too_large = check_object_size(namespace, final_name, parsed.content)
+    if too_large:
+        raise ApiError(413, too_large[0].message, causes=too_large, name=final_name)
+    return final_name, parsed.content, version
+
+
+def _too_large(err: writing.EventTooLargeError, content: writing.Content, name: str) -> ApiError:
+    message = (
+        f"{err}: the relay's producer accepts messages up to kafka.max_request_size "
+        "(less the record's framing); make the largest part smaller"
+    )
+    cause = FieldError(largest_part(content), "FieldValueTooLong", message)
+    return ApiError(413, message, causes=[cause], name=name)
 
 
 def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
@@ -98,9 +120,12 @@ async def create(
             name=name,
             content=content,
             actor=actor_of(request),
+            max_event_bytes=ctx.max_event_bytes,
         )
     except writing.AlreadyExistsError as err:
         raise _write_errors(err, name=name, via_if_match=False) from None
+    except writing.EventTooLargeError as err:
+        raise _too_large(err, content, name) from None
     return await finish(response, ctx, row, wait)
 
 
@@ -127,9 +152,12 @@ async def replace(
             content=content,
             expected_version=expected,
             actor=actor_of(request),
+            max_event_bytes=ctx.max_event_bytes,
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
+    except writing.EventTooLargeError as err:
+        raise _too_large(err, content, name) from None
     return await finish(response, ctx, row, wait)
 
 
@@ -141,6 +169,7 @@ async def patch(
     patch_body = await read_json(request, allowed=(MERGE_PATCH, "application/json"))
     header = if_match_version(request)
     body_version: list[int | None] = [None]
+    merged_content: list[writing.Content] = []
 
     def change(current: AppConfigRow) -> writing.Content:
         merged = merge_patch(render(current, {}), patch_body)
@@ -153,6 +182,7 @@ async def patch(
         if version is not None and version != current.seq:
             body_version[0] = version
             raise writing.VersionConflictError(version, current.seq)
+        merged_content.append(content)
         return content
 
     try:
@@ -164,9 +194,12 @@ async def patch(
             change=change,
             expected_version=header,
             actor=actor_of(request),
+            max_event_bytes=ctx.max_event_bytes,
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=body_version[0] is None) from None
+    except writing.EventTooLargeError as err:
+        raise _too_large(err, merged_content[-1], name) from None
     return await finish(response, ctx, row, wait)
 
 
@@ -174,16 +207,11 @@ async def patch(
 async def delete(
     namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
-    body_version = None
+    """Tombstone the object; a DeleteOptions body may carry uid/resourceVersion preconditions."""
+    preconditions = DeletePreconditions()
     if await request.body():
-        options = await read_json(request)
-        rv = (
-            (options.get("preconditions") or {}).get("resourceVersion")
-            if isinstance(options, dict)
-            else None
-        )
-        body_version = int(rv) if isinstance(rv, str) and rv.isdigit() else None
-    expected, via_if_match = _expected(request, body_version)
+        preconditions = parse_delete_options(await read_json(request))
+    expected, via_if_match = _expected(request, preconditions.resource_version)
     try:
         row = await run_in_threadpool(
             writing.delete_appconfig,
@@ -191,9 +219,23 @@ async def delete(
             namespace=namespace,
             name=name,
             expected_version=expected,
+            expected_uid=preconditions.uid,
             actor=actor_of(request),
         )
-    except (writing.NotFoundError, writing.VersionConflictError) as err:
+    except writing.UidConflictError as err:
+        raise ApiError(409, f"Precondition failed: {err}", reason="Conflict", name=name) from None
+    except writing.VersionConflictError as err:
+        if via_if_match:
+            raise _write_errors(err, name=name, via_if_match=True) from None
+        raise ApiError(
+            409,
+            f'Operation cannot be fulfilled on appconfigs "{name}": the resourceVersion in the '
+            f"precondition ({err.expected}) does not match the resourceVersion in record "
+            f"({err.actual}). The object might have been modified",
+            reason="Conflict",
+            name=name,
+        ) from None
+    except writing.NotFoundError as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
     return await finish(response, ctx, row, wait)
 

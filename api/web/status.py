@@ -20,6 +20,7 @@ from workflows.contracts import (
     PHASE_PENDING,
     PHASE_SYNCED,
     PHASE_SYNCING,
+    TARGET_GIT,
     TARGET_KUBERNETES,
     workflow_id_for,
 )
@@ -31,7 +32,9 @@ def workflow_url(ui_url: str, temporal_namespace: str, workflow_id: str) -> str:
 
 
 def _target_detail(status: SyncStatusRow) -> dict[str, Any]:
-    detail_key = "resourceVersion" if status.target == TARGET_KUBERNETES else "commit"
+    detail_key = {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(
+        status.target, "detail"
+    )
     return {
         "appliedVersion": status.applied_version,
         detail_key: status.detail,

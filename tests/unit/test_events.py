@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
+from api.limits import json_text
 from api.persistence.events import envelope, row_image
 from api.persistence.tables import AppConfigRow
+from worker.events import parse_change
 
 
 def _row() -> AppConfigRow:
@@ -30,9 +31,9 @@ def test_row_image_matches_debezium_postgres_types() -> None:
     image = row_image(_row())
     assert image["seq"] == 7
     assert image["deleted"] is False
-    # json columns arrive as JSON text, timestamps as epoch microseconds.
-    assert json.loads(image["spec"]) == {"app": "web", "environment": "dev"}
-    assert image["labels"] == '{"a":"1","b":"2"}'
+    # json columns are JSON objects (not JSON text inside JSON), timestamps epoch micros.
+    assert image["spec"] == {"app": "web", "environment": "dev"}
+    assert image["labels"] == {"a": "1", "b": "2"}
     assert image["updated_at"] == 1767323045600000
 
 
@@ -47,3 +48,17 @@ def test_envelope_shape() -> None:
     assert change["source"]["schema"] == "public"
     assert change["source"]["lsn"] == 7
     assert change["ts_ms"] == change["source"]["ts_ms"] == 1767323045600
+
+
+def test_the_bridge_parses_the_row_image_it_is_given() -> None:
+    row = _row()
+    row.annotations = {"note": 'é "quoted"'}
+    change = envelope(
+        op="c", before=None, after=row_image(row), seq=7, committed_at=row.updated_at, database="rs"
+    )
+    event = parse_change(b"ns/web", json_text(change).encode())
+    assert event is not None
+    assert event.image is not None
+    assert event.image.spec == {"app": "web", "environment": "dev"}
+    assert event.image.annotations == {"note": 'é "quoted"'}
+    assert 'é \\"quoted\\"' in json_text(change)  # escaped once, not ASCII-escaped

@@ -72,6 +72,16 @@ def test_serialized_spec_size_limit() -> None:
     assert fields({"app": "web", "environment": "dev", "data": big}) == {"spec"}
 
 
+def test_spec_size_is_counted_in_bytes_of_utf8() -> None:
+    # 2 bytes of UTF-8 per character; the JSON text of the spec is what travels downstream.
+    under = {"text": "é" * ((MAX_SPEC_BYTES - 200) // 2)}
+    over = {"text": "é" * (MAX_SPEC_BYTES // 2 + 1)}
+    assert fields({"app": "web", "environment": "dev", "data": under}) == set()
+    _, errors = validate_spec({"app": "web", "environment": "dev", "data": over})
+    assert [(e.field, e.reason) for e in errors] == [("spec", "FieldValueTooLong")]
+    assert str(MAX_SPEC_BYTES) in errors[0].message
+
+
 @pytest.mark.parametrize(
     "key",
     [

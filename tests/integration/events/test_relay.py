@@ -1,5 +1,6 @@
 """The outbox relay: seq order per key, one active relay, nothing marked published before the
-broker acknowledged it, and the topic created with the configured partitions."""
+broker acknowledged it, the topic created with the configured partitions, and a message the
+producer refuses for good set aside (recorded, shown in the key's status) without blocking."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Engine
 
-from api.persistence import outbox
+from api.persistence import outbox, syncstatus
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
+from api.persistence.reading import get_row
 from api.persistence.writing import Content, create_appconfig, update_appconfig
+from api.web.status import derive_status
 from rendersync.stack.processes import free_port
 from tests.waiting import eventually
 from worker.publishing import RelayConfig, run_relay
@@ -155,3 +158,49 @@ async def test_a_second_relay_stands_by_until_the_first_stops(
         first_stop.set()
         second_stop.set()
         await asyncio.gather(first, second)
+
+
+async def test_a_message_refused_for_good_is_set_aside_and_later_rows_flow(
+    engine: Engine, db_url: str, kafka_broker: str
+) -> None:
+    topic = f"relay-{uuid.uuid4().hex[:8]}"
+
+    def write_around_a_huge_row() -> int:
+        write(engine, ["a"], 0)
+        # Written below the API (which would refuse it): over the producer's 1 MiB.
+        huge = create_appconfig(
+            engine,
+            namespace="ns",
+            name="huge",
+            content=Content(SPEC, {}, {"note": "x" * 1_200_000}),
+            actor="test",
+        )
+        write(engine, ["b"], 2)
+        return huge.seq
+
+    huge_seq = await asyncio.to_thread(write_around_a_huge_row)
+    stop = asyncio.Event()
+    relay = asyncio.create_task(run_relay(config(db_url, kafka_broker, topic), engine, stop=stop))
+    try:
+        seen = await consume(kafka_broker, topic, 4)
+        await eventually(
+            lambda: asyncio.to_thread(lambda: not outbox.fetch_unpublished(engine, limit=1)),
+            what="nothing left to publish",
+        )
+    finally:
+        stop.set()
+        await relay
+    assert sorted((key, seq) for key, _, seq in seen)[0] == ("ns/a", 1)
+    assert {key for key, _, _ in seen} == {"ns/a", "ns/b"}
+    (aside,) = outbox.set_aside_events(engine)
+    assert (aside.seq, aside.key) == (huge_seq, "ns/huge")
+    assert "MessageSizeTooLarge" in aside.error
+    (report,) = syncstatus.list_status(engine, namespace="ns")
+    assert (report.name, report.target, report.failed_version) == ("huge", "relay", huge_seq)
+    row = get_row(engine, namespace="ns", name="huge")
+    assert row is not None  # the row stays the truth
+    status = derive_status(
+        row, [report], targets=("kubernetes",), ui_url="http://ui", temporal_namespace="default"
+    )
+    assert status["phase"] == "Failed"
+    assert "not published" in status["lastError"]
