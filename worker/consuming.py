@@ -2,7 +2,9 @@
 
 A consumer group with manual commits. Partitions of a poll batch are processed
 concurrently, each in offset order; within a batch only the newest event per key is
-signalled (the workflow dedupes and coalesces by seq anyway). An offset is committed only
+signalled, preceded by the newest delete when an upsert follows it (a delete is never
+coalesced away: the workflow must compensate the old incarnation before a recreate). Each
+key's events are signalled one after the other in seq order. An offset is committed only
 after Temporal accepted every signal before it; Temporal unavailable means back off and
 retry, never skip. Unparseable messages go to the DLQ with the reason in a header.
 """
@@ -20,7 +22,7 @@ from worker import metrics
 from worker.events import PoisonMessageError, parse_change
 from worker.signalling import Signaller
 from worker.topics import ensure_topic, wait_for_topic
-from workflows.contracts import ChangeEvent
+from workflows.contracts import OP_DELETE, ChangeEvent
 
 logger = logging.getLogger(__name__)
 
@@ -88,18 +90,11 @@ class Bridge:
     async def _partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event
     ) -> None:
-        newest: dict[str, ChangeEvent] = {}
-        for record in records:
-            event = await self._parse_or_dlq(record)
-            if event is None:
-                continue
-            if event.key in newest:
-                metrics.EVENTS_COALESCED.inc()
-            if event.key not in newest or event.seq > newest[event.key].seq:
-                newest[event.key] = event
-        delivered = await asyncio.gather(
-            *(self.signaller.deliver(e, stop=stop) for e in newest.values())
-        )
+        events = [e for e in [await self._parse_or_dlq(r) for r in records] if e is not None]
+        per_key = coalesce(events)
+        handed = sum(len(key_events) for key_events in per_key)
+        metrics.EVENTS_COALESCED.inc(len(events) - handed)
+        delivered = await asyncio.gather(*(self._deliver(e, stop) for e in per_key))
         if not all(delivered):
             return  # stopped before Temporal took them: leave the offsets uncommitted
         try:
@@ -108,7 +103,15 @@ class Bridge:
             # The partition moved to another replica; it redelivers, the workflow dedupes.
             logger.info("commit of %s skipped after a rebalance: %s", tp, err)
             return
-        metrics.EVENTS_CONSUMED.inc(len(newest))
+        metrics.EVENTS_CONSUMED.inc(handed)
+
+    async def _deliver(self, events: list[ChangeEvent], stop: asyncio.Event) -> bool:
+        """Signal one key's events in order: the workflow drops an event older than one it
+        has seen, so a delete signalled after its recreate would be lost."""
+        for event in events:
+            if not await self.signaller.deliver(event, stop=stop):
+                return False
+        return True
 
     async def _parse_or_dlq(self, record: ConsumerRecord[bytes, bytes]) -> ChangeEvent | None:
         try:
@@ -133,3 +136,24 @@ class Bridge:
             )
             metrics.DLQ_MESSAGES.inc()
             return None
+
+
+def coalesce(events: list[ChangeEvent]) -> list[list[ChangeEvent]]:
+    """Per key, what the workflow needs of ``events``, in seq order: the newest event, and
+    before it the newest delete when an upsert superseded that delete. Older upserts are
+    superseded (the workflow would skip them); older deletes are covered by the newest one,
+    which compensates whatever incarnation the targets hold."""
+    newest: dict[str, ChangeEvent] = {}
+    newest_delete: dict[str, ChangeEvent] = {}
+    for event in events:
+        if event.key not in newest or event.seq > newest[event.key].seq:
+            newest[event.key] = event
+        delete = newest_delete.get(event.key)
+        if event.op == OP_DELETE and (delete is None or event.seq > delete.seq):
+            newest_delete[event.key] = event
+    per_key = []
+    for key, event in newest.items():
+        delete = newest_delete.get(key)
+        superseded = delete is not None and delete.seq < event.seq
+        per_key.append([delete, event] if delete is not None and superseded else [event])
+    return per_key
