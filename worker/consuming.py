@@ -6,7 +6,10 @@ signalled, preceded by the newest delete when an upsert follows it (a delete is 
 coalesced away: the workflow must compensate the old incarnation before a recreate). Each
 key's events are signalled one after the other in seq order. An offset is committed only
 after Temporal accepted every signal before it; Temporal unavailable means back off and
-retry, never skip. Unparseable messages go to the DLQ with the reason in a header.
+retry, never skip. A message that cannot be parsed, whatever is wrong with it, goes to the
+DLQ with the reason in a header, and so does an event that no row backs; the partition then
+flows on. Events are checked against the database (``worker.resolving``): one whose version
+the row never had is replaced by the row's current version.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from sqlalchemy import Engine
 
 from worker import metrics
-from worker.events import PoisonMessageError, parse_change
+from worker.events import Change, parse_message
+from worker.resolving import RowResolver, StoppedError
 from worker.signalling import Signaller
 from worker.topics import ensure_topic, wait_for_topic
 from workflows.contracts import OP_DELETE, ChangeEvent
 
 logger = logging.getLogger(__name__)
+#: Characters of a reason kept in the DLQ header.
+_MAX_REASON = 1000
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,13 @@ class BridgeConfig:
 
 
 class Bridge:
-    """One bridge replica; several replicas share the work through the consumer group."""
+    """One bridge replica; several replicas share the work through the consumer group.
+    ``engine`` is the database events are checked against (read only)."""
 
-    def __init__(self, config: BridgeConfig, signaller: Signaller) -> None:
+    def __init__(self, config: BridgeConfig, signaller: Signaller, *, engine: Engine) -> None:
         self.config = config
         self.signaller = signaller
+        self.resolver = RowResolver(engine)
         self.consumer = AIOKafkaConsumer(
             config.topic,
             bootstrap_servers=config.bootstrap_servers,
@@ -90,7 +99,10 @@ class Bridge:
     async def _partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event
     ) -> None:
-        events = [e for e in [await self._parse_or_dlq(r) for r in records] if e is not None]
+        try:
+            events = [e for r in records if (e := await self._event_of(r, stop)) is not None]
+        except StoppedError:
+            return  # stopped while the database did not answer: nothing is committed
         per_key = coalesce(events)
         handed = sum(len(key_events) for key_events in per_key)
         metrics.EVENTS_COALESCED.inc(len(events) - handed)
@@ -113,29 +125,42 @@ class Bridge:
                 return False
         return True
 
-    async def _parse_or_dlq(self, record: ConsumerRecord[bytes, bytes]) -> ChangeEvent | None:
-        try:
-            return parse_change(record.key, record.value)
-        except PoisonMessageError as err:
-            logger.warning(
-                "poison message at %s[%d]@%d to the DLQ: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                err,
-            )
-            headers = [
-                ("rendersync-error", str(err).encode()),
-                (
-                    "rendersync-source",
-                    f"{record.topic}/{record.partition}/{record.offset}".encode(),
-                ),
-            ]
-            await self.dlq.send_and_wait(
-                self.config.dlq_topic, key=record.key, value=record.value, headers=headers
-            )
-            metrics.DLQ_MESSAGES.inc()
+    async def _event_of(
+        self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event
+    ) -> ChangeEvent | None:
+        """The event to hand over for ``record``, None when there is none (DLQ'd or nothing
+        to do); raises StoppedError when stopped while the database did not answer."""
+        change = await self._parse_or_dlq(record)
+        if change is None:
             return None
+        resolution = await self.resolver.resolve(change, stop=stop)
+        if resolution.dead_letter:
+            await self._dead_letter(record, resolution.dead_letter)
+        return resolution.event
+
+    async def _parse_or_dlq(self, record: ConsumerRecord[bytes, bytes]) -> Change | None:
+        try:
+            return parse_message(record.key, record.value)
+        except Exception as err:  # whatever the parser trips on, the message is poison
+            await self._dead_letter(record, f"{type(err).__name__}: {err}")
+            return None
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        logger.warning(
+            "message at %s[%d]@%d to the DLQ: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+        )
+        headers = [
+            ("rendersync-error", reason[:_MAX_REASON].encode()),
+            ("rendersync-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        ]
+        await self.dlq.send_and_wait(
+            self.config.dlq_topic, key=record.key, value=record.value, headers=headers
+        )
+        metrics.DLQ_MESSAGES.inc()
 
 
 def coalesce(events: list[ChangeEvent]) -> list[list[ChangeEvent]]:

@@ -73,7 +73,7 @@ async def running_bridge(
     )
     signaller = RecordingSignaller()
     stop = asyncio.Event()
-    bridge = Bridge(config, signaller)
+    bridge = Bridge(config, signaller, engine=engine)
     task = asyncio.create_task(bridge.run(stop=stop))
     running = RunningBridge(task, signaller, config.dlq_topic, stop)
     try:
