@@ -8,7 +8,10 @@ update whose row has ``deleted`` set = delete (a tombstone write). The version i
 (the purge of a compensated tombstone) carry nothing to do and yield None.
 
 Every malformed message raises ``PoisonMessageError`` with the reason, whatever is wrong with
-it (types, nesting, JSON).
+it (types, nesting, JSON). A json column that Debezium sent as its unavailable-value
+placeholder (an unchanged TOASTed value under REPLICA IDENTITY DEFAULT) is no error: the
+change is parsed without an image and names the columns in ``Change.unavailable``, so the
+bridge can read the row instead.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from typing import Any
 
 from workflows.contracts import OP_DELETE, OP_UPSERT, AppConfigImage, ChangeEvent
 
+#: What Debezium sends for a column value it does not have (``unavailable.value.placeholder``).
+UNAVAILABLE = "__debezium_unavailable_value"
 #: Deeper json columns are refused: no valid spec comes near it, and deeper values would
 #: exhaust the stack of whatever serializes the event next.
 MAX_DEPTH = 32
+_JSON_COLUMNS = ("spec", "labels", "annotations")
 
 
 class PoisonMessageError(ValueError):
@@ -97,7 +103,9 @@ def _image(raw: Any) -> tuple[str, str, int, AppConfigImage | None, tuple[str, .
     if uid is not None and not isinstance(uid, str):
         raise PoisonMessageError("uid must be a string")
     generation = 1 if raw.get("generation") in (None, 0) else _positive_int(raw, "generation")
-    unavailable: tuple[str, ...] = ()
+    unavailable = tuple(f for f in _JSON_COLUMNS if raw.get(f) == UNAVAILABLE)
+    if unavailable:
+        return namespace, name, seq, None, unavailable
     image = AppConfigImage(
         namespace=namespace,
         name=name,
@@ -108,7 +116,7 @@ def _image(raw: Any) -> tuple[str, str, int, AppConfigImage | None, tuple[str, .
         labels=_string_map(raw, "labels"),
         annotations=_string_map(raw, "annotations"),
     )
-    return namespace, name, seq, image, unavailable
+    return namespace, name, seq, image, ()
 
 
 def _payload(value: bytes) -> dict[str, Any] | None:

@@ -6,6 +6,13 @@ message): handed over, it would fence out every real version of its key in the w
 forever. It is resolved against the key's row instead: the row's current version is handed
 over (a delete when the row is a tombstone), or, with no row, the message goes to the DLQ.
 
+An upsert whose image lacks json columns (Debezium's unavailable-value placeholder for an
+unchanged TOASTed value, under REPLICA IDENTITY DEFAULT) cannot be applied as it stands:
+the row's image is handed over when the row holds that version or a newer one (a tombstone:
+a delete). An absent row was purged once a later delete was compensated: nothing to do. A
+row below the event's version never had it: the message goes to the DLQ. A delete needs no
+image (its seq is complete), so it is handed over as it is.
+
 The change sequence's high-water mark is cached and re-read only when an event exceeds it:
 about one read of one row per poll batch. A database that does not answer pauses the
 bridge (retried with backoff until ``stop``), like an unavailable Temporal: nothing is
@@ -29,7 +36,7 @@ from api.persistence.tables import AppConfigRow
 from worker import metrics
 from worker.events import Change
 from worker.resyncing import forced_event
-from workflows.contracts import ChangeEvent
+from workflows.contracts import OP_UPSERT, ChangeEvent
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,6 +69,8 @@ class RowResolver:
         event = change.event
         if event.seq > await self._sequence_at_least(event.seq, stop=stop):
             return await self._beyond_sequence(event, stop=stop)
+        if change.unavailable and event.op == OP_UPSERT:
+            return await self._incomplete(change, stop=stop)
         return Resolution(event)
 
     async def _sequence_at_least(self, seq: int, *, stop: asyncio.Event) -> int:
@@ -90,6 +99,27 @@ class RowResolver:
         )
         metrics.EVENTS_RESOLVED.labels(reason="beyond-sequence").inc()
         return Resolution(row_event(row))
+
+    async def _incomplete(self, change: Change, *, stop: asyncio.Event) -> Resolution:
+        event = change.event
+        row = await self._row(event.key, stop=stop)
+        if row is None:
+            return Resolution(None)  # purged after its delete was compensated
+        if row.seq < event.seq:
+            return Resolution(
+                None, dead_letter=f"the row of {event.key} is at v{row.seq}, never at v{event.seq}"
+            )
+        logger.info(
+            "%s: %s unavailable in the image of v%d; handing over the row's v%d",
+            event.key,
+            ", ".join(change.unavailable),
+            event.seq,
+            row.seq,
+        )
+        metrics.EVENTS_RESOLVED.labels(reason="unavailable-columns").inc()
+        # The commit time is the event's only when the row is still at the event's version.
+        committed = event.committed_at_ms if row.seq == event.seq else 0
+        return Resolution(row_event(row, committed_at_ms=committed))
 
     async def _row(self, key: str, *, stop: asyncio.Event) -> AppConfigRow | None:
         namespace, _, name = key.partition("/")

@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
-from worker.events import PoisonMessageError, parse_change
+from worker.events import PoisonMessageError, parse_change, parse_message
 from workflows.contracts import OP_DELETE, OP_UPSERT
+
+#: What Debezium sends for a value it did not get (an unchanged TOASTed column).
+UNAVAILABLE = "__debezium_unavailable_value"
 
 
 def image(seq: Any = 5, deleted: Any = False, **extra: Any) -> dict[str, Any]:
@@ -155,3 +158,21 @@ def test_an_absurd_seq_is_parsed_for_the_bridge_to_resolve(size: int) -> None:
     event = parse_change(b"team-a/web", encode(envelope("u", after=image(seq=size))))
     assert event is not None
     assert event.seq == size
+
+
+def test_an_unavailable_toasted_column_leaves_the_image_to_the_row() -> None:
+    after = image(seq=6, spec=UNAVAILABLE, annotations=UNAVAILABLE)
+    change = parse_message(b"team-a/web", encode(envelope("u", after=after)))
+    assert change is not None
+    assert (change.event.key, change.event.seq, change.event.op) == ("team-a/web", 6, OP_UPSERT)
+    assert change.event.image is None
+    assert change.unavailable == ("spec", "annotations")
+    with pytest.raises(PoisonMessageError, match="unavailable"):
+        parse_change(b"team-a/web", encode(envelope("u", after=after)))
+
+
+def test_a_tombstone_with_an_unavailable_column_is_still_a_delete() -> None:
+    after = image(seq=7, deleted=True, spec=UNAVAILABLE)
+    event = parse_change(b"team-a/web", encode(envelope("u", after=after)))
+    assert event is not None
+    assert (event.op, event.seq, event.image) == (OP_DELETE, 7, None)
