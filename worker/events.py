@@ -37,10 +37,12 @@ class PoisonMessageError(ValueError):
 @dataclass(frozen=True)
 class Change:
     """A parsed change event. ``unavailable`` names the json columns the message lacked; then
-    ``event.image`` is None and only the row can say what the key holds."""
+    ``event.image`` is None and only the row can say what the key holds. ``uid`` is the
+    incarnation the message names ("" when it names none), also when the image is incomplete."""
 
     event: ChangeEvent
     unavailable: tuple[str, ...] = ()
+    uid: str = ""
 
 
 def _too_deep(value: Any) -> bool:
@@ -89,8 +91,8 @@ def _positive_int(raw: dict[str, Any], field: str) -> int:
     return value
 
 
-def _image(raw: Any) -> tuple[str, str, int, AppConfigImage | None, tuple[str, ...]]:
-    """(namespace, name, seq, image, unavailable columns) of a row image."""
+def _change(op: str, raw: Any, committed_at_ms: int) -> Change:
+    """The change ``op`` of the row image ``raw``."""
     if not isinstance(raw, dict):
         raise PoisonMessageError("row image must be an object")
     missing = [f for f in ("namespace", "name", "seq") if f not in raw]
@@ -99,24 +101,26 @@ def _image(raw: Any) -> tuple[str, str, int, AppConfigImage | None, tuple[str, .
     namespace, name, seq = raw["namespace"], raw["name"], _positive_int(raw, "seq")
     if not (isinstance(namespace, str) and isinstance(name, str)):
         raise PoisonMessageError("namespace and name must be strings")
-    uid = raw.get("uid")
-    if uid is not None and not isinstance(uid, str):
+    uid = raw.get("uid") or ""
+    if not isinstance(uid, str):
         raise PoisonMessageError("uid must be a string")
     generation = 1 if raw.get("generation") in (None, 0) else _positive_int(raw, "generation")
     unavailable = tuple(f for f in _JSON_COLUMNS if raw.get(f) == UNAVAILABLE)
-    if unavailable:
-        return namespace, name, seq, None, unavailable
-    image = AppConfigImage(
-        namespace=namespace,
-        name=name,
-        uid=uid or "",
-        seq=seq,
-        generation=generation,
-        spec=_json_field(raw, "spec"),
-        labels=_string_map(raw, "labels"),
-        annotations=_string_map(raw, "annotations"),
-    )
-    return namespace, name, seq, image, ()
+    image = None
+    if not unavailable:
+        image = AppConfigImage(
+            namespace=namespace,
+            name=name,
+            uid=uid,
+            seq=seq,
+            generation=generation,
+            spec=_json_field(raw, "spec"),
+            labels=_string_map(raw, "labels"),
+            annotations=_string_map(raw, "annotations"),
+        )
+    key = f"{namespace}/{name}"
+    event = ChangeEvent(key=key, seq=seq, op=op, image=image, committed_at_ms=committed_at_ms)
+    return Change(event, unavailable, uid)
 
 
 def _payload(value: bytes) -> dict[str, Any] | None:
@@ -171,20 +175,13 @@ def parse_message(key: bytes | None, value: bytes | None) -> Change | None:
     if described is None:
         return None
     op, row = described
-    namespace, name, seq, image, unavailable = _image(row)
-    event_key = f"{namespace}/{name}"
-    if key is not None and _decode_key(key) not in (event_key, None):
-        raise PoisonMessageError(f"message key does not match row {event_key}")
     source = payload.get("source")
     committed = (source if isinstance(source, dict) else {}).get("ts_ms") or payload.get("ts_ms")
-    event = ChangeEvent(
-        key=event_key,
-        seq=seq,
-        op=op,
-        image=image,
-        committed_at_ms=committed if isinstance(committed, int) and committed > 0 else 0,
-    )
-    return Change(event, unavailable)
+    committed_at_ms = committed if isinstance(committed, int) and committed > 0 else 0
+    change = _change(op, row, committed_at_ms)
+    if key is not None and _decode_key(key) not in (change.event.key, None):
+        raise PoisonMessageError(f"message key does not match row {change.event.key}")
+    return change
 
 
 def parse_change(key: bytes | None, value: bytes | None) -> ChangeEvent | None:

@@ -4,12 +4,14 @@ Most events are handed to the workflow as they are. An event whose ``seq`` is ab
 database's change sequence names a version no write ever committed (a forged or corrupt
 message): handed over, it would fence out every real version of its key in the workflow,
 forever. It is resolved against the key's row instead: the row's current version is handed
-over (a delete when the row is a tombstone), or, with no row, the message goes to the DLQ.
+over (a delete when the row is a tombstone), or, with no row or a row of another
+incarnation (another uid), the message goes to the DLQ.
 
 An upsert whose image lacks json columns (Debezium's unavailable-value placeholder for an
 unchanged TOASTed value, under REPLICA IDENTITY DEFAULT) cannot be applied as it stands:
 the row's image is handed over when the row holds that version or a newer one (a tombstone:
-a delete). An absent row was purged once a later delete was compensated: nothing to do. A
+a delete). An absent row was purged once a later delete was compensated, and a row of
+another incarnation was deleted and recreated since (those events follow): nothing to do. A
 row below the event's version never had it: the message goes to the DLQ. A delete needs no
 image (its seq is complete), so it is handed over as it is.
 
@@ -67,11 +69,13 @@ class RowResolver:
     async def resolve(self, change: Change, *, stop: asyncio.Event) -> Resolution:
         """The event to hand over for ``change``; raises StoppedError if stopped meanwhile."""
         event = change.event
-        if event.seq > await self._sequence_at_least(event.seq, stop=stop):
-            return await self._beyond_sequence(event, stop=stop)
-        if change.unavailable and event.op == OP_UPSERT:
-            return await self._incomplete(change, stop=stop)
-        return Resolution(event)
+        beyond = event.seq > await self._sequence_at_least(event.seq, stop=stop)
+        if not beyond and not (change.unavailable and event.op == OP_UPSERT):
+            return Resolution(event)
+        row = await self._row(event.key, stop=stop)
+        if beyond:
+            return self._beyond_sequence(change, row)
+        return self._incomplete(change, row)
 
     async def _sequence_at_least(self, seq: int, *, stop: asyncio.Event) -> int:
         """The change sequence's high-water mark, re-read only when ``seq`` exceeds it."""
@@ -82,33 +86,27 @@ class RowResolver:
                     self._high_water = max(self._high_water, value)
         return self._high_water
 
-    async def _beyond_sequence(self, event: ChangeEvent, *, stop: asyncio.Event) -> Resolution:
-        row = await self._row(event.key, stop=stop)
+    def _beyond_sequence(self, change: Change, row: AppConfigRow | None) -> Resolution:
+        event = change.event
+        beyond = f"seq {event.seq} is beyond the change sequence ({self._high_water})"
         if row is None:
-            return Resolution(
-                None,
-                dead_letter=f"seq {event.seq} is beyond the change sequence "
-                f"({self._high_water}) and no row backs {event.key}",
-            )
-        logger.warning(
-            "%s: seq %d is beyond the change sequence (%d); handing over the row's v%d",
-            event.key,
-            event.seq,
-            self._high_water,
-            row.seq,
-        )
+            return Resolution(None, dead_letter=f"{beyond} and no row backs {event.key}")
+        if not same_incarnation(change, row):
+            return Resolution(None, dead_letter=f"{beyond} and names another uid than the row")
+        logger.warning("%s: %s; handing over the row's v%d", event.key, beyond, row.seq)
         metrics.EVENTS_RESOLVED.labels(reason="beyond-sequence").inc()
         return Resolution(row_event(row))
 
-    async def _incomplete(self, change: Change, *, stop: asyncio.Event) -> Resolution:
+    def _incomplete(self, change: Change, row: AppConfigRow | None) -> Resolution:
         event = change.event
-        row = await self._row(event.key, stop=stop)
         if row is None:
             return Resolution(None)  # purged after its delete was compensated
         if row.seq < event.seq:
             return Resolution(
                 None, dead_letter=f"the row of {event.key} is at v{row.seq}, never at v{event.seq}"
             )
+        if not same_incarnation(change, row):
+            return Resolution(None)  # deleted and recreated since: those events follow
         logger.info(
             "%s: %s unavailable in the image of v%d; handing over the row's v%d",
             event.key,
@@ -139,6 +137,13 @@ class RowResolver:
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 delay = min(delay * 2, self.max_backoff_s)
         raise StoppedError
+
+
+def same_incarnation(change: Change, row: AppConfigRow) -> bool:
+    """Whether ``row`` is the incarnation ``change`` names (any, when it names none). The row
+    of a later incarnation must not stand in for the event: handed over, its version would
+    make the workflow drop the delete that ended this incarnation, still queued behind."""
+    return not change.uid or change.uid == row.uid
 
 
 def row_event(row: AppConfigRow, *, committed_at_ms: int = 0) -> ChangeEvent:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from api.persistence.events import envelope
+from api.persistence.reading import get_row
 from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from tests.integration.bridge.conftest import (
     Message,
@@ -112,23 +113,37 @@ async def test_an_event_beyond_the_change_sequence_is_resolved_against_the_row(
         create(engine, "t")  # 3
         delete_appconfig(engine, namespace="ns", name="t", expected_version=None, actor="t")  # 4
 
+        create(engine, "x")  # 5
+
     await asyncio.to_thread(history)
-    forged = [message("k", seq=FORGED), message("t", seq=FORGED), message("none", seq=FORGED)]
+    row = await asyncio.to_thread(get_row, engine, namespace="ns", name="k")
+    assert row is not None
+    forged = [
+        message("k", seq=FORGED, uid=row.uid),  # a corrupt seq of a real message
+        message("t", seq=FORGED, uid=""),  # naming no incarnation
+        message("none", seq=FORGED),
+        message("x", seq=FORGED, uid="another-incarnation"),
+    ]
     await produce(kafka_broker, kafka_topic, forged)
     async with running_bridge(bootstrap=kafka_broker, topic=kafka_topic, engine=engine) as bridge:
         await handed_over(bridge, "ns/k", OP_UPSERT, 2)  # the row's version, not the forged one
         await handed_over(bridge, "ns/t", OP_DELETE, 4)  # the row is a tombstone
-        dead = await dlq_records(kafka_broker, bridge.dlq_topic, 1)
+        dead = await dlq_records(kafka_broker, bridge.dlq_topic, 2)
         # A real change after the forged one still gets through: nothing was fenced out.
         await asyncio.to_thread(update, engine, "k", replicas=3)
         await produce(kafka_broker, kafka_topic, outbox_messages(engine)[-1:])
-        await handed_over(bridge, "ns/k", OP_UPSERT, 5)
+        await handed_over(bridge, "ns/k", OP_UPSERT, 6)
     recorded = bridge.signaller
-    assert recorded.of("ns/k") == [(OP_UPSERT, 2), (OP_UPSERT, 5)]
+    assert recorded.of("ns/k") == [(OP_UPSERT, 2), (OP_UPSERT, 6)]
     resolved = next(e for e in recorded.events if e.key == "ns/k")
     assert resolved.image is not None
     assert resolved.image.spec == {**SPEC, "replicas": 2}  # the row's image, not the event's
     assert not resolved.force
     assert recorded.of("ns/none") == []
-    assert [r.key for r in dead] == [b"ns/none"]
-    assert b"change sequence" in dict(dead[0].headers)["rendersync-error"]
+    assert recorded.of("ns/x") == []  # a row of another incarnation does not stand in
+    dead.sort(key=lambda r: r.key or b"")  # the DLQ has several partitions
+    assert [r.key for r in dead] == [b"ns/none", b"ns/x"]
+    reasons = [dict(r.headers)["rendersync-error"] for r in dead]
+    assert all(b"change sequence" in reason for reason in reasons)
+    assert b"no row" in reasons[0]
+    assert b"another uid" in reasons[1]

@@ -80,6 +80,10 @@ def history(engine: Engine) -> list[Message]:
     create(engine, "o")  # 7
     create(engine, "z")  # 8
     messages.append(debezium_update(engine, "o", 8))  # a version the row of o never had
+    create(engine, "r")  # 9
+    messages.append(debezium_update(engine, "r", 9))
+    delete_appconfig(engine, namespace="ns", name="r", expected_version=None, actor="t")  # 10
+    create(engine, "r")  # 11: another incarnation; the events of 10 and 11 follow
     return messages
 
 
@@ -108,6 +112,7 @@ async def test_an_incomplete_image_is_replaced_by_the_row(
     assert recorded.of("ns/p") == []  # purged: nothing left to do
     assert recorded.of("ns/t") == [(OP_DELETE, 6)]
     assert recorded.of("ns/o") == []
+    assert recorded.of("ns/r") == []  # not the recreate 11 before the delete 10
     assert [r.key for r in dead] == [b"ns/o"]
     assert b"never" in dict(dead[0].headers)["rendersync-error"]
 
