@@ -8,7 +8,8 @@ key's events are signalled one after the other in seq order. An offset is commit
 after Temporal accepted every signal before it; Temporal unavailable means back off and
 retry, never skip. A message that cannot be parsed, whatever is wrong with it, goes to the
 DLQ with the reason in a header, and so does an event that no row backs; the partition then
-flows on. Events are checked against the database (``worker.resolving``): one whose version
+flows on (a message too large to copy there leaves its reason and origin, without the
+value). Events are checked against the database (``worker.resolving``): one whose version
 the row never had is replaced by the row's current version.
 """
 
@@ -19,7 +20,7 @@ import logging
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, MessageSizeTooLargeError
 from sqlalchemy import Engine
 
 from worker import metrics
@@ -157,9 +158,18 @@ class Bridge:
             ("rendersync-error", reason[:_MAX_REASON].encode()),
             ("rendersync-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
         ]
-        await self.dlq.send_and_wait(
-            self.config.dlq_topic, key=record.key, value=record.value, headers=headers
-        )
+        try:
+            await self.dlq.send_and_wait(
+                self.config.dlq_topic, key=record.key, value=record.value, headers=headers
+            )
+        except MessageSizeTooLargeError:
+            # The copy (the original plus these headers) is over the limit; a retry would fail
+            # for ever, so the DLQ keeps the reason and where the original is.
+            size = str(len(record.value or b"")).encode()
+            headers.append(("rendersync-value-dropped", size))
+            await self.dlq.send_and_wait(
+                self.config.dlq_topic, key=record.key, value=None, headers=headers
+            )
         metrics.DLQ_MESSAGES.inc()
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import Engine
 
 from api.persistence.events import envelope
@@ -147,3 +148,26 @@ async def test_an_event_beyond_the_change_sequence_is_resolved_against_the_row(
     assert all(b"change sequence" in reason for reason in reasons)
     assert b"no row" in reasons[0]
     assert b"another uid" in reasons[1]
+
+
+@pytest.mark.parametrize("kafka_topic", [1], indirect=True)
+async def test_a_message_too_large_to_copy_leaves_a_pointer_in_the_dlq(
+    engine: Engine, kafka_broker: str, kafka_topic: str
+) -> None:
+    await asyncio.to_thread(create, engine, "k")
+    # Just under the producer's 1 MiB limit: the DLQ copy, with the reason headers, is over it.
+    huge = b"x" * (1024 * 1024 - 20)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_broker, max_request_size=2 * 1024 * 1024)
+    await producer.start()
+    try:
+        await producer.send_and_wait(kafka_topic, key=b"ns/k", value=huge)
+    finally:
+        await producer.stop()
+    await produce(kafka_broker, kafka_topic, outbox_messages(engine))
+    async with running_bridge(bootstrap=kafka_broker, topic=kafka_topic, engine=engine) as bridge:
+        await handed_over(bridge, "ns/k", OP_UPSERT, 1)
+        dead = await dlq_records(kafka_broker, bridge.dlq_topic, 1)
+    assert dead[0].value is None
+    headers = dict(dead[0].headers)
+    assert headers["rendersync-value-dropped"] == str(len(huge)).encode()
+    assert headers["rendersync-source"] == f"{kafka_topic}/0/0".encode()
