@@ -58,7 +58,11 @@ async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
         session_timeout_ms=kafka.session_timeout_ms,
         heartbeat_interval_ms=kafka.heartbeat_interval_ms,
     )
-    await Bridge(config, signaller).run(stop=stop)
+    engine = engine_from(settings)
+    try:
+        await Bridge(config, signaller, engine=engine).run(stop=stop)
+    finally:
+        engine.dispose()
 
 
 @dataclass

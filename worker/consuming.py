@@ -2,9 +2,15 @@
 
 A consumer group with manual commits. Partitions of a poll batch are processed
 concurrently, each in offset order; within a batch only the newest event per key is
-signalled (the workflow dedupes and coalesces by seq anyway). An offset is committed only
+signalled, preceded by the newest delete when an upsert follows it (a delete is never
+coalesced away: the workflow must compensate the old incarnation before a recreate). Each
+key's events are signalled one after the other in seq order. An offset is committed only
 after Temporal accepted every signal before it; Temporal unavailable means back off and
-retry, never skip. Unparseable messages go to the DLQ with the reason in a header.
+retry, never skip. A message that cannot be parsed, whatever is wrong with it, goes to the
+DLQ with the reason in a header, and so does an event that no row backs; the partition then
+flows on (a message too large to copy there leaves its reason and origin, without the
+value). Events are checked against the database (``worker.resolving``): one whose version
+the row never had is replaced by the row's current version.
 """
 
 from __future__ import annotations
@@ -14,15 +20,19 @@ import logging
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.errors import CommitFailedError, IllegalStateError, MessageSizeTooLargeError
+from sqlalchemy import Engine
 
 from worker import metrics
-from worker.events import PoisonMessageError, parse_change
+from worker.events import Change, parse_message
+from worker.resolving import RowResolver, StoppedError
 from worker.signalling import Signaller
 from worker.topics import ensure_topic, wait_for_topic
-from workflows.contracts import ChangeEvent
+from workflows.contracts import OP_DELETE, ChangeEvent
 
 logger = logging.getLogger(__name__)
+#: Characters of a reason kept in the DLQ header.
+_MAX_REASON = 1000
 
 
 @dataclass(frozen=True)
@@ -41,11 +51,13 @@ class BridgeConfig:
 
 
 class Bridge:
-    """One bridge replica; several replicas share the work through the consumer group."""
+    """One bridge replica; several replicas share the work through the consumer group.
+    ``engine`` is the database events are checked against (read only)."""
 
-    def __init__(self, config: BridgeConfig, signaller: Signaller) -> None:
+    def __init__(self, config: BridgeConfig, signaller: Signaller, *, engine: Engine) -> None:
         self.config = config
         self.signaller = signaller
+        self.resolver = RowResolver(engine)
         self.consumer = AIOKafkaConsumer(
             config.topic,
             bootstrap_servers=config.bootstrap_servers,
@@ -88,18 +100,14 @@ class Bridge:
     async def _partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event
     ) -> None:
-        newest: dict[str, ChangeEvent] = {}
-        for record in records:
-            event = await self._parse_or_dlq(record)
-            if event is None:
-                continue
-            if event.key in newest:
-                metrics.EVENTS_COALESCED.inc()
-            if event.key not in newest or event.seq > newest[event.key].seq:
-                newest[event.key] = event
-        delivered = await asyncio.gather(
-            *(self.signaller.deliver(e, stop=stop) for e in newest.values())
-        )
+        try:
+            events = [e for r in records if (e := await self._event_of(r, stop)) is not None]
+        except StoppedError:
+            return  # stopped while the database did not answer: nothing is committed
+        per_key = coalesce(events)
+        handed = sum(len(key_events) for key_events in per_key)
+        metrics.EVENTS_COALESCED.inc(len(events) - handed)
+        delivered = await asyncio.gather(*(self._deliver(e, stop) for e in per_key))
         if not all(delivered):
             return  # stopped before Temporal took them: leave the offsets uncommitted
         try:
@@ -108,28 +116,79 @@ class Bridge:
             # The partition moved to another replica; it redelivers, the workflow dedupes.
             logger.info("commit of %s skipped after a rebalance: %s", tp, err)
             return
-        metrics.EVENTS_CONSUMED.inc(len(newest))
+        metrics.EVENTS_CONSUMED.inc(handed)
 
-    async def _parse_or_dlq(self, record: ConsumerRecord[bytes, bytes]) -> ChangeEvent | None:
+    async def _deliver(self, events: list[ChangeEvent], stop: asyncio.Event) -> bool:
+        """Signal one key's events in order: the workflow drops an event older than one it
+        has seen, so a delete signalled after its recreate would be lost."""
+        for event in events:
+            if not await self.signaller.deliver(event, stop=stop):
+                return False
+        return True
+
+    async def _event_of(
+        self, record: ConsumerRecord[bytes, bytes], stop: asyncio.Event
+    ) -> ChangeEvent | None:
+        """The event to hand over for ``record``, None when there is none (DLQ'd or nothing
+        to do); raises StoppedError when stopped while the database did not answer."""
+        change = await self._parse_or_dlq(record)
+        if change is None:
+            return None
+        resolution = await self.resolver.resolve(change, stop=stop)
+        if resolution.dead_letter:
+            await self._dead_letter(record, resolution.dead_letter)
+        return resolution.event
+
+    async def _parse_or_dlq(self, record: ConsumerRecord[bytes, bytes]) -> Change | None:
         try:
-            return parse_change(record.key, record.value)
-        except PoisonMessageError as err:
-            logger.warning(
-                "poison message at %s[%d]@%d to the DLQ: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                err,
-            )
-            headers = [
-                ("rendersync-error", str(err).encode()),
-                (
-                    "rendersync-source",
-                    f"{record.topic}/{record.partition}/{record.offset}".encode(),
-                ),
-            ]
+            return parse_message(record.key, record.value)
+        except Exception as err:  # whatever the parser trips on, the message is poison
+            await self._dead_letter(record, f"{type(err).__name__}: {err}")
+            return None
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        logger.warning(
+            "message at %s[%d]@%d to the DLQ: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+        )
+        headers = [
+            ("rendersync-error", reason[:_MAX_REASON].encode()),
+            ("rendersync-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+        ]
+        try:
             await self.dlq.send_and_wait(
                 self.config.dlq_topic, key=record.key, value=record.value, headers=headers
             )
-            metrics.DLQ_MESSAGES.inc()
-            return None
+        except MessageSizeTooLargeError:
+            # The copy (the original plus these headers) is over the limit; a retry would fail
+            # for ever, so the DLQ keeps the reason and where the original is.
+            size = str(len(record.value or b"")).encode()
+            headers.append(("rendersync-value-dropped", size))
+            await self.dlq.send_and_wait(
+                self.config.dlq_topic, key=record.key, value=None, headers=headers
+            )
+        metrics.DLQ_MESSAGES.inc()
+
+
+def coalesce(events: list[ChangeEvent]) -> list[list[ChangeEvent]]:
+    """Per key, what the workflow needs of ``events``, in seq order: the newest event, and
+    before it the newest delete when an upsert superseded that delete. Older upserts are
+    superseded (the workflow would skip them); older deletes are covered by the newest one,
+    which compensates whatever incarnation the targets hold."""
+    newest: dict[str, ChangeEvent] = {}
+    newest_delete: dict[str, ChangeEvent] = {}
+    for event in events:
+        if event.key not in newest or event.seq > newest[event.key].seq:
+            newest[event.key] = event
+        delete = newest_delete.get(event.key)
+        if event.op == OP_DELETE and (delete is None or event.seq > delete.seq):
+            newest_delete[event.key] = event
+    per_key = []
+    for key, event in newest.items():
+        delete = newest_delete.get(key)
+        superseded = delete is not None and delete.seq < event.seq
+        per_key.append([delete, event] if delete is not None and superseded else [event])
+    return per_key

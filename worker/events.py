@@ -6,62 +6,128 @@ wrapper: json columns as JSON strings (or objects), ``op`` c/u/r = upsert, ``d``
 update whose row has ``deleted`` set = delete (a tombstone write). The version is the row's
 ``seq``, never ``source.lsn``. A Kafka tombstone (null value) and a delete without a row image
 (the purge of a compensated tombstone) carry nothing to do and yield None.
+
+Every malformed message raises ``PoisonMessageError`` with the reason, whatever is wrong with
+it (types, nesting, JSON). A json column that Debezium sent as its unavailable-value
+placeholder (an unchanged TOASTed value under REPLICA IDENTITY DEFAULT) is no error: the
+change is parsed without an image and names the columns in ``Change.unavailable``, so the
+bridge can read the row instead.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from workflows.contracts import OP_DELETE, OP_UPSERT, AppConfigImage, ChangeEvent
+
+#: What Debezium sends for a column value it does not have (``unavailable.value.placeholder``).
+UNAVAILABLE = "__debezium_unavailable_value"
+#: Deeper json columns are refused: no valid spec comes near it, and deeper values would
+#: exhaust the stack of whatever serializes the event next.
+MAX_DEPTH = 32
+_JSON_COLUMNS = ("spec", "labels", "annotations")
 
 
 class PoisonMessageError(ValueError):
     """The message can never be processed; the reason says why (it goes to the DLQ)."""
 
 
-def _json_field(image: dict[str, Any], field: str, default: Any) -> Any:
-    value = image.get(field, default)
+@dataclass(frozen=True)
+class Change:
+    """A parsed change event. ``unavailable`` names the json columns the message lacked; then
+    ``event.image`` is None and only the row can say what the key holds. ``uid`` is the
+    incarnation the message names ("" when it names none), also when the image is incomplete."""
+
+    event: ChangeEvent
+    unavailable: tuple[str, ...] = ()
+    uid: str = ""
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests more than MAX_DEPTH objects or arrays (walked level by level,
+    so the check itself cannot exhaust the stack)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [v for item in level for v in _containers_in(item)]
+        if not level:
+            return False
+    return True
+
+
+def _containers_in(item: Any) -> list[Any]:
+    values = item.values() if isinstance(item, dict) else item
+    return [v for v in values if isinstance(v, dict | list)]
+
+
+def _json_field(image: dict[str, Any], field: str) -> dict[str, Any]:
+    value = image.get(field)
     if value is None:
-        return default
+        return {}
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except json.JSONDecodeError as err:
+        except (ValueError, RecursionError) as err:
             raise PoisonMessageError(f"{field} is not valid JSON: {err}") from None
     if not isinstance(value, dict):
         raise PoisonMessageError(f"{field} must be a JSON object")
+    if _too_deep(value):
+        raise PoisonMessageError(f"{field} is nested deeper than {MAX_DEPTH} levels")
     return value
 
 
-def _image(raw: Any) -> AppConfigImage:
+def _string_map(image: dict[str, Any], field: str) -> dict[str, str]:
+    value = _json_field(image, field)
+    if not all(isinstance(v, str) for v in value.values()):
+        raise PoisonMessageError(f"{field} must map strings to strings")
+    return value
+
+
+def _positive_int(raw: dict[str, Any], field: str) -> int:
+    value = raw.get(field)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PoisonMessageError(f"{field} must be a positive integer")
+    return value
+
+
+def _change(op: str, raw: Any, committed_at_ms: int) -> Change:
+    """The change ``op`` of the row image ``raw``."""
     if not isinstance(raw, dict):
         raise PoisonMessageError("row image must be an object")
-    try:
-        namespace, name, seq = raw["namespace"], raw["name"], raw["seq"]
-    except KeyError as err:
-        raise PoisonMessageError(f"row image lacks {err.args[0]}") from None
+    missing = [f for f in ("namespace", "name", "seq") if f not in raw]
+    if missing:
+        raise PoisonMessageError(f"row image lacks {missing[0]}")
+    namespace, name, seq = raw["namespace"], raw["name"], _positive_int(raw, "seq")
     if not (isinstance(namespace, str) and isinstance(name, str)):
         raise PoisonMessageError("namespace and name must be strings")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise PoisonMessageError("seq must be a positive integer")
-    return AppConfigImage(
-        namespace=namespace,
-        name=name,
-        uid=str(raw.get("uid") or ""),
-        seq=seq,
-        generation=int(raw.get("generation") or 1),
-        spec=_json_field(raw, "spec", {}),
-        labels=_json_field(raw, "labels", {}),
-        annotations=_json_field(raw, "annotations", {}),
-    )
+    uid = raw.get("uid") or ""
+    if not isinstance(uid, str):
+        raise PoisonMessageError("uid must be a string")
+    generation = 1 if raw.get("generation") in (None, 0) else _positive_int(raw, "generation")
+    unavailable = tuple(f for f in _JSON_COLUMNS if raw.get(f) == UNAVAILABLE)
+    image = None
+    if not unavailable:
+        image = AppConfigImage(
+            namespace=namespace,
+            name=name,
+            uid=uid,
+            seq=seq,
+            generation=generation,
+            spec=_json_field(raw, "spec"),
+            labels=_string_map(raw, "labels"),
+            annotations=_string_map(raw, "annotations"),
+        )
+    key = f"{namespace}/{name}"
+    event = ChangeEvent(key=key, seq=seq, op=op, image=image, committed_at_ms=committed_at_ms)
+    return Change(event, unavailable, uid)
 
 
 def _payload(value: bytes) -> dict[str, Any] | None:
     try:
         decoded = json.loads(value)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise PoisonMessageError(f"value is not JSON: {err}") from None
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError, depth
+        raise PoisonMessageError(f"value is not JSON: {type(err).__name__}: {err}") from None
     if isinstance(decoded, dict) and "payload" in decoded and "schema" in decoded:
         decoded = decoded["payload"]
     if decoded is None:
@@ -71,44 +137,62 @@ def _payload(value: bytes) -> dict[str, Any] | None:
     return decoded
 
 
-def _event_from(payload: dict[str, Any]) -> tuple[str, AppConfigImage] | None:
+def _deleted(after: dict[str, Any]) -> bool:
+    deleted = after.get("deleted")
+    if deleted is not None and not isinstance(deleted, bool):
+        raise PoisonMessageError("deleted must be a boolean")
+    return bool(deleted)
+
+
+def _row_of(payload: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(op, row image) the event describes, or None when it describes no row."""
     op = payload["op"]
+    if not isinstance(op, str):
+        raise PoisonMessageError("op must be a string")
     if op in ("c", "u", "r"):
-        image = _image(payload.get("after"))
-        deleted = bool((payload.get("after") or {}).get("deleted"))
-        return (OP_DELETE if deleted else OP_UPSERT), image
+        after = payload.get("after")
+        if not isinstance(after, dict):
+            raise PoisonMessageError("row image must be an object")
+        return (OP_DELETE if _deleted(after) else OP_UPSERT), after
     if op == "d":
         before = payload.get("before")
         if not isinstance(before, dict) or before.get("seq") is None:
             return None  # the purge of a compensated tombstone: nothing left to undo
-        return OP_DELETE, _image(before)
+        return OP_DELETE, before
     if op in ("t", "m"):
         return None  # truncate and message events do not describe a row
     raise PoisonMessageError(f"unknown op {op!r}")
 
 
-def parse_change(key: bytes | None, value: bytes | None) -> ChangeEvent | None:
+def parse_message(key: bytes | None, value: bytes | None) -> Change | None:
     """Parse one Kafka record; None when it asks for nothing; PoisonMessageError if bad."""
     if value is None:
         return None
     payload = _payload(value)
     if payload is None:
         return None
-    parsed = _event_from(payload)
-    if parsed is None:
+    described = _row_of(payload)
+    if described is None:
         return None
-    op, image = parsed
-    if key is not None and _decode_key(key) not in (image.key, None):
-        raise PoisonMessageError(f"message key does not match row {image.key}")
-    source = payload.get("source") if isinstance(payload.get("source"), dict) else {}
-    committed = (source or {}).get("ts_ms") or payload.get("ts_ms") or 0
-    return ChangeEvent(
-        key=image.key,
-        seq=image.seq,
-        op=op,
-        image=image,
-        committed_at_ms=int(committed) if isinstance(committed, int) else 0,
-    )
+    op, row = described
+    source = payload.get("source")
+    committed = (source if isinstance(source, dict) else {}).get("ts_ms") or payload.get("ts_ms")
+    committed_at_ms = committed if isinstance(committed, int) and committed > 0 else 0
+    change = _change(op, row, committed_at_ms)
+    if key is not None and _decode_key(key) not in (change.event.key, None):
+        raise PoisonMessageError(f"message key does not match row {change.event.key}")
+    return change
+
+
+def parse_change(key: bytes | None, value: bytes | None) -> ChangeEvent | None:
+    """``parse_message`` for callers without a database: an upsert whose image Debezium left
+    incomplete is a PoisonMessageError here (nothing could apply it)."""
+    change = parse_message(key, value)
+    if change is None:
+        return None
+    if change.unavailable and change.event.op == OP_UPSERT:
+        raise PoisonMessageError(f"{', '.join(change.unavailable)} unavailable in the image")
+    return change.event
 
 
 def _decode_key(key: bytes) -> str | None:

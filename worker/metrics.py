@@ -19,7 +19,15 @@ EVENTS_SET_ASIDE = Counter(
     "rendersync_events_set_aside",
     "Change events the relay set aside because the producer or broker refused them for good",
 )
-DLQ_MESSAGES = Counter("rendersync_dlq_messages", "Unparseable messages sent to the DLQ")
+DLQ_MESSAGES = Counter(
+    "rendersync_dlq_messages", "Messages sent to the DLQ (unparseable, or backed by no row)"
+)
+EVENTS_RESOLVED = Counter(
+    "rendersync_events_resolved",
+    "Events the bridge replaced by the row's current version (reason: beyond-sequence, "
+    "unavailable-columns)",
+    ["reason"],
+)
 RELAY_LAG = Gauge(
     "rendersync_relay_lag_seconds", "Age of the oldest unpublished outbox row (0 when none)"
 )

@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
-from worker.events import PoisonMessageError, parse_change
+from worker.events import PoisonMessageError, parse_change, parse_message
 from workflows.contracts import OP_DELETE, OP_UPSERT
 
+#: What Debezium sends for a value it did not get (an unchanged TOASTed column).
+UNAVAILABLE = "__debezium_unavailable_value"
 
-def image(seq: Any = 5, deleted: bool = False, **extra: Any) -> dict[str, Any]:
+
+def image(seq: Any = 5, deleted: Any = False, **extra: Any) -> dict[str, Any]:
     return {
         "namespace": "team-a",
         "name": "web",
@@ -43,6 +46,13 @@ def envelope(op: str, before: Any = None, after: Any = None) -> dict[str, Any]:
             "ts_ms": 1767323045650,
         },
     }
+
+
+def deep(value: Any, depth: int) -> dict[str, Any]:
+    """``value`` nested ``depth`` objects deep."""
+    for _ in range(depth):
+        value = {"a": value}
+    return dict(value)
 
 
 def encode(value: Any) -> bytes:
@@ -113,9 +123,56 @@ def test_nothing_to_do_for_kafka_tombstones_and_key_only_deletes() -> None:
         (b"team-a/web", encode(envelope("u", after={"name": "web"}))),
         (b"other/key", encode(envelope("u", after=image()))),
         (b"\xff\xfe", encode(envelope("u", after=image()))),
+        # Values that made the parser raise something else than PoisonMessageError.
+        (b"team-a/web", encode(envelope("u", after=image(generation="two")))),
+        (b"team-a/web", encode(envelope("u", after=image(generation=[2])))),
+        (b"team-a/web", encode(envelope("u", after=image(generation={"n": 2})))),
+        (
+            b"team-a/web",
+            encode(envelope("u", after=image())).replace(
+                b'"generation": 2', b'"generation": 1e400'
+            ),
+        ),
+        (b"team-a/web", encode(envelope("u", after=image(generation=float("nan"))))),
+        (b"team-a/web", b"[" * 100_000 + b"]" * 100_000),
+        (b"team-a/web", encode(envelope("u", after=image(spec="[" * 100_000 + "]" * 100_000)))),
+        (b"team-a/web", encode(envelope("u", after=image(spec=deep({}, 100))))),
+        (b"team-a/web", encode(envelope("u", after=image(labels='{"team": 1}')))),
+        (b"team-a/web", encode(envelope("u", after=image(annotations={"a": ["b"]})))),
+        (b"team-a/web", encode(envelope("u", after=image(uid={"not": "a string"})))),
+        (b"team-a/web", encode(envelope("u", after=image(deleted="false")))),
+        (b"team-a/web", encode(envelope("u", after=image(namespace=None)))),
+        (b"team-a/web", encode(envelope("u", after=["a", "list"]))),
+        (b"team-a/web", encode(envelope(["u"], after=image()))),  # type: ignore[arg-type]
+        (b"team-a/web", encode({"schema": {}, "payload": ["not", "an", "event"]})),
     ],
 )
 def test_poison_messages_are_rejected_with_a_reason(key: bytes, value: bytes) -> None:
     with pytest.raises(PoisonMessageError) as caught:
         parse_change(key, value)
     assert str(caught.value)
+
+
+@pytest.mark.parametrize("size", [10**12, 2**63, 10**40])
+def test_an_absurd_seq_is_parsed_for_the_bridge_to_resolve(size: int) -> None:
+    event = parse_change(b"team-a/web", encode(envelope("u", after=image(seq=size))))
+    assert event is not None
+    assert event.seq == size
+
+
+def test_an_unavailable_toasted_column_leaves_the_image_to_the_row() -> None:
+    after = image(seq=6, spec=UNAVAILABLE, annotations=UNAVAILABLE)
+    change = parse_message(b"team-a/web", encode(envelope("u", after=after)))
+    assert change is not None
+    assert (change.event.key, change.event.seq, change.event.op) == ("team-a/web", 6, OP_UPSERT)
+    assert change.event.image is None
+    assert change.unavailable == ("spec", "annotations")
+    with pytest.raises(PoisonMessageError, match="unavailable"):
+        parse_change(b"team-a/web", encode(envelope("u", after=after)))
+
+
+def test_a_tombstone_with_an_unavailable_column_is_still_a_delete() -> None:
+    after = image(seq=7, deleted=True, spec=UNAVAILABLE)
+    event = parse_change(b"team-a/web", encode(envelope("u", after=after)))
+    assert event is not None
+    assert (event.op, event.seq, event.image) == (OP_DELETE, 7, None)

@@ -102,7 +102,7 @@ class Pipeline:
             heartbeat_interval_ms=200,
         )
         signaller = Signaller(self.client, task_queue=self.task_queue, options=self.options)
-        self.start(name, lambda stop: Bridge(config, signaller).run(stop=stop))
+        self.start(name, lambda stop: Bridge(config, signaller, engine=self.engine).run(stop=stop))
 
     @functools.cached_property
     def repo(self) -> GitRepository:

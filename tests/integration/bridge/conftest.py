@@ -1,0 +1,119 @@
+"""Fixtures for the bridge: a database holding real rows, messages produced to a real broker,
+and a bridge whose hand-overs to Temporal are recorded instead of signalled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from sqlalchemy import Engine
+
+from api.persistence import outbox
+from api.persistence.db import make_engine
+from api.persistence.migrating import upgrade
+from worker.consuming import Bridge, BridgeConfig
+from worker.signalling import Signaller
+from workflows.contracts import ChangeEvent
+
+Message = tuple[bytes | None, bytes | None]
+
+
+@pytest.fixture
+def engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+class RecordingSignaller(Signaller):
+    """Accepts every event at once and keeps it, in the order the bridge handed it over."""
+
+    def __init__(self) -> None:  # no Temporal client: nothing is signalled
+        self.events: list[ChangeEvent] = []
+
+    async def deliver(self, event: ChangeEvent, *, stop: asyncio.Event) -> bool:
+        self.events.append(event)
+        return True
+
+    def of(self, key: str) -> list[tuple[str, int]]:
+        """(op, seq) of every event handed over for ``key``, in order."""
+        return [(e.op, e.seq) for e in self.events if e.key == key]
+
+
+@dataclass
+class RunningBridge:
+    task: asyncio.Task[None]
+    signaller: RecordingSignaller
+    dlq_topic: str
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def alive(self) -> None:
+        """Raise what the bridge died of, if it did (a wait on it then fails at once)."""
+        if self.task.done():
+            self.task.result()
+            raise AssertionError("the bridge stopped on its own")
+
+
+@contextlib.asynccontextmanager
+async def running_bridge(
+    *, bootstrap: str, topic: str, engine: Engine
+) -> AsyncIterator[RunningBridge]:
+    config = BridgeConfig(
+        bootstrap_servers=bootstrap,
+        topic=topic,
+        group_id=f"{topic}-bridge",
+        dlq_topic=f"{topic}.dlq",
+        session_timeout_ms=3000,
+        heartbeat_interval_ms=200,
+    )
+    signaller = RecordingSignaller()
+    stop = asyncio.Event()
+    bridge = Bridge(config, signaller, engine=engine)
+    task = asyncio.create_task(bridge.run(stop=stop))
+    running = RunningBridge(task, signaller, config.dlq_topic, stop)
+    try:
+        yield running
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=30)
+
+
+async def produce(bootstrap: str, topic: str, messages: list[Message]) -> None:
+    """Send ``messages`` (key, value) in order and wait for the broker's acknowledgements."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(topic, key=key, value=value)
+    finally:
+        await producer.stop()
+
+
+def outbox_messages(engine: Engine) -> list[Message]:
+    """Every change the database committed, as the relay publishes it, in seq order."""
+    pending = outbox.fetch_unpublished(engine, limit=10_000)
+    return [(p.key.encode(), p.envelope.encode()) for p in pending]
+
+
+async def dlq_records(
+    bootstrap: str, topic: str, expected: int, *, timeout_s: float = 30
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first ``expected`` records of the DLQ topic (fails after ``timeout_s``)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    seen: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(seen) < expected:
+                batch = await consumer.getmany(timeout_ms=300)
+                for records in batch.values():
+                    seen.extend(records)
+    finally:
+        await consumer.stop()
+    return seen
