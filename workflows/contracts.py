@@ -105,7 +105,9 @@ class SyncOptions:
 
 @dataclass(frozen=True)
 class TargetState:
-    """What the workflow knows of one target for the current incarnation of the key."""
+    """What the workflow knows of one target for the current incarnation of the key: the
+    newest version an apply actually wrote there (a skipped, superseded result writes nothing
+    and is not recorded, so it never makes a later apply look like it is not the first)."""
 
     applied_version: int = 0
     detail: str = ""

@@ -211,6 +211,8 @@ class AppConfigSync:
                     await self._compensate(event, failed)
                 raise
             assert isinstance(result, TargetResult)
+            if result.skipped_newer:
+                continue  # nothing written: the target holds nothing of ours to undo
             previous = self._targets.get(target, TargetState()).applied_version
             self._targets[target] = TargetState(max(previous, result.version), result.detail)
         self._succeed(event, PHASE_SYNCED)

@@ -57,11 +57,17 @@ class FakeActivities:
         self.calls: list[Call] = []
         self.reports: list[FailureReport] = []
         self._failures: dict[str, list[bool]] = {}
+        self._skips: dict[str, int] = {}
         self._gates: dict[str, Gate] = {}
 
     def fail(self, activity_name: str, *, times: int = 1, permanent: bool = False) -> None:
         """Fail the next ``times`` attempts of ``activity_name``, transiently or for good."""
         self._failures.setdefault(activity_name, []).extend([permanent] * times)
+
+    def skip(self, activity_name: str, *, times: int = 1) -> None:
+        """Answer the next ``times`` applies of ``activity_name`` as superseded (nothing
+        written: the row already holds a newer version)."""
+        self._skips[activity_name] = self._skips.get(activity_name, 0) + times
 
     def block(self, activity_name: str) -> Gate:
         """Hold the next attempt of ``activity_name`` until the returned gate is released."""
@@ -105,6 +111,9 @@ class FakeActivities:
 
     async def _apply(self, activity_name: str, target: str, request: ApplyRequest) -> TargetResult:
         await self._step(activity_name, request.image.seq)
+        if self._skips.get(activity_name, 0) > 0:
+            self._skips[activity_name] -= 1
+            return TargetResult(target, request.image.seq, "superseded", skipped_newer=True)
         return TargetResult(target, request.image.seq, detail=f"{target}@{request.image.seq}")
 
     async def _remove(

@@ -183,3 +183,22 @@ async def test_failed_delete_holds_back_a_recreate_until_retried(
         ACTIVITY_APPLY_KUBERNETES,
         ACTIVITY_APPLY_GIT,
     ]
+
+
+async def test_skipped_results_do_not_count_as_applied(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    # v1 is superseded in the database before any target writes it: nothing is applied.
+    fake.skip(ACTIVITY_APPLY_KUBERNETES)
+    fake.skip(ACTIVITY_APPLY_GIT)
+    await sync.upsert(1)
+    state = await sync.wait_synced(1)
+    assert state.targets == {}
+
+    # v2 is therefore still the first apply: its permanent failure on Git is compensated.
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    await sync.upsert(2)
+    state = await wait_failed(sync, 2)
+
+    assert fake.versions(ACTIVITY_DELETE_KUBERNETES) == [2]
+    assert state.targets == {}
