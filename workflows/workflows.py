@@ -9,9 +9,9 @@ Decisions: a delete is never coalesced away, so a recreate waits until the compe
 delete before it has finished (a failed delete therefore holds a recreate back until retried).
 An apply is a first apply when no target holds a version of the current incarnation; when
 one of its steps stops retrying (permanent error or attempts exhausted), the targets already
-reached are compensated. ``retry`` only acts on a ``Failed`` sync. A forced event (resync) at
-the handled version re-applies it, or re-runs a delete's compensation, once; it never lifts
-``Failed``.
+reached are compensated. ``retry`` only acts on a ``Failed`` sync, and re-drives the event
+that failed, a forced one too. A forced event (resync) at the handled version re-applies it,
+or re-runs a delete's compensation, once; it never lifts ``Failed``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,8 @@ APP_CONFIG_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KEY)
 SYNC_STATE = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATE)
 #: ``FailureReport.target`` when the final status clean-up of a delete fails.
 STATUS_TARGET = "status"
+#: Patch ids: histories of runs started before a behaviour existed replay without it.
+PATCH_REDRIVE_FAILED = "redrive-failed-forced"
 
 
 class _StepError(Exception):
@@ -94,7 +96,12 @@ class AppConfigSync:
         self._events_seen = carry.events_seen
         self._events_this_run = 0
         self._retry = False
-        self._inbox = Inbox(carry.desired_version, input.pending)
+        pending = input.pending
+        if pending is not None and pending.force and pending.seq <= self._handled:
+            self._inbox = Inbox(carry.desired_version)
+            self._inbox.rearm(pending)  # a forced re-drive still to finish, carried over
+        else:
+            self._inbox = Inbox(carry.desired_version, pending)
 
     @workflow.run
     async def run(self, input: SyncInput) -> SyncState:
@@ -167,7 +174,8 @@ class AppConfigSync:
         due = (limit > 0 and self._events_this_run >= limit) or (
             workflow.info().is_continue_as_new_suggested()
         )
-        return due and not self._retry and self._inbox.carriable(self._handled)
+        carriable = self._inbox.carriable(self._handled, forced=self._phase == PHASE_FAILED)
+        return due and not self._retry and carriable
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -251,6 +259,10 @@ class AppConfigSync:
         self._failed_version = event.seq
         self._last_error = str(failed)
         self._set_phase(PHASE_FAILED)
+        if event.force and workflow.patched(PATCH_REDRIVE_FAILED):
+            # A forced re-drive at the handled version lives only in the inbox's forced slot,
+            # which handling it emptied: put it back, so that ``retry`` re-drives it.
+            self._inbox.rearm(event)
         namespace, name = self._names()
         report = FailureReport(
             namespace=namespace,

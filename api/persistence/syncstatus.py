@@ -51,10 +51,15 @@ def record_attempt_error(
 def record_failure(
     engine: Engine, *, namespace: str, name: str, target: str, version: int, error: str
 ) -> None:
-    """The sync of ``version`` on ``target`` stopped retrying: phase Failed until cured."""
+    """The sync of ``version`` on ``target`` stopped retrying: phase Failed until cured.
+
+    Also recorded when the target already holds ``version``: a forced re-drive (drift repair,
+    resync, replay) of the applied version that fails is Failed like any other sync, and a
+    later successful apply of that version clears it. Only a newer applied version makes the
+    report stale."""
     with write_session(engine) as session:
         row = _row(session, namespace, name, target)
-        if row.applied_version < version:
+        if row.applied_version <= version:
             row.failed_version = max(row.failed_version, version)
             row.last_error = error[:MAX_ERROR_CHARS]
         row.updated_at = utcnow()
