@@ -31,6 +31,8 @@ ACTIVITY_APPLY_GIT = "apply_git"
 ACTIVITY_REMOVE_GIT = "remove_git"
 ACTIVITY_RECORD_FAILURE = "record_failure"
 ACTIVITY_FINISH_DELETE = "finish_delete"
+#: Local activity: the worker's current SyncOptions, asked for before each handled event.
+ACTIVITY_SYNC_OPTIONS = "sync_options"
 
 # Phases, as shown in the API's status.phase and the SyncState search attribute.
 PHASE_PENDING = "Pending"
@@ -89,7 +91,11 @@ class ChangeEvent:
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """How the workflow drives its activities; built by the CLI from the sync settings."""
+    """How the workflow drives its activities; built by the CLI from the sync settings.
+
+    The worker owns them: a running workflow asks its worker for the current ones (local
+    activity ``sync_options``) before each event it handles, so a changed setting reaches
+    every running key; the copy in ``SyncInput`` only serves until then."""
 
     targets: tuple[str, ...] = (TARGET_KUBERNETES, TARGET_GIT)
     start_to_close_s: float = 30.0
@@ -129,8 +135,10 @@ class SyncState:
 
 @dataclass(frozen=True)
 class SyncInput:
-    """Workflow input. ``carry`` holds the state of the previous run after continue-as-new;
-    ``pending`` the newest event that run had not handled yet."""
+    """Workflow input. ``options`` are the starter's (or, after continue-as-new, the last ones
+    the worker gave); the worker's current options replace them before each handled event.
+    ``carry`` holds the state of the previous run after continue-as-new; ``pending`` the
+    newest event that run had not handled yet (or a forced re-drive still to finish)."""
 
     key: str
     options: SyncOptions = field(default_factory=SyncOptions)

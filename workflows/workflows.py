@@ -16,16 +16,18 @@ or re-runs a delete's compensation, once; it never lifts ``Failed``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         ACTIVITY_FINISH_DELETE,
         ACTIVITY_RECORD_FAILURE,
+        ACTIVITY_SYNC_OPTIONS,
         OP_DELETE,
         OP_UPSERT,
         PHASE_DELETED,
@@ -45,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         FailureReport,
         RetryRequest,
         SyncInput,
+        SyncOptions,
         SyncState,
         TargetResult,
         TargetState,
@@ -64,6 +67,9 @@ SYNC_STATE = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATE)
 STATUS_TARGET = "status"
 #: Patch ids: histories of runs started before a behaviour existed replay without it.
 PATCH_REDRIVE_FAILED = "redrive-failed-forced"
+PATCH_WORKER_OPTIONS = "options-from-worker"
+OPTIONS_TIMEOUT = timedelta(seconds=5)
+OPTIONS_RETRY = RetryPolicy(maximum_attempts=3)
 
 
 class _StepError(Exception):
@@ -190,6 +196,7 @@ class AppConfigSync:
     async def _handle(self, event: ChangeEvent) -> None:
         self._retry = False
         self._inbox.begin(event)
+        await self._refresh_options()
         try:
             if event.op == OP_DELETE:
                 await self._delete(event)
@@ -197,6 +204,27 @@ class AppConfigSync:
                 await self._upsert(event)
         except _StepError as failed:
             await self._fail(event, failed)
+
+    async def _refresh_options(self) -> None:
+        """Take the worker's current options (targets, timeouts, retries) for this event;
+        keep the last ones when the worker cannot tell (an older worker, say)."""
+        if not workflow.patched(PATCH_WORKER_OPTIONS):
+            return  # a run recorded before: its options are its input's
+        try:
+            options = await workflow.execute_local_activity(
+                ACTIVITY_SYNC_OPTIONS,
+                result_type=SyncOptions,
+                start_to_close_timeout=OPTIONS_TIMEOUT,
+                retry_policy=OPTIONS_RETRY,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("%s: keeping the last sync options (%s)", self._key, err)
+            return
+        bad = unknown_targets(options)
+        if bad:
+            workflow.logger.error("%s: ignoring options with unknown targets %s", self._key, bad)
+            return
+        self._options = options
 
     async def _upsert(self, event: ChangeEvent) -> None:
         assert event.image is not None

@@ -51,6 +51,7 @@ async def sync(env: WorkflowEnvironment, fake: FakeActivities) -> AsyncIterator[
     """A worker with the fake activities and a driver for one fresh key."""
     task_queue = f"sync-{uuid.uuid4().hex}"
     driver = SyncDriver(env.client, task_queue, new_key(), FAST_RETRIES)
+    fake.current_options = lambda: driver.options  # the worker's settings follow the driver's
     async with Worker(
         env.client,
         task_queue=task_queue,

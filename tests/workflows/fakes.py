@@ -17,11 +17,13 @@ from workflows.contracts import (
     ACTIVITY_FINISH_DELETE,
     ACTIVITY_RECORD_FAILURE,
     ACTIVITY_REMOVE_GIT,
+    ACTIVITY_SYNC_OPTIONS,
     TARGET_GIT,
     TARGET_KUBERNETES,
     ApplyRequest,
     DeleteRequest,
     FailureReport,
+    SyncOptions,
     TargetResult,
 )
 
@@ -54,6 +56,8 @@ class FakeActivities:
     """Records every attempt in order; can fail attempts or hold them at a gate."""
 
     def __init__(self) -> None:
+        #: What the worker's ``sync_options`` answers: the current settings.
+        self.current_options: Callable[[], SyncOptions] = SyncOptions
         self.calls: list[Call] = []
         self.reports: list[FailureReport] = []
         self._failures: dict[str, list[bool]] = {}
@@ -94,6 +98,7 @@ class FakeActivities:
             self.remove_git,
             self.finish_delete,
             self.record_failure,
+            self.sync_options,
         ]
 
     async def _step(self, activity_name: str, seq: int) -> None:
@@ -146,3 +151,7 @@ class FakeActivities:
     async def record_failure(self, report: FailureReport) -> None:
         await self._step(ACTIVITY_RECORD_FAILURE, report.seq)
         self.reports.append(report)
+
+    @activity.defn(name=ACTIVITY_SYNC_OPTIONS)
+    async def sync_options(self) -> SyncOptions:
+        return self.current_options()

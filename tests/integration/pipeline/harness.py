@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from activities.git import GitActivities
 from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
+from activities.options import OptionsActivities
 from activities.status import StatusActivities
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
@@ -113,6 +114,7 @@ class Pipeline:
         )
         git = GitActivities(repo, self.engine)
         status = StatusActivities(self.engine)
+        options = OptionsActivities(lambda: self.options)
         return build_worker(
             self.client,
             task_queue=self.task_queue,
@@ -124,6 +126,7 @@ class Pipeline:
                 git.remove,
                 status.record_failure,
                 status.finish_delete,
+                options.sync_options,
             ],
         )
 
