@@ -38,6 +38,8 @@ ACTIVITY_SYNC_OPTIONS = "sync_options"
 PHASE_PENDING = "Pending"
 PHASE_SYNCING = "Syncing"
 PHASE_SYNCED = "Synced"
+#: A transient error is being retried (without end, at a capped backoff).
+PHASE_RETRYING = "Retrying"
 PHASE_FAILED = "Failed"
 PHASE_DELETING = "Deleting"
 PHASE_DELETED = "Deleted"
@@ -99,11 +101,12 @@ class SyncOptions:
 
     targets: tuple[str, ...] = (TARGET_KUBERNETES, TARGET_GIT)
     start_to_close_s: float = 30.0
+    #: Backoff between attempts of a transient failure, which is retried without end.
     retry_initial_interval_s: float = 1.0
     retry_backoff: float = 2.0
     retry_max_interval_s: float = 60.0
-    #: Attempts before a transient failure fails the sync; 0 retries forever.
-    retry_max_attempts: int = 8
+    #: An attempt that sends no heartbeat this long is timed out (and retried); 0 = off.
+    heartbeat_timeout_s: float = 15.0
     continue_as_new_after: int = 500
     #: Upsert the SyncState/AppConfigKey search attributes (off where the server lacks them).
     search_attributes: bool = True
@@ -131,6 +134,10 @@ class SyncState:
     last_error: str = ""
     failed_version: int = 0
     events_seen: int = 0
+    #: Failed attempts of the version being retried (phase Retrying), or of the last failure.
+    attempts: int = 0
+    #: The version whose transient failure is being retried; 0 when not Retrying.
+    retrying_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -185,7 +192,8 @@ class TargetResult:
 
 @dataclass(frozen=True)
 class FailureReport:
-    """Record that the sync of ``key`` at ``seq`` stopped retrying (phase Failed)."""
+    """Record that the sync of ``key`` at ``seq`` failed on ``target``: for good
+    (``permanent``: phase Failed) or transiently (phase Retrying, ``attempts`` so far)."""
 
     namespace: str
     name: str
@@ -193,3 +201,5 @@ class FailureReport:
     target: str
     error: str
     workflow_id: str
+    permanent: bool = True
+    attempts: int = 0

@@ -49,9 +49,19 @@ def record_attempt_error(
 
 
 def record_failure(
-    engine: Engine, *, namespace: str, name: str, target: str, version: int, error: str
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    target: str,
+    version: int,
+    error: str,
+    permanent: bool = True,
+    attempts: int = 0,
 ) -> None:
-    """The sync of ``version`` on ``target`` stopped retrying: phase Failed until cured.
+    """The sync of ``version`` on ``target`` failed: for good (``permanent``: phase Failed
+    until cured) or transiently (phase Retrying: ``attempts`` so far and the error; the
+    workflow retries it).
 
     Also recorded when the target already holds ``version``: a forced re-drive (drift repair,
     resync, replay) of the applied version that fails is Failed like any other sync, and a
@@ -60,7 +70,9 @@ def record_failure(
     with write_session(engine) as session:
         row = _row(session, namespace, name, target)
         if row.applied_version <= version:
-            row.failed_version = max(row.failed_version, version)
+            if permanent:
+                row.failed_version = max(row.failed_version, version)
+            row.attempts = max(row.attempts, attempts)
             row.last_error = error[:MAX_ERROR_CHARS]
         row.updated_at = utcnow()
         session.add(row)

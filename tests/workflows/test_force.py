@@ -102,21 +102,23 @@ async def test_forced_event_during_its_apply_reapplies_after_it(
 async def test_forced_event_for_a_pending_version_adds_nothing(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
     await sync.upsert(1)
+    await sync.wait_synced(1)
+    gate = fake.block(ACTIVITY_REMOVE_GIT)  # the delete's compensation holds the recreate back
+    await sync.delete(2)
     await gate.wait_entered()
-    await sync.upsert(2)
-    await sync.send(forced(sync.key, 2))
-    await seen(sync, 3)
+    await sync.upsert(3)
+    await sync.send(forced(sync.key, 3))
+    await seen(sync, 4)
 
     gate.release()
-    await sync.wait_synced(2)
-    await sync.upsert(3)
     await sync.wait_synced(3)
+    await sync.upsert(4)
+    await sync.wait_synced(4)
 
-    # v1 is superseded after kubernetes; v2 runs once, the forced v2 folded into it.
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2, 3]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [2, 3]
+    # v3 was pending behind the delete: it runs once, the forced v3 folded into it.
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 3, 4]
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 3, 4]
 
 
 async def test_forced_delete_reruns_the_compensation(
@@ -157,7 +159,7 @@ async def test_forced_event_does_not_lift_failed(sync: SyncDriver, fake: FakeAct
     await sync.wait_synced(1)
     fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
     await sync.upsert(2)
-    await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
+    await sync.wait_state(lambda s: s.phase == PHASE_FAILED and len(fake.reports) == 1, "Failed")
     calls = len(fake.calls)
 
     await sync.send(forced(sync.key, 2))

@@ -51,3 +51,27 @@ def test_failed_redrive_of_the_applied_version_is_failed(
 
     applied(engine, "web", version)  # the replayed re-drive succeeds
     assert status(client, "web")["phase"] == "Synced"
+
+
+def test_a_retried_transient_failure_is_retrying_with_attempts_and_error(
+    client: TestClient, engine: Engine
+) -> None:
+    version = created(client, "web")
+    syncstatus.record_failure(
+        engine,
+        namespace="default",
+        name="web",
+        target="kubernetes",
+        version=version,
+        error="kubernetes: 503 Service Unavailable",
+        permanent=False,
+        attempts=9,
+    )
+    shown = status(client, "web")
+    assert shown["phase"] == "Retrying"
+    assert shown["attempts"] == 9
+    assert shown["lastError"] == "kubernetes: 503 Service Unavailable"
+
+    applied(engine, "web", version)  # the outage ends
+    shown = status(client, "web")
+    assert (shown["phase"], shown["attempts"], shown["lastError"]) == ("Synced", 0, "")

@@ -42,7 +42,6 @@ FAST_RETRIES = SyncOptions(
     retry_initial_interval_s=0.2,
     retry_backoff=1.5,
     retry_max_interval_s=1.0,
-    retry_max_attempts=4,
     start_to_close_s=10,
 )
 
