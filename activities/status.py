@@ -22,7 +22,8 @@ class StatusActivities:
 
     @activity.defn(name=ACTIVITY_RECORD_FAILURE)
     async def record_failure(self, report: FailureReport) -> None:
-        """Mark the sync of ``report.seq`` Failed on its target (idempotent)."""
+        """Mark the sync of ``report.seq`` Failed on its target, or, for a transient failure,
+        Retrying with its attempts and error (idempotent)."""
         await asyncio.to_thread(
             syncstatus.record_failure,
             self.engine,
@@ -31,6 +32,8 @@ class StatusActivities:
             target=report.target,
             version=report.seq,
             error=report.error,
+            permanent=report.permanent,
+            attempts=report.attempts,
         )
 
     @activity.defn(name=ACTIVITY_FINISH_DELETE)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from activities.git import GitActivities
 from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
+from activities.options import OptionsActivities
 from activities.status import StatusActivities
 from k8s.client import make_api_client
 from rendersync.settings import Settings, Target
@@ -81,7 +82,9 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
     """The activities for the configured targets, clients built once and closed after."""
     engine = engine_from(settings)
     status = StatusActivities(engine)
-    parts = WorkerParts(engine, [status.record_failure, status.finish_delete])
+    # The worker owns the sync options: running workflows ask it before each event.
+    options = OptionsActivities(lambda: sync_options(settings))
+    parts = WorkerParts(engine, [status.record_failure, status.finish_delete, options.sync_options])
     if Target.KUBERNETES in settings.sync.targets:
         kube = settings.kubernetes
         parts.kube = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)

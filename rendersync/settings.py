@@ -97,11 +97,14 @@ class ApiSettings(BaseModel):
 class SyncSettings(BaseModel):
     targets: list[Target] = Field(default_factory=lambda: [Target.KUBERNETES, Target.GIT])
     activity_start_to_close_s: float = Field(default=30.0, gt=0)
+    #: An activity attempt that sends no heartbeat this long is timed out and retried, and a
+    #: cancelled (superseded) attempt learns of it at its next heartbeat. 0 turns it off.
+    heartbeat_timeout_s: float = Field(default=15.0, ge=0)
+    #: Transient failures are retried without end: the first retry after this long, each
+    #: next one ``retry_backoff`` times later, never more than ``retry_max_interval_s``.
     retry_initial_interval_s: float = Field(default=1.0, gt=0)
     retry_backoff: float = Field(default=2.0, ge=1)
     retry_max_interval_s: float = Field(default=60.0, gt=0)
-    #: Attempts before a transient failure marks the sync Failed (0 = retry forever).
-    retry_max_attempts: int = Field(default=8, ge=0)
     #: Events handled before the workflow continues as new.
     continue_as_new_after: int = Field(default=500, ge=1)
     #: Seconds the worker lets running activities finish on shutdown.

@@ -26,10 +26,10 @@ def sync_options(settings: Settings) -> SyncOptions:
     return SyncOptions(
         targets=tuple(t.value for t in sync.targets),
         start_to_close_s=sync.activity_start_to_close_s,
+        heartbeat_timeout_s=sync.heartbeat_timeout_s,
         retry_initial_interval_s=sync.retry_initial_interval_s,
         retry_backoff=sync.retry_backoff,
         retry_max_interval_s=sync.retry_max_interval_s,
-        retry_max_attempts=sync.retry_max_attempts,
         continue_as_new_after=sync.continue_as_new_after,
         search_attributes=sync.search_attributes,
     )

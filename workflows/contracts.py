@@ -31,11 +31,15 @@ ACTIVITY_APPLY_GIT = "apply_git"
 ACTIVITY_REMOVE_GIT = "remove_git"
 ACTIVITY_RECORD_FAILURE = "record_failure"
 ACTIVITY_FINISH_DELETE = "finish_delete"
+#: Local activity: the worker's current SyncOptions, asked for before each handled event.
+ACTIVITY_SYNC_OPTIONS = "sync_options"
 
 # Phases, as shown in the API's status.phase and the SyncState search attribute.
 PHASE_PENDING = "Pending"
 PHASE_SYNCING = "Syncing"
 PHASE_SYNCED = "Synced"
+#: A transient error is being retried (without end, at a capped backoff).
+PHASE_RETRYING = "Retrying"
 PHASE_FAILED = "Failed"
 PHASE_DELETING = "Deleting"
 PHASE_DELETED = "Deleted"
@@ -89,15 +93,20 @@ class ChangeEvent:
 
 @dataclass(frozen=True)
 class SyncOptions:
-    """How the workflow drives its activities; built by the CLI from the sync settings."""
+    """How the workflow drives its activities; built by the CLI from the sync settings.
+
+    The worker owns them: a running workflow asks its worker for the current ones (local
+    activity ``sync_options``) before each event it handles, so a changed setting reaches
+    every running key; the copy in ``SyncInput`` only serves until then."""
 
     targets: tuple[str, ...] = (TARGET_KUBERNETES, TARGET_GIT)
     start_to_close_s: float = 30.0
+    #: Backoff between attempts of a transient failure, which is retried without end.
     retry_initial_interval_s: float = 1.0
     retry_backoff: float = 2.0
     retry_max_interval_s: float = 60.0
-    #: Attempts before a transient failure fails the sync; 0 retries forever.
-    retry_max_attempts: int = 8
+    #: An attempt that sends no heartbeat this long is timed out (and retried); 0 = off.
+    heartbeat_timeout_s: float = 15.0
     continue_as_new_after: int = 500
     #: Upsert the SyncState/AppConfigKey search attributes (off where the server lacks them).
     search_attributes: bool = True
@@ -105,7 +114,9 @@ class SyncOptions:
 
 @dataclass(frozen=True)
 class TargetState:
-    """What the workflow knows of one target for the current incarnation of the key."""
+    """What the workflow knows of one target for the current incarnation of the key: the
+    newest version an apply actually wrote there (a skipped, superseded result writes nothing
+    and is not recorded, so it never makes a later apply look like it is not the first)."""
 
     applied_version: int = 0
     detail: str = ""
@@ -123,12 +134,18 @@ class SyncState:
     last_error: str = ""
     failed_version: int = 0
     events_seen: int = 0
+    #: Failed attempts of the version being retried (phase Retrying), or of the last failure.
+    attempts: int = 0
+    #: The version whose transient failure is being retried; 0 when not Retrying.
+    retrying_version: int = 0
 
 
 @dataclass(frozen=True)
 class SyncInput:
-    """Workflow input. ``carry`` holds the state of the previous run after continue-as-new;
-    ``pending`` the newest event that run had not handled yet."""
+    """Workflow input. ``options`` are the starter's (or, after continue-as-new, the last ones
+    the worker gave); the worker's current options replace them before each handled event.
+    ``carry`` holds the state of the previous run after continue-as-new; ``pending`` the
+    newest event that run had not handled yet (or a forced re-drive still to finish)."""
 
     key: str
     options: SyncOptions = field(default_factory=SyncOptions)
@@ -175,7 +192,8 @@ class TargetResult:
 
 @dataclass(frozen=True)
 class FailureReport:
-    """Record that the sync of ``key`` at ``seq`` stopped retrying (phase Failed)."""
+    """Record that the sync of ``key`` at ``seq`` failed on ``target``: for good
+    (``permanent``: phase Failed) or transiently (phase Retrying, ``attempts`` so far)."""
 
     namespace: str
     name: str
@@ -183,3 +201,5 @@ class FailureReport:
     target: str
     error: str
     workflow_id: str
+    permanent: bool = True
+    attempts: int = 0

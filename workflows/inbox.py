@@ -58,10 +58,17 @@ class Inbox:
         if self.forced is not None and self.forced.seq <= event.seq:
             self.forced = None
 
-    def carriable(self, handled_version: int) -> bool:
-        """Whether everything still to do fits in one event carried across continue-as-new."""
+    def rearm(self, event: ChangeEvent) -> None:
+        """Keep the forced ``event`` to hand out again: its run did not finish (it failed, or
+        waits for its next attempt), and a forced re-drive at the handled version exists
+        nowhere else."""
+        self.forced = event
+
+    def carriable(self, handled_version: int, *, forced: bool = False) -> bool:
+        """Whether everything still to do fits in one event carried across continue-as-new;
+        with ``forced``, a re-armed forced event counts as carriable too."""
         upcoming = self.next_after(handled_version)
-        return upcoming is None or upcoming is self.newest
+        return upcoming is None or upcoming is self.newest or (forced and upcoming is self.forced)
 
     def newer_than(self, seq: int) -> bool:
         """Whether an event newer than ``seq`` has been seen (``seq`` is superseded)."""

@@ -1,83 +1,66 @@
 """The AppConfigSync entity workflow: one long-lived run per AppConfig key.
 
 It orders, dedupes and coalesces the key's change events by ``seq``, applies the newest image
-to every target in order, compensates deletes in reverse order, classifies failures (a sync
-that stops retrying is ``Failed`` until a ``retry`` signal or a newer change) and continues as
-new before its history grows large.
+to every target in order, compensates deletes in reverse order, classifies failures and
+continues as new before its history grows large.
 
-Decisions: a delete is never coalesced away, so a recreate waits until the compensation of the
-delete before it has finished (a failed delete therefore holds a recreate back until retried).
-An apply is a first apply when no target holds a version of the current incarnation; when
-one of its steps stops retrying (permanent error or attempts exhausted), the targets already
-reached are compensated. ``retry`` only acts on a ``Failed`` sync. A forced event (resync) at
-the handled version re-applies it, or re-runs a delete's compensation, once; it never lifts
-``Failed``.
+Decisions: a transient failure is retried without end: the sync is ``Retrying`` and waits
+the backoff on a timer, which a newer event interrupts; a newer event also cancels an attempt
+still running for an older upsert (steps.py). Only a permanent failure makes the sync
+``Failed``, until a ``retry`` signal or a newer change. A delete is never coalesced away, so a
+recreate waits until the compensation of the delete before it has finished (a failing delete
+therefore holds a recreate back). An apply is a first apply when no target holds a version
+the key was synced at; when one of its steps fails permanently, the targets already reached
+are compensated. ``retry`` re-drives a ``Failed`` sync (the event that failed, a forced one
+too) and cuts a ``Retrying`` sync's backoff short. A forced event (resync) at the handled
+version re-applies it, or re-runs a delete's compensation, once; it never lifts ``Failed``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
-        ACTIVITY_FINISH_DELETE,
         ACTIVITY_RECORD_FAILURE,
         OP_DELETE,
         OP_UPSERT,
         PHASE_DELETED,
-        PHASE_DELETING,
         PHASE_FAILED,
-        PHASE_SYNCED,
-        PHASE_SYNCING,
+        PHASE_RETRYING,
         QUERY_STATE,
         SEARCH_ATTRIBUTE_KEY,
         SEARCH_ATTRIBUTE_STATE,
         SIGNAL_CHANGE,
         SIGNAL_RETRY,
         WORKFLOW_TYPE,
-        ApplyRequest,
         ChangeEvent,
-        DeleteRequest,
         FailureReport,
         RetryRequest,
         SyncInput,
         SyncState,
-        TargetResult,
-        TargetState,
     )
     from workflows.inbox import Inbox
     from workflows.policies import (
-        APPLY_ACTIVITIES,
-        REMOVE_ACTIVITIES,
-        retry_policy,
-        start_to_close,
+        bounded_policy,
+        retry_delay,
         unknown_targets,
     )
+    from workflows.steps import StepError, SupersededError, current_options, never
+    from workflows.targets import TargetSteps
 
 APP_CONFIG_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KEY)
 SYNC_STATE = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATE)
-#: ``FailureReport.target`` when the final status clean-up of a delete fails.
-STATUS_TARGET = "status"
-
-
-class _StepError(Exception):
-    """One step of a sync stopped retrying; ``target`` names where."""
-
-    def __init__(self, target: str, error: str) -> None:
-        super().__init__(target, error)
-        self.target = target
-        self.error = error
-
-    def __str__(self) -> str:
-        return f"{self.target}: {self.error}"
+#: Patch id: histories of runs started before a behaviour existed replay without it.
+PATCH_REDRIVE_FAILED = "redrive-failed-forced"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class AppConfigSync:
+class AppConfigSync(TargetSteps):
     """Renders the AppConfig key ``input.key`` into its targets, newest version wins."""
 
     @workflow.init
@@ -94,7 +77,18 @@ class AppConfigSync:
         self._events_seen = carry.events_seen
         self._events_this_run = 0
         self._retry = False
-        self._inbox = Inbox(carry.desired_version, input.pending)
+        self._attempts = carry.attempts
+        #: The event waiting for its next attempt (phase Retrying), and whether it is due.
+        self._retrying: ChangeEvent | None = None
+        self._retry_due = False
+        pending = input.pending
+        if pending is not None and pending.force and pending.seq <= self._handled:
+            self._inbox = Inbox(carry.desired_version)
+            self._inbox.rearm(pending)  # a forced re-drive still to finish, carried over
+        else:
+            self._inbox = Inbox(carry.desired_version, pending)
+        if carry.phase == PHASE_RETRYING and pending is not None:
+            self._retrying = pending if pending.seq == carry.retrying_version else None
 
     @workflow.run
     async def run(self, input: SyncInput) -> SyncState:
@@ -104,7 +98,7 @@ class AppConfigSync:
         if self._next() is None:
             self._set_phase(self._phase)
         while True:
-            await workflow.wait_condition(lambda: self._next() is not None or self._can_continue())
+            await self._wait_for_work()
             if self._can_continue():
                 await self._continue_as_new()
             event = self._next()
@@ -136,10 +130,12 @@ class AppConfigSync:
 
     @workflow.signal(name=SIGNAL_RETRY)
     def retry(self, request: RetryRequest) -> None:
-        """Re-drive a failed sync with the newest event; ignored unless ``Failed``."""
+        """Re-drive a ``Failed`` sync, or retry a ``Retrying`` one now; ignored otherwise."""
         workflow.logger.info("%s: retry requested (%s)", self._key, request.reason)
         if self._phase == PHASE_FAILED:
             self._retry = True
+        elif self._phase == PHASE_RETRYING:
+            self._retry_due = True
 
     @workflow.query(name=QUERY_STATE)
     def state(self) -> SyncState:
@@ -152,14 +148,35 @@ class AppConfigSync:
             last_error=self._last_error,
             failed_version=self._failed_version,
             events_seen=self._events_seen,
+            attempts=self._attempts,
+            retrying_version=self._retrying.seq if self._retrying is not None else 0,
         )
 
     def _next(self) -> ChangeEvent | None:
-        """The event to handle now; a failed one waits for ``retry`` or a newer event."""
+        """The event to handle now: a failed one waits for ``retry`` or a newer event, a
+        retrying one for its backoff (or a newer event)."""
         event = self._inbox.next_after(self._handled)
-        if event is None or self._phase != PHASE_FAILED or self._retry:
-            return event
-        return event if event.seq > self._failed_version else None
+        if event is None:
+            return None
+        if self._phase == PHASE_FAILED and not self._retry:
+            return event if event.seq > self._failed_version else None
+        retrying = self._retrying
+        if retrying is not None and not self._retry_due and event.seq <= retrying.seq:
+            return None
+        return event
+
+    async def _wait_for_work(self) -> None:
+        """Until there is an event to handle or continue-as-new is due; while Retrying, the
+        backoff timer makes the retried event due."""
+        ready: Callable[[], bool] = lambda: self._next() is not None or self._can_continue()  # noqa: E731
+        if self._retrying is None or self._retry_due:
+            await workflow.wait_condition(ready)
+            return
+        delay = retry_delay(self._options, self._attempts)
+        try:
+            await workflow.wait_condition(ready, timeout=delay, timeout_summary="retry backoff")
+        except TimeoutError:
+            self._retry_due = True
 
     def _can_continue(self) -> bool:
         """Continue-as-new is due and nothing would be lost by it."""
@@ -167,7 +184,9 @@ class AppConfigSync:
         due = (limit > 0 and self._events_this_run >= limit) or (
             workflow.info().is_continue_as_new_suggested()
         )
-        return due and not self._retry and self._inbox.carriable(self._handled)
+        waiting = self._phase in (PHASE_FAILED, PHASE_RETRYING)
+        carriable = self._inbox.carriable(self._handled, forced=waiting)
+        return due and not self._retry and carriable
 
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -180,75 +199,68 @@ class AppConfigSync:
         )
 
     async def _handle(self, event: ChangeEvent) -> None:
-        self._retry = False
+        if event != self._retrying:
+            self._retrying, self._attempts = None, 0
+        self._retry = self._retry_due = False
         self._inbox.begin(event)
+        self._options = await current_options(self._options, key=self._key)
         try:
             if event.op == OP_DELETE:
                 await self._delete(event)
             else:
                 await self._upsert(event)
-        except _StepError as failed:
+        except SupersededError:
+            workflow.logger.info("%s: v%d superseded, attempt cancelled", self._key, event.seq)
+        except StepError as failed:
+            if not failed.permanent:
+                await self._retry_later(event, failed)
+                return
             await self._fail(event, failed)
+        self._retrying = None
 
-    async def _upsert(self, event: ChangeEvent) -> None:
-        assert event.image is not None
-        self._set_phase(PHASE_SYNCING)
-        first = not any(t.applied_version for t in self._targets.values())
-        request = ApplyRequest(image=event.image, committed_at_ms=event.committed_at_ms)
-        for target in self._options.targets:
-            if self._inbox.newer_than(event.seq):
-                return  # superseded: the newer event is handled next
-            try:
-                result = await self._run(
-                    APPLY_ACTIVITIES[target],
-                    request,
-                    target=target,
-                    seq=event.seq,
-                    result_type=TargetResult,
-                )
-            except _StepError as failed:
-                if first:
-                    await self._compensate(event, failed)
-                raise
-            assert isinstance(result, TargetResult)
-            previous = self._targets.get(target, TargetState()).applied_version
-            self._targets[target] = TargetState(max(previous, result.version), result.detail)
-        self._succeed(event, PHASE_SYNCED)
-
-    async def _delete(self, event: ChangeEvent) -> None:
-        self._set_phase(PHASE_DELETING)
-        request = self._delete_request(event.seq)
-        await self._remove_targets(request)
-        await self._run(ACTIVITY_FINISH_DELETE, request, target=STATUS_TARGET, seq=event.seq)
-        self._succeed(event, PHASE_DELETED)
-
-    async def _compensate(self, event: ChangeEvent, failed: _StepError) -> None:
-        """Undo a failed first apply on the targets it already reached."""
-        reached = [t for t in self._options.targets if t in self._targets]
-        workflow.logger.warning("%s: first apply failed, compensating %s", self._key, reached)
-        try:
-            await self._remove_targets(self._delete_request(event.seq), only=reached)
-        except _StepError as undo:
-            failed.error += f"; compensation failed on {undo.target}: {undo.error}"
-
-    async def _remove_targets(self, request: DeleteRequest, only: list[str] | None = None) -> None:
-        """Remove from the targets in reverse order of apply; each removal is idempotent."""
-        for target in reversed(self._options.targets):
-            if only is None or target in only:
-                await self._run(REMOVE_ACTIVITIES[target], request, target=target, seq=request.seq)
-                self._targets.pop(target, None)
+    def _start(self, phase: str) -> None:
+        """Enter ``phase`` for a new event; a retried one stays Retrying until it is done."""
+        if self._retrying is None:
+            self._set_phase(phase)
 
     def _succeed(self, event: ChangeEvent, phase: str) -> None:
         self._handled = event.seq
         self._last_error = ""
         self._failed_version = 0
+        self._attempts = 0
         self._set_phase(phase)
 
-    async def _fail(self, event: ChangeEvent, failed: _StepError) -> None:
+    async def _retry_later(self, event: ChangeEvent, failed: StepError) -> None:
+        """A transient failure: Retrying; the main loop retries ``event`` after the backoff."""
+        self._attempts += 1
+        self._events_this_run += 1  # a retry round adds about as much history as an event
+        self._retrying = event
+        self._last_error = str(failed)
+        if event.force:
+            self._inbox.rearm(event)
+        workflow.logger.warning(
+            "%s: attempt %d of v%d failed, retrying: %s",
+            self._key,
+            self._attempts,
+            event.seq,
+            failed,
+        )
+        self._set_phase(PHASE_RETRYING)
+        await self._record(event, failed, permanent=False)
+
+    async def _fail(self, event: ChangeEvent, failed: StepError) -> None:
         workflow.logger.warning("%s: sync of v%d failed: %s", self._key, event.seq, failed)
         self._failed_version = event.seq
         self._last_error = str(failed)
         self._set_phase(PHASE_FAILED)
+        if event.force and workflow.patched(PATCH_REDRIVE_FAILED):
+            # A forced re-drive at the handled version lives only in the inbox's forced slot,
+            # which handling it emptied: put it back, so that ``retry`` re-drives it.
+            self._inbox.rearm(event)
+        await self._record(event, failed, permanent=True)
+
+    async def _record(self, event: ChangeEvent, failed: StepError, *, permanent: bool) -> None:
+        """Write the failure to the status table; the query and SyncState show it anyway."""
         namespace, name = self._names()
         report = FailureReport(
             namespace=namespace,
@@ -257,11 +269,20 @@ class AppConfigSync:
             target=failed.target,
             error=failed.error,
             workflow_id=workflow.info().workflow_id,
+            permanent=permanent,
+            attempts=self._attempts,
         )
+        superseded = never if permanent else (lambda: self._inbox.newer_than(event.seq))
         try:
-            await self._run(ACTIVITY_RECORD_FAILURE, report, target=failed.target, seq=event.seq)
-        except _StepError as unrecorded:
-            # The query and the SyncState search attribute still show the failure.
+            await self._step(
+                ACTIVITY_RECORD_FAILURE,
+                report,
+                target=failed.target,
+                seq=event.seq,
+                policy=bounded_policy(self._options),
+                superseded=superseded,
+            )
+        except (StepError, SupersededError) as unrecorded:
             workflow.logger.error("%s: could not record failure: %s", self._key, unrecorded)
 
     def _set_phase(self, phase: str) -> None:
@@ -274,27 +295,3 @@ class AppConfigSync:
             workflow.upsert_search_attributes(
                 [APP_CONFIG_KEY.value_set(self._key), SYNC_STATE.value_set(phase)]
             )
-
-    def _names(self) -> tuple[str, str]:
-        namespace, _, name = self._key.partition("/")
-        return namespace, name
-
-    def _delete_request(self, seq: int) -> DeleteRequest:
-        namespace, name = self._names()
-        return DeleteRequest(namespace=namespace, name=name, seq=seq)
-
-    async def _run(
-        self, activity: str, arg: Any, *, target: str, seq: int, result_type: type | None = None
-    ) -> Any:
-        """Execute ``activity`` under the sync's retry policy; _StepError once it gives up."""
-        try:
-            return await workflow.execute_activity(
-                activity,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=start_to_close(self._options),
-                retry_policy=retry_policy(self._options),
-                summary=f"{activity} {self._key} v{seq}",
-            )
-        except ActivityError as err:
-            raise _StepError(target, str(err.cause or err)) from err

@@ -23,13 +23,6 @@ MAX_ERROR_CHARS = 2000
 RELAY_TARGET = "relay"
 
 
-def _row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
-    row = session.get(SyncStatusRow, (namespace, name, target))
-    if row is None:
-        row = SyncStatusRow(namespace=namespace, name=name, target=target, updated_at=utcnow())
-    return row
-
-
 def lock_status_row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
     """The key's status row for ``target``, created if absent, locked until commit.
 
@@ -109,16 +102,33 @@ def record_attempt_error(
 
 
 def record_failure(
-    engine: Engine, *, namespace: str, name: str, target: str, version: int, error: str
+    engine: Engine,
+    *,
+    namespace: str,
+    name: str,
+    target: str,
+    version: int,
+    error: str,
+    permanent: bool = True,
+    attempts: int = 0,
 ) -> None:
-    """The sync of ``version`` on ``target`` stopped retrying: phase Failed until cured."""
+    """The sync of ``version`` on ``target`` failed: for good (``permanent``: phase Failed
+    until cured) or transiently (phase Retrying: ``attempts`` so far and the error; the
+    workflow retries it).
+
+    Also recorded when the target already holds ``version``: a forced re-drive (drift repair,
+    resync, replay) of the applied version that fails is Failed like any other sync, and a
+    later successful apply of that version clears it. Only a newer applied version makes the
+    report stale, and so does an error about a newer version."""
     with write_session(engine) as session:
-        row = _row(session, namespace, name, target)
-        if row.applied_version < version:
-            row.failed_version = max(row.failed_version, version)
-            row.last_error = error[:MAX_ERROR_CHARS]
+        row = lock_status_row(session, namespace, name, target)
+        if row.applied_version <= version and row.error_version <= version:
+            if permanent:
+                row.failed_version = max(row.failed_version, version)
+            same = row.error_version == version
+            row.attempts = max(row.attempts, attempts) if same else attempts
+            row.last_error, row.error_version = error[:MAX_ERROR_CHARS], version
         row.updated_at = utcnow()
-        session.add(row)
 
 
 def finish_delete(engine: Engine, *, namespace: str, name: str, version: int) -> bool:

@@ -1,8 +1,10 @@
 """The read-only ``status`` of an AppConfig, derived from what the sync recorded per target.
 
-Phase: Failed when a target stopped retrying on the current version; Synced when every
-configured target holds the current version; Syncing when a target has reported for the key
-but not yet at this version; Pending before any report; Deleting for a tombstone.
+Phase: Failed when a target failed for good on the current version; Retrying when a target
+that does not hold the current version recorded a failed attempt since (the workflow retries
+it without end); Deleting for a tombstone; Synced when every configured target holds the
+current version; Syncing when a target has reported for the key but not yet at this version;
+Pending before any report.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from workflows.contracts import (
     PHASE_DELETING,
     PHASE_FAILED,
     PHASE_PENDING,
+    PHASE_RETRYING,
     PHASE_SYNCED,
     PHASE_SYNCING,
     TARGET_GIT,
@@ -48,6 +51,8 @@ def phase_of(row: AppConfigRow, reports: Sequence[SyncStatusRow], targets: Seque
     by_target = {r.target: r for r in reports}
     if any(r.failed_version >= row.seq for r in reports):
         return PHASE_FAILED
+    if any(r.attempts > 0 and r.last_error and r.applied_version < row.seq for r in reports):
+        return PHASE_RETRYING
     if row.deleted:
         return PHASE_DELETING
     if targets and all(t in by_target and by_target[t].applied_version >= row.seq for t in targets):

@@ -1,7 +1,8 @@
 """``syncs replay``: re-drive failed syncs.
 
-A running workflow gets the ``retry`` signal (it re-drives a ``Failed`` sync with the newest
-event and ignores the signal otherwise). A key whose workflow is closed, or was never
+A running workflow gets the ``retry`` signal (it re-drives a ``Failed`` sync with the event
+that failed, a forced one too; makes a ``Retrying`` sync's next attempt now; and ignores the
+signal otherwise). A key whose workflow is closed, or was never
 started, is restarted from the database: signal-with-start with the row's forced change
 event, exactly as ``resync`` does for every key.
 """

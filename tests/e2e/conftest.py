@@ -25,9 +25,8 @@ from rendersync.devstack.statefiles import PIDS_FILE
 from rendersync.stack.processes import free_port, pid_exists
 from rendersync.statedir import read_endpoints
 
-#: Settings for every run: failing syncs give up fast, the worker stops fast.
+#: Settings for every run: failing syncs retry fast, the worker stops fast.
 E2E_ENV = {
-    "RENDERSYNC_SYNC__RETRY_MAX_ATTEMPTS": "2",
     "RENDERSYNC_SYNC__RETRY_INITIAL_INTERVAL_S": "0.2",
     "RENDERSYNC_SYNC__RETRY_MAX_INTERVAL_S": "1",
     "RENDERSYNC_SYNC__WORKER_GRACE_S": "2",

@@ -24,7 +24,7 @@ def sync_env(options: SyncOptions) -> dict[str, str]:
         "RENDERSYNC_SYNC__RETRY_INITIAL_INTERVAL_S": str(options.retry_initial_interval_s),
         "RENDERSYNC_SYNC__RETRY_BACKOFF": str(options.retry_backoff),
         "RENDERSYNC_SYNC__RETRY_MAX_INTERVAL_S": str(options.retry_max_interval_s),
-        "RENDERSYNC_SYNC__RETRY_MAX_ATTEMPTS": str(options.retry_max_attempts),
+        "RENDERSYNC_SYNC__HEARTBEAT_TIMEOUT_S": str(options.heartbeat_timeout_s),
     }
 
 

@@ -8,7 +8,7 @@ from temporalio.client import WorkflowExecutionStatus
 from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, fail_applies, wait_phase, wait_synced
 from tests.waiting import eventually
-from workflows.contracts import PHASE_FAILED, PHASE_SYNCED, workflow_id_for
+from workflows.contracts import PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED, workflow_id_for
 
 
 async def failed_sync(pipe: Pipeline, name: str) -> int:
@@ -116,3 +116,21 @@ async def test_replay_of_an_unknown_key_has_nothing_to_do(pipe: Pipeline, cli: C
 
     assert replayed.code == 1
     assert "nothing to replay" in replayed.out
+
+
+async def test_list_shows_a_retrying_sync_with_attempts_and_error(pipe: Pipeline, cli: Cli) -> None:
+    path = f"/namespaces/{pipe.ns}/appconfigs/flaky"
+    pipe.emulator.faults.add(path_regex=path, status=503, message="apiserver unavailable")
+    version = await create(pipe, "flaky")
+    await wait_phase(pipe, "flaky", PHASE_RETRYING)
+
+    listed = (await cli("syncs", "list", "-n", pipe.ns, "-o", "json")).json()
+    assert [(s["key"], s["phase"]) for s in listed] == [(f"{pipe.ns}/flaky", PHASE_RETRYING)]
+    assert listed[0]["attempts"] >= 1
+    assert "unavailable" in listed[0]["last_error"] or "503" in listed[0]["last_error"]
+
+    pipe.emulator.faults.clear()
+    replayed = await cli("syncs", "replay", f"{pipe.ns}/flaky")  # retries now, not after backoff
+    assert replayed.code == 0
+    await wait_synced(pipe, "flaky", version)
+    await wait_phase(pipe, "flaky", PHASE_SYNCED)

@@ -1,4 +1,4 @@
-"""Fixtures for the workflow tests: one time-skipping Temporal test server for the session,
+"""Fixtures for the workflow tests: one Temporal dev server (in memory) for the session,
 and per test a worker on its own task queue with scripted fake activities."""
 
 from __future__ import annotations
@@ -33,8 +33,11 @@ async def register_search_attributes(client: Client) -> None:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server_binary("temporal-test-server")
+    # The dev server, not the time-skipping test server: the latter rejects the cancellation
+    # of a running activity (ACTIVITY_UNKNOWN, temporalio/sdk-java#2391), which the workflow
+    # sends when a newer event supersedes an attempt. The tests' retries are fast real time.
+    environment = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=server_binary("temporal")
     )
     async with environment:
         await register_search_attributes(environment.client)
@@ -51,6 +54,7 @@ async def sync(env: WorkflowEnvironment, fake: FakeActivities) -> AsyncIterator[
     """A worker with the fake activities and a driver for one fresh key."""
     task_queue = f"sync-{uuid.uuid4().hex}"
     driver = SyncDriver(env.client, task_queue, new_key(), FAST_RETRIES)
+    fake.current_options = lambda: driver.options  # the worker's settings follow the driver's
     async with Worker(
         env.client,
         task_queue=task_queue,

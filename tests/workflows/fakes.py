@@ -17,11 +17,13 @@ from workflows.contracts import (
     ACTIVITY_FINISH_DELETE,
     ACTIVITY_RECORD_FAILURE,
     ACTIVITY_REMOVE_GIT,
+    ACTIVITY_SYNC_OPTIONS,
     TARGET_GIT,
     TARGET_KUBERNETES,
     ApplyRequest,
     DeleteRequest,
     FailureReport,
+    SyncOptions,
     TargetResult,
 )
 
@@ -54,14 +56,22 @@ class FakeActivities:
     """Records every attempt in order; can fail attempts or hold them at a gate."""
 
     def __init__(self) -> None:
+        #: What the worker's ``sync_options`` answers: the current settings.
+        self.current_options: Callable[[], SyncOptions] = SyncOptions
         self.calls: list[Call] = []
         self.reports: list[FailureReport] = []
         self._failures: dict[str, list[bool]] = {}
+        self._skips: dict[str, int] = {}
         self._gates: dict[str, Gate] = {}
 
     def fail(self, activity_name: str, *, times: int = 1, permanent: bool = False) -> None:
         """Fail the next ``times`` attempts of ``activity_name``, transiently or for good."""
         self._failures.setdefault(activity_name, []).extend([permanent] * times)
+
+    def skip(self, activity_name: str, *, times: int = 1) -> None:
+        """Answer the next ``times`` applies of ``activity_name`` as superseded (nothing
+        written: the row already holds a newer version)."""
+        self._skips[activity_name] = self._skips.get(activity_name, 0) + times
 
     def block(self, activity_name: str) -> Gate:
         """Hold the next attempt of ``activity_name`` until the returned gate is released."""
@@ -88,6 +98,7 @@ class FakeActivities:
             self.remove_git,
             self.finish_delete,
             self.record_failure,
+            self.sync_options,
         ]
 
     async def _step(self, activity_name: str, seq: int) -> None:
@@ -105,6 +116,9 @@ class FakeActivities:
 
     async def _apply(self, activity_name: str, target: str, request: ApplyRequest) -> TargetResult:
         await self._step(activity_name, request.image.seq)
+        if self._skips.get(activity_name, 0) > 0:
+            self._skips[activity_name] -= 1
+            return TargetResult(target, request.image.seq, "superseded", skipped_newer=True)
         return TargetResult(target, request.image.seq, detail=f"{target}@{request.image.seq}")
 
     async def _remove(
@@ -137,3 +151,7 @@ class FakeActivities:
     async def record_failure(self, report: FailureReport) -> None:
         await self._step(ACTIVITY_RECORD_FAILURE, report.seq)
         self.reports.append(report)
+
+    @activity.defn(name=ACTIVITY_SYNC_OPTIONS)
+    async def sync_options(self) -> SyncOptions:
+        return self.current_options()

@@ -37,12 +37,11 @@ POLL_S = 0.05
 QUERY_RPC = timedelta(seconds=2)
 SYNC_STATE = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATE)
 
-#: Fast real-time retries: the time-skipping server only skips time while a result is awaited.
+#: Fast real-time retries: the tests run on the dev server, whose timers take real time.
 FAST_RETRIES = SyncOptions(
     retry_initial_interval_s=0.05,
     retry_backoff=1.5,
     retry_max_interval_s=0.2,
-    retry_max_attempts=4,
 )
 
 

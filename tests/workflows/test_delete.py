@@ -106,11 +106,11 @@ async def test_delete_racing_with_updates(sync: SyncDriver, fake: FakeActivities
     gate.release()
     await sync.wait_synced(5)
 
-    # v1 in flight finishes on kubernetes; v2 is superseded by the delete, which runs before
-    # the recreate; v4 is coalesced into v5.
-    assert fake.names() == [ACTIVITY_APPLY_KUBERNETES, *COMPENSATE, *APPLY]
+    # v1's attempt is cancelled by the newer events; the delete is never coalesced away: its
+    # compensation runs after every apply of the old incarnation and before the recreate.
     assert fake.versions(ACTIVITY_REMOVE_GIT) == [3]
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 5]
+    assert_compensation_between(fake, old_below=3, new_above=3)
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES)[-1] == 5
 
 
 async def test_updates_then_delete_skip_superseded_updates_and_complete(
@@ -126,6 +126,20 @@ async def test_updates_then_delete_skip_superseded_updates_and_complete(
     gate.release()
     final = await result(sync)
 
-    assert fake.names() == [ACTIVITY_APPLY_KUBERNETES, *COMPENSATE]
+    assert fake.names()[-3:] == COMPENSATE
+    assert fake.versions(ACTIVITY_REMOVE_GIT) == [4]
+    assert_compensation_between(fake, old_below=4, new_above=4)
     assert final.handled_version == 4
     assert final.events_seen == 5
+
+
+def assert_compensation_between(fake: FakeActivities, *, old_below: int, new_above: int) -> None:
+    """Every apply before the compensation is of an older version, every one after of a newer
+    (a recreate): the delete was neither skipped nor overtaken."""
+    names = fake.names()
+    start = names.index(ACTIVITY_REMOVE_GIT)
+    applies = {ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT}
+    before = [c.seq for c in fake.calls[:start] if c.activity in applies]
+    after = [c.seq for c in fake.calls[start:] if c.activity in applies]
+    assert all(seq < old_below for seq in before), fake.calls
+    assert all(seq > new_above for seq in after), fake.calls

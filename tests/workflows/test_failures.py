@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tests.workflows.fakes import FakeActivities
@@ -14,6 +16,7 @@ from workflows.contracts import (
     ACTIVITY_RECORD_FAILURE,
     ACTIVITY_REMOVE_GIT,
     PHASE_FAILED,
+    PHASE_RETRYING,
     TARGET_GIT,
     TARGET_KUBERNETES,
     FailureReport,
@@ -39,22 +42,88 @@ async def test_transient_failures_are_retried_to_success(
     await sync.wait_synced(1)
 
     assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 1, 1]
-    assert ACTIVITY_RECORD_FAILURE not in fake.names()
+    # Each failed attempt is recorded as Retrying (never Failed), with its count.
+    assert [(r.permanent, r.attempts) for r in fake.reports] == [(False, 1), (False, 2)]
+    assert (await sync.state()).attempts == 0
 
 
-async def test_transient_failures_stop_after_max_attempts(
+async def test_transient_failures_retry_without_end_and_show_retrying(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    fake.fail(ACTIVITY_APPLY_KUBERNETES, times=FAST_RETRIES.retry_max_attempts + 1)
+    fake.fail(ACTIVITY_APPLY_KUBERNETES, times=12)  # far beyond the old 8-attempt budget
 
     await sync.upsert(2)
-    state = await wait_failed(sync, 2)
+    state = await sync.wait_state(
+        lambda s: s.phase == PHASE_RETRYING and s.attempts >= 3, "Retrying, 3 attempts"
+    )
+    assert state.retrying_version == 2
+    assert "apply_kubernetes v2 failed" in state.last_error
+    assert state.failed_version == 0
+    assert await sync.sync_state_attribute() == PHASE_RETRYING
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1] + [2] * FAST_RETRIES.retry_max_attempts
-    assert state.handled_version == 1
-    assert TARGET_KUBERNETES in state.last_error
+    state = await sync.wait_synced(2)
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1] + [2] * 13
+    assert (state.attempts, state.retrying_version, state.last_error) == (0, 0, "")
+    assert all(not r.permanent for r in fake.reports)
+
+
+async def test_newer_change_interrupts_the_backoff_of_a_retrying_one(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    sync.options = replace(FAST_RETRIES, retry_initial_interval_s=600, retry_max_interval_s=600)
+    fake.fail(ACTIVITY_APPLY_GIT, times=1)
+    await sync.upsert(1)
+    await sync.wait_state(lambda s: s.phase == PHASE_RETRYING, "v1 Retrying")
+
+    await sync.upsert(2)  # must not wait ten minutes behind v1
+    await sync.wait_synced(2)
+
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]
+
+
+async def test_newer_change_cancels_a_hanging_attempt(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    gate = fake.block(ACTIVITY_APPLY_GIT)  # v2's Git write hangs (a stuck push, say)
+    await sync.upsert(2)
+    await gate.wait_entered()
+
+    await sync.upsert(3)
+    state = await sync.wait_synced(3)
+
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 3]
+    assert state.targets[TARGET_GIT].applied_version == 3
+
+
+async def test_retry_signal_cuts_the_backoff_short(sync: SyncDriver, fake: FakeActivities) -> None:
+    sync.options = replace(FAST_RETRIES, retry_initial_interval_s=600, retry_max_interval_s=600)
+    fake.fail(ACTIVITY_APPLY_KUBERNETES, times=1)
+    await sync.upsert(1)
+    await sync.wait_state(lambda s: s.phase == PHASE_RETRYING, "Retrying")
+
+    await sync.retry()
+    await sync.wait_synced(1)
+
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 1]
+
+
+async def test_a_retrying_sync_continues_as_new_and_keeps_retrying(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    sync.options = replace(FAST_RETRIES, continue_as_new_after=3)
+    fake.fail(ACTIVITY_APPLY_GIT, times=6)
+    await sync.upsert(1)
+    first_run = (await sync.handle.describe()).run_id
+
+    state = await sync.wait_synced(1)
+
+    assert (await sync.handle.describe()).run_id != first_run
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1] * 7
+    assert state.events_seen == 1
 
 
 async def test_permanent_failure_is_failed_and_recorded(
@@ -183,3 +252,22 @@ async def test_failed_delete_holds_back_a_recreate_until_retried(
         ACTIVITY_APPLY_KUBERNETES,
         ACTIVITY_APPLY_GIT,
     ]
+
+
+async def test_skipped_results_do_not_count_as_applied(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    # v1 is superseded in the database before any target writes it: nothing is applied.
+    fake.skip(ACTIVITY_APPLY_KUBERNETES)
+    fake.skip(ACTIVITY_APPLY_GIT)
+    await sync.upsert(1)
+    state = await sync.wait_synced(1)
+    assert state.targets == {}
+
+    # v2 is therefore still the first apply: its permanent failure on Git is compensated.
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    await sync.upsert(2)
+    state = await wait_failed(sync, 2)
+
+    assert fake.versions(ACTIVITY_DELETE_KUBERNETES) == [2]
+    assert state.targets == {}

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from temporalio.worker import Replayer
 
+from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver, change
 from workflows import AppConfigSync
@@ -101,21 +102,23 @@ async def test_forced_event_during_its_apply_reapplies_after_it(
 async def test_forced_event_for_a_pending_version_adds_nothing(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
     await sync.upsert(1)
+    await sync.wait_synced(1)
+    gate = fake.block(ACTIVITY_REMOVE_GIT)  # the delete's compensation holds the recreate back
+    await sync.delete(2)
     await gate.wait_entered()
-    await sync.upsert(2)
-    await sync.send(forced(sync.key, 2))
-    await seen(sync, 3)
+    await sync.upsert(3)
+    await sync.send(forced(sync.key, 3))
+    await seen(sync, 4)
 
     gate.release()
-    await sync.wait_synced(2)
-    await sync.upsert(3)
     await sync.wait_synced(3)
+    await sync.upsert(4)
+    await sync.wait_synced(4)
 
-    # v1 is superseded after kubernetes; v2 runs once, the forced v2 folded into it.
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2, 3]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [2, 3]
+    # v3 was pending behind the delete: it runs once, the forced v3 folded into it.
+    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 3, 4]
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 3, 4]
 
 
 async def test_forced_delete_reruns_the_compensation(
@@ -156,7 +159,7 @@ async def test_forced_event_does_not_lift_failed(sync: SyncDriver, fake: FakeAct
     await sync.wait_synced(1)
     fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
     await sync.upsert(2)
-    await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
+    await sync.wait_state(lambda s: s.phase == PHASE_FAILED and len(fake.reports) == 1, "Failed")
     calls = len(fake.calls)
 
     await sync.send(forced(sync.key, 2))
@@ -181,3 +184,58 @@ async def test_history_with_forced_events_replays(sync: SyncDriver, fake: FakeAc
     result = await Replayer(workflows=[AppConfigSync]).replay_workflow(history)
 
     assert result.replay_failure is None
+
+
+async def test_failed_forced_redrive_is_redriven_by_retry(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+
+    await sync.send(forced(sync.key, 1))
+    await sync.wait_state(
+        lambda s: s.phase == PHASE_FAILED and s.failed_version == 1, "forced v1 Failed"
+    )
+    await sync.retry()
+    state = await sync.wait_state(
+        lambda s: s.phase == "Synced" and len(fake.versions(ACTIVITY_APPLY_GIT)) == 3,
+        "forced v1 re-driven",
+    )
+
+    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 1, 1]
+    assert (state.failed_version, state.last_error) == (0, "")
+
+
+async def test_failed_forced_redrive_is_carried_across_continue_as_new(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    sync.options = replace(sync.options, continue_as_new_after=3)
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    first_run = (await sync.handle.describe()).run_id
+    fake.fail(ACTIVITY_APPLY_GIT, times=2, permanent=True)
+    await sync.send(forced(sync.key, 1))
+    await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "forced v1 Failed")
+    await sync.retry()  # fails again: still Failed, and nothing may block continue-as-new
+    await sync.wait_state(
+        lambda s: s.phase == PHASE_FAILED and len(fake.versions(ACTIVITY_APPLY_GIT)) == 3,
+        "re-drive failed again",
+    )
+
+    await sync.upsert(1)  # the third event of the run: the idle failed run continues as new
+    await sync.wait_state(
+        lambda s: s.events_seen == 3 and s.phase == PHASE_FAILED, "duplicate received"
+    )
+    await eventually(
+        lambda: new_run(sync, first_run), timeout_s=WAIT_S, what="a new run", interval_s=0.05
+    )
+    await sync.retry()
+    await sync.wait_state(
+        lambda s: s.phase == "Synced" and len(fake.versions(ACTIVITY_APPLY_GIT)) == 4,
+        "forced v1 re-driven in the new run",
+    )
+
+
+async def new_run(sync: SyncDriver, old_run: str) -> bool:
+    return (await sync.handle.describe()).run_id != old_run

@@ -51,7 +51,9 @@ async def dev_sync(dev_env: WorkflowEnvironment, fake: FakeActivities) -> AsyncI
         workflows=[AppConfigSync],
         activities=fake.activities(),
     ):
-        yield SyncDriver(dev_env.client, task_queue, new_key(), FAST_RETRIES)
+        driver = SyncDriver(dev_env.client, task_queue, new_key(), FAST_RETRIES)
+        fake.current_options = lambda: driver.options
+        yield driver
 
 
 async def listed(client: Client, query: str) -> list[str]:

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.git import GitActivities
 from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
+from activities.options import OptionsActivities
 from activities.status import StatusActivities
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
@@ -44,7 +45,6 @@ FAST_RETRIES = SyncOptions(
     retry_initial_interval_s=0.2,
     retry_backoff=1.5,
     retry_max_interval_s=1.0,
-    retry_max_attempts=4,
     start_to_close_s=10,
 )
 
@@ -120,6 +120,7 @@ class Pipeline:
         )
         git = GitActivities(self.repo, self.engine)
         status = StatusActivities(self.engine)
+        options = OptionsActivities(lambda: self.options)
         return build_worker(
             self.client,
             task_queue=self.task_queue,
@@ -131,6 +132,7 @@ class Pipeline:
                 git.remove,
                 status.record_failure,
                 status.finish_delete,
+                options.sync_options,
             ],
         )
 

@@ -131,3 +131,27 @@ async def test_poison_message_goes_to_the_dlq_and_the_partition_keeps_flowing(
     headers = dict(records[0].headers)
     assert b"not JSON" in headers["rendersync-error"]
     assert records[0].value == b"{not json"
+
+
+async def test_an_outage_longer_than_any_budget_is_retrying_then_synced(pipe: Pipeline) -> None:
+    # The cluster answers 503 to everything for this key: far more attempts than the old
+    # budget of 8; the sync must show Retrying (API and SyncState), never Failed.
+    path = f"/apis/rendersync.dev/v1alpha1/namespaces/{pipe.ns}/appconfigs"
+    pipe.emulator.faults.add(path_regex=path, status=503, message="etcd unavailable")
+    created = await pipe.api.post(pipe.base, json=body("outage"))
+    version = int(created.json()["metadata"]["resourceVersion"])
+
+    async def retrying_long() -> bool:
+        status = (await pipe.api.get(f"{pipe.base}/outage")).json()["status"]
+        assert status["phase"] != "Failed", status
+        return bool(status["phase"] == "Retrying" and status["attempts"] > 8)
+
+    await eventually(retrying_long, timeout_s=60, what="outage Retrying past 8 attempts")
+    status = (await pipe.api.get(f"{pipe.base}/outage")).json()["status"]
+    assert "503" in status["lastError"] or "unavailable" in status["lastError"]
+    await wait_sync_state(pipe, "outage", "Retrying")
+
+    pipe.emulator.faults.clear()
+    await wait_phase(pipe, "outage", "Synced")
+    await wait_sync_state(pipe, "outage", "Synced")
+    assert await pipe.converged("outage", version)

@@ -112,7 +112,6 @@ def stack_env(
             "RENDERSYNC_SYNC__ACTIVITY_START_TO_CLOSE_S": "4",
             "RENDERSYNC_SYNC__RETRY_INITIAL_INTERVAL_S": "0.2",
             "RENDERSYNC_SYNC__RETRY_MAX_INTERVAL_S": "1",
-            "RENDERSYNC_SYNC__RETRY_MAX_ATTEMPTS": "0",
             "RENDERSYNC_SYNC__WORKER_GRACE_S": "2",
         }
     )

@@ -1,0 +1,118 @@
+"""One step of a sync: a single activity call that a newer event can cut short.
+
+Each call is one attempt (Temporal retries nothing on its own): the workflow sees every
+failure, so it can show ``Retrying`` with its attempts and last error and choose its own
+backoff, which a newer event interrupts. While the attempt runs, the workflow also waits for
+a newer event; when one arrives first, the attempt is cancelled (its heartbeat carries the
+cancellation to it) and the step ends as :class:`SupersededError`, so a newer change never waits
+behind an older one. Deterministic: only workflow APIs, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import ACTIVITY_SYNC_OPTIONS, SyncOptions
+    from workflows.policies import ONE_ATTEMPT, heartbeat_timeout, start_to_close, unknown_targets
+
+#: Patch ids: histories of runs started before a behaviour existed replay without it.
+PATCH_CANCEL_SUPERSEDED = "cancel-superseded-attempt"
+PATCH_RETRYING = "transient-errors-retry"
+PATCH_WORKER_OPTIONS = "options-from-worker"
+OPTIONS_TIMEOUT = timedelta(seconds=5)
+OPTIONS_RETRY = RetryPolicy(maximum_attempts=3)
+
+
+class StepError(Exception):
+    """One step failed; ``permanent`` when retrying it cannot help (422, 403, bad config)."""
+
+    def __init__(self, target: str, error: str, *, permanent: bool) -> None:
+        super().__init__(target, error)
+        self.target = target
+        self.error = error
+        self.permanent = permanent
+
+    def __str__(self) -> str:
+        return f"{self.target}: {self.error}"
+
+
+class SupersededError(Exception):
+    """A newer event arrived while the step ran; its attempt was cancelled."""
+
+
+def never() -> bool:
+    return False
+
+
+async def run_step(
+    activity: str,
+    arg: Any,
+    *,
+    options: SyncOptions,
+    target: str,
+    summary: str,
+    result_type: type | None = None,
+    retry_policy: RetryPolicy = ONE_ATTEMPT,
+    superseded: Callable[[], bool] = never,
+) -> Any:
+    """Run ``activity`` once (or as ``retry_policy`` says); the result, :class:`StepError`
+    when it failed, or :class:`SupersededError` when ``superseded()`` turned true first."""
+    handle = workflow.start_activity(
+        activity,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=start_to_close(options),
+        heartbeat_timeout=heartbeat_timeout(options),
+        retry_policy=retry_policy,
+        summary=summary,
+    )
+    await workflow.wait_condition(lambda: handle.done() or superseded())
+    if not handle.done() and workflow.patched(PATCH_CANCEL_SUPERSEDED):
+        handle.cancel()
+        try:
+            return await handle  # it finished before the cancellation reached it
+        except ActivityError as err:
+            raise SupersededError(activity) from err
+    try:
+        return await handle
+    except ActivityError as err:
+        raise StepError(target, str(err.cause or err), permanent=is_permanent(err)) from err
+
+
+def is_permanent(err: ActivityError) -> bool:
+    """Non-retryable errors are permanent; anything else (a transient error, a timeout) is
+    retried, except in runs recorded before retrying without end existed."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return True
+    return not workflow.patched(PATCH_RETRYING)
+
+
+async def current_options(options: SyncOptions, *, key: str) -> SyncOptions:
+    """The worker's current options (local activity ``sync_options``); ``options`` when the
+    worker cannot tell (an older worker, say) or answers with unknown targets."""
+    if not workflow.patched(PATCH_WORKER_OPTIONS):
+        return options  # a run recorded before: its options are its input's
+    try:
+        fresh = await workflow.execute_local_activity(
+            ACTIVITY_SYNC_OPTIONS,
+            result_type=SyncOptions,
+            start_to_close_timeout=OPTIONS_TIMEOUT,
+            retry_policy=OPTIONS_RETRY,
+        )
+    except ActivityError as err:
+        workflow.logger.warning("%s: keeping the last sync options (%s)", key, err)
+        return options
+    bad = unknown_targets(fresh)
+    if bad:
+        workflow.logger.error("%s: ignoring options with unknown targets %s", key, bad)
+        return options
+    assert isinstance(fresh, SyncOptions)
+    return fresh

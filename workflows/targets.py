@@ -1,0 +1,161 @@
+"""The target steps of AppConfigSync: apply to every target in order, remove in reverse.
+
+A mixin of the workflow class, so that the workflow module keeps to the event loop, failure
+handling and state; deterministic like it (workflow APIs only, through ``steps.run_step``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import (
+        ACTIVITY_FINISH_DELETE,
+        PHASE_DELETED,
+        PHASE_DELETING,
+        PHASE_SYNCED,
+        PHASE_SYNCING,
+        ApplyRequest,
+        ChangeEvent,
+        DeleteRequest,
+        SyncOptions,
+        TargetResult,
+        TargetState,
+    )
+    from workflows.inbox import Inbox
+    from workflows.policies import APPLY_ACTIVITIES, ONE_ATTEMPT, REMOVE_ACTIVITIES, bounded_policy
+    from workflows.steps import StepError, never, run_step
+
+#: ``FailureReport.target`` when the final status clean-up of a delete fails.
+STATUS_TARGET = "status"
+
+
+class TargetSteps:
+    """Upserts, deletes and the compensation of a failed first apply, step by step."""
+
+    _key: str
+    _options: SyncOptions
+    _inbox: Inbox
+    _targets: dict[str, TargetState]
+    _handled: int
+
+    def _start(self, phase: str) -> None:
+        raise NotImplementedError
+
+    def _succeed(self, event: ChangeEvent, phase: str) -> None:
+        raise NotImplementedError
+
+    def _first_apply(self) -> bool:
+        """No target holds a version the key was synced at (in this incarnation)."""
+        return not any(0 < t.applied_version <= self._handled for t in self._targets.values())
+
+    async def _upsert(self, event: ChangeEvent) -> None:
+        assert event.image is not None
+        self._start(PHASE_SYNCING)
+        first = self._first_apply()
+        request = ApplyRequest(image=event.image, committed_at_ms=event.committed_at_ms)
+        for target in self._options.targets:
+            if self._inbox.newer_than(event.seq):
+                return  # superseded: the newer event is handled next
+            try:
+                result = await self._step(
+                    APPLY_ACTIVITIES[target],
+                    request,
+                    target=target,
+                    seq=event.seq,
+                    result_type=TargetResult,
+                    superseded=lambda: self._inbox.newer_than(event.seq),
+                )
+            except StepError as failed:
+                if first and failed.permanent:
+                    await self._compensate(event, failed)
+                raise
+            assert isinstance(result, TargetResult)
+            if result.skipped_newer:
+                continue  # nothing written: the target holds nothing of ours to undo
+            previous = self._targets.get(target, TargetState()).applied_version
+            self._targets[target] = TargetState(max(previous, result.version), result.detail)
+        self._succeed(event, PHASE_SYNCED)
+
+    async def _delete(self, event: ChangeEvent) -> None:
+        self._start(PHASE_DELETING)
+        request = self._delete_request(event.seq)
+
+        def superseded() -> bool:  # only a newer delete covers this one's compensation
+            newest = self._inbox.newest_delete
+            return newest is not None and newest.seq > event.seq
+
+        await self._remove_targets(request, superseded=superseded)
+        await self._step(
+            ACTIVITY_FINISH_DELETE,
+            request,
+            target=STATUS_TARGET,
+            seq=event.seq,
+            superseded=superseded,
+        )
+        self._succeed(event, PHASE_DELETED)
+
+    async def _compensate(self, event: ChangeEvent, failed: StepError) -> None:
+        """Undo a failed first apply on the targets it already reached."""
+        reached = [t for t in self._options.targets if t in self._targets]
+        workflow.logger.warning("%s: first apply failed, compensating %s", self._key, reached)
+        request = self._delete_request(event.seq)
+        try:
+            await self._remove_targets(request, only=reached, policy=bounded_policy(self._options))
+        except StepError as undo:
+            failed.error += f"; compensation failed on {undo.target}: {undo.error}"
+
+    async def _remove_targets(
+        self,
+        request: DeleteRequest,
+        *,
+        only: list[str] | None = None,
+        policy: RetryPolicy = ONE_ATTEMPT,
+        superseded: Callable[[], bool] = never,
+    ) -> None:
+        """Remove from the targets in reverse order of apply; each removal is idempotent."""
+        for target in reversed(self._options.targets):
+            if only is None or target in only:
+                await self._step(
+                    REMOVE_ACTIVITIES[target],
+                    request,
+                    target=target,
+                    seq=request.seq,
+                    policy=policy,
+                    superseded=superseded,
+                )
+                self._targets.pop(target, None)
+
+    def _names(self) -> tuple[str, str]:
+        namespace, _, name = self._key.partition("/")
+        return namespace, name
+
+    def _delete_request(self, seq: int) -> DeleteRequest:
+        namespace, name = self._names()
+        return DeleteRequest(namespace=namespace, name=name, seq=seq)
+
+    async def _step(
+        self,
+        activity: str,
+        arg: Any,
+        *,
+        target: str,
+        seq: int,
+        result_type: type | None = None,
+        policy: RetryPolicy = ONE_ATTEMPT,
+        superseded: Callable[[], bool] = never,
+    ) -> Any:
+        return await run_step(
+            activity,
+            arg,
+            options=self._options,
+            target=target,
+            summary=f"{activity} {self._key} v{seq}",
+            result_type=result_type,
+            retry_policy=policy,
+            superseded=superseded,
+        )
