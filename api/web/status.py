@@ -1,10 +1,10 @@
 """The read-only ``status`` of an AppConfig, derived from what the sync recorded per target.
 
-Phase: Failed when a target failed for good on the current version; Retrying when a target
-that does not hold the current version recorded a failed attempt since (the workflow retries
-it without end); Deleting for a tombstone; Synced when every configured target holds the
-current version; Syncing when a target has reported for the key but not yet at this version;
-Pending before any report.
+Phase: Failed when a target failed for good on the current version; Retrying when a target's
+last attempt at the current version failed (also a re-drive of the version it holds; the
+workflow retries it without end); Deleting for a tombstone; Synced when every configured
+target holds the current version; Syncing when a target has reported for the key but not yet
+at this version; Pending before any report.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def phase_of(row: AppConfigRow, reports: Sequence[SyncStatusRow], targets: Seque
     by_target = {r.target: r for r in reports}
     if any(r.failed_version >= row.seq for r in reports):
         return PHASE_FAILED
-    if any(r.attempts > 0 and r.last_error and r.applied_version < row.seq for r in reports):
-        return PHASE_RETRYING
+    if any(r.last_error and r.error_version >= row.seq for r in reports):
+        return PHASE_RETRYING  # the current version's last attempt failed; it is retried
     if row.deleted:
         return PHASE_DELETING
     if targets and all(t in by_target and by_target[t].applied_version >= row.seq for t in targets):

@@ -75,3 +75,47 @@ def test_a_retried_transient_failure_is_retrying_with_attempts_and_error(
     applied(engine, "web", version)  # the outage ends
     shown = status(client, "web")
     assert (shown["phase"], shown["attempts"], shown["lastError"]) == ("Synced", 0, "")
+
+
+def test_a_retrying_redrive_of_the_applied_version_is_retrying(
+    client: TestClient, engine: Engine
+) -> None:
+    version = created(client, "web")
+    applied(engine, "web", version)
+    # A forced re-drive of the version the targets hold keeps failing transiently: the
+    # workflow shows Retrying, so must the API.
+    syncstatus.record_failure(
+        engine,
+        namespace="default",
+        name="web",
+        target="git",
+        version=version,
+        error="git: connection refused",
+        permanent=False,
+        attempts=3,
+    )
+    assert status(client, "web")["phase"] == "Retrying"
+
+
+def test_an_error_about_an_older_version_is_not_retrying_the_current_one(
+    client: TestClient, engine: Engine
+) -> None:
+    first = created(client, "web")
+    syncstatus.record_failure(
+        engine,
+        namespace="default",
+        name="web",
+        target="git",
+        version=first,
+        error="git: connection refused",
+        permanent=False,
+        attempts=3,
+    )
+    response = client.patch(
+        f"{BASE}/web",
+        json={"spec": {"replicas": 3}},
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 200, response.text
+    # The newer version superseded the retrying one; nothing has failed for it yet.
+    assert status(client, "web")["phase"] == "Syncing"
