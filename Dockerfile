@@ -30,11 +30,11 @@ RUN apt-get update \
     && groupadd --gid 10001 rendersync \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
        --shell /usr/sbin/nologin rendersync
-COPY --from=build /wheels /wheels
-# --no-index: exactly the wheels built above, nothing else is resolved at this point.
-RUN python -m venv /opt/rendersync \
-    && /opt/rendersync/bin/pip install --no-cache-dir --no-index --find-links /wheels rendersync \
-    && rm -rf /wheels
+# The wheels are mounted from the build stage, so no layer keeps them; --no-index: exactly
+# those wheels, nothing else is resolved at this point.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    python -m venv /opt/rendersync \
+    && /opt/rendersync/bin/pip install --no-cache-dir --no-index --find-links /wheels rendersync
 # The root filesystem can be mounted read-only: no bytecode is written at run time, HOME and
 # temporary files are under /tmp, the Git clone under /var/lib/rendersync (both emptyDirs).
 ENV PATH=/opt/rendersync/bin:$PATH \

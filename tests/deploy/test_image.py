@@ -64,8 +64,8 @@ def test_runtime_stage_is_non_root_with_git_and_the_rendersync_entrypoint() -> N
     assert re.search(r"apt-get install [^&]*\bgit\b", runs), runs
     entrypoint = exec_form(runtime.args_of("ENTRYPOINT")[-1])
     assert entrypoint[-1] == "rendersync", entrypoint
-    copies = runtime.args_of("COPY")
-    assert copies == ["--from=build /wheels /wheels"], "only the built wheels reach the image"
+    assert runtime.args_of("COPY") == [], "only the built wheels reach the image"
+    assert "--mount=type=bind,from=build,source=/wheels,target=/wheels" in runs
     assert "--no-index" in runs
     assert "[dev]" not in runs
 
