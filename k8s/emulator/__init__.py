@@ -4,6 +4,18 @@ See ``docs/k8s-emulator.md`` for exactly what it implements and what it does not
 """
 
 from .faults import Fault, Faults
+from .kubeconfig import write_kubeconfig
+from .requestlog import RecordedRequest, RequestLog
 from .serving import Emulator, build_app, running_emulator, serve
 
-__all__ = ["Emulator", "Fault", "Faults", "build_app", "running_emulator", "serve"]
+__all__ = [
+    "Emulator",
+    "Fault",
+    "Faults",
+    "RecordedRequest",
+    "RequestLog",
+    "build_app",
+    "running_emulator",
+    "serve",
+    "write_kubeconfig",
+]

@@ -14,9 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from ..manifests import load_crd
-from . import discovery, faults, openapi
+from . import discovery, faults, openapi, requestlog
 from .handlers import ResourceHandlers, errors_middleware
-from .kubeconfig import write_kubeconfig
+from .kubeconfig import DEFAULT_TOKEN, write_kubeconfig
 from .objects import ObjectService
 from .resources import CRDS, NAMESPACES, Registry
 from .store import Store
@@ -30,29 +30,39 @@ _SHUTDOWN_TIMEOUT_S = 2.0
 
 @dataclass
 class Emulator:
-    """A running emulator. ``faults`` injects errors; ``service`` is the in-process API."""
+    """A running emulator. ``faults`` injects errors; ``service`` is the in-process API;
+    ``requests`` logs every request served (see :mod:`.requestlog`)."""
 
     url: str
     port: int
     kubeconfig_path: Path | None
     faults: faults.Faults
     service: ObjectService
+    requests: requestlog.RequestLog
 
     @property
     def store(self) -> Store:
         return self.service.store
 
 
-def build_app(*, event_window: int = 1000) -> tuple[web.Application, ObjectService, faults.Faults]:
+def build_app(
+    *, event_window: int = 1000
+) -> tuple[web.Application, ObjectService, faults.Faults, requestlog.RequestLog]:
     """A fresh application with its own store; nothing is shared between emulators."""
     service = ObjectService(Store(event_window=event_window), Registry())
     injected = faults.Faults()
+    requests = requestlog.RequestLog()
     app = web.Application(
-        middlewares=[errors_middleware, faults.middleware(injected)],
+        middlewares=[
+            requestlog.middleware(requests, service.registry),
+            errors_middleware,
+            faults.middleware(injected),
+        ],
         client_max_size=4 * 1024 * 1024,
     )
     discovery.add_routes(app, service.registry)
     faults.add_routes(app, injected)
+    requestlog.add_routes(app, requests)
     openapi.add_routes(app, service.registry)
     app.router.add_route("*", "/{tail:.*}", ResourceHandlers(service).handle)
     bootstrap = WriteOptions(manager="rendersync-emulator")
@@ -63,7 +73,7 @@ def build_app(*, event_window: int = 1000) -> tuple[web.Application, ObjectServi
         service.store.close()
 
     app.on_shutdown.append(wake_watchers)
-    return app, service, injected
+    return app, service, injected, requests
 
 
 def install_crds(service: ObjectService, crds: list[dict[str, Any]]) -> None:
@@ -80,12 +90,14 @@ async def running_emulator(
     kubeconfig_out: Path | None = None,
     crds: list[dict[str, Any]] | None = None,
     event_window: int = 1000,
+    token: str = DEFAULT_TOKEN,
 ) -> AsyncIterator[Emulator]:
     """Serve an emulator on ``host:port`` (0: a free port) until the block exits.
 
     ``event_window`` is how many events watches can resume from before they get 410 Gone.
+    ``token`` is the bearer token of the kubeconfig written to ``kubeconfig_out``.
     """
-    app, service, injected = build_app(event_window=event_window)
+    app, service, injected, requests = build_app(event_window=event_window)
     install_crds(service, crds or [])
     runner = web.AppRunner(app, shutdown_timeout=_SHUTDOWN_TIMEOUT_S, access_log=None)
     await runner.setup()
@@ -94,9 +106,9 @@ async def running_emulator(
         await site.start()
         bound = runner.addresses[0][1]
         url = f"http://{host}:{bound}"
-        written = write_kubeconfig(kubeconfig_out, url) if kubeconfig_out else None
+        written = write_kubeconfig(kubeconfig_out, url, token=token) if kubeconfig_out else None
         log.info("kubernetes API emulator listening on %s", url)
-        yield Emulator(url, bound, written, injected, service)
+        yield Emulator(url, bound, written, injected, service, requests)
     finally:
         service.store.close()
         await runner.cleanup()

