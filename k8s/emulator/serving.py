@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..manifests import load_crd
-from . import discovery, faults, openapi
+from . import discovery, faults, openapi, reviews
 from .handlers import ResourceHandlers, errors_middleware
 from .kubeconfig import write_kubeconfig
 from .objects import ObjectService
@@ -37,22 +37,28 @@ class Emulator:
     kubeconfig_path: Path | None
     faults: faults.Faults
     service: ObjectService
+    #: TokenReview and SubjectAccessReview answers (``k8s.emulator.reviews``).
+    reviews: reviews.Reviews
 
     @property
     def store(self) -> Store:
         return self.service.store
 
 
-def build_app(*, event_window: int = 1000) -> tuple[web.Application, ObjectService, faults.Faults]:
+def build_app(
+    *, event_window: int = 1000
+) -> tuple[web.Application, ObjectService, faults.Faults, reviews.Reviews]:
     """A fresh application with its own store; nothing is shared between emulators."""
     service = ObjectService(Store(event_window=event_window), Registry())
     injected = faults.Faults()
+    answers = reviews.Reviews()
     app = web.Application(
         middlewares=[errors_middleware, faults.middleware(injected)],
         client_max_size=4 * 1024 * 1024,
     )
     discovery.add_routes(app, service.registry)
     faults.add_routes(app, injected)
+    reviews.add_routes(app, answers)
     openapi.add_routes(app, service.registry)
     app.router.add_route("*", "/{tail:.*}", ResourceHandlers(service).handle)
     bootstrap = WriteOptions(manager="rendersync-emulator")
@@ -63,7 +69,7 @@ def build_app(*, event_window: int = 1000) -> tuple[web.Application, ObjectServi
         service.store.close()
 
     app.on_shutdown.append(wake_watchers)
-    return app, service, injected
+    return app, service, injected, answers
 
 
 def install_crds(service: ObjectService, crds: list[dict[str, Any]]) -> None:
@@ -85,7 +91,7 @@ async def running_emulator(
 
     ``event_window`` is how many events watches can resume from before they get 410 Gone.
     """
-    app, service, injected = build_app(event_window=event_window)
+    app, service, injected, answers = build_app(event_window=event_window)
     install_crds(service, crds or [])
     runner = web.AppRunner(app, shutdown_timeout=_SHUTDOWN_TIMEOUT_S, access_log=None)
     await runner.setup()
@@ -96,7 +102,7 @@ async def running_emulator(
         url = f"http://{host}:{bound}"
         written = write_kubeconfig(kubeconfig_out, url) if kubeconfig_out else None
         log.info("kubernetes API emulator listening on %s", url)
-        yield Emulator(url, bound, written, injected, service)
+        yield Emulator(url, bound, written, injected, service, answers)
     finally:
         service.store.close()
         await runner.cleanup()
