@@ -8,7 +8,9 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from rendersync import commands
+from pydantic import ValidationError
+
+from rendersync import accesscli, commands
 from rendersync.devstack import cli as devstack_cli
 from rendersync.logs import configure_logging
 from rendersync.ops import cli as ops_cli
@@ -48,15 +50,28 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=what).set_defaults(run=run)
     devstack_cli.add_parsers(sub)
     ops_cli.add_parsers(sub)
+    accesscli.add_parsers(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as err:
+        print(f"rendersync: {setting_error(err)}", file=sys.stderr)
+        return 2
     configure_logging(level=settings.log.level, json_format=settings.log.json_format)
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     return run(args, settings)
+
+
+def setting_error(err: ValidationError) -> str:
+    """The first invalid setting as one line, named by its environment variable."""
+    first = err.errors()[0]
+    loc = [str(part) for part in first["loc"] if not str(part).isdigit()]
+    name = "RENDERSYNC_" + "__".join(loc[:2]).upper()
+    return f"{name}: {first['msg']}"
 
 
 def run() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -14,6 +15,7 @@ from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from rendersync import processes
+from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.runtime import run_until_signalled
 from rendersync.settings import Settings
 
@@ -24,6 +26,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
     engine = make_engine(
         settings.db.url, echo=settings.db.echo, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms
     )
+    auth = auth_config(settings, engine)
     if migrate:
         upgrade(engine)
     return create_app(
@@ -34,12 +37,17 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
         default_page_limit=settings.api.default_page_limit,
         max_body_bytes=settings.api.max_body_bytes,
         max_event_bytes=max_event_bytes(settings.kafka.max_request_size),
+        auth=auth,
     )
 
 
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
     migrate = settings.api.migrate_on_start and not args.no_migrate
-    app = build_app(settings, migrate=migrate)
+    try:
+        app = build_app(settings, migrate=migrate)
+    except AuthConfigError as err:
+        print(f"rendersync api: {err}", file=sys.stderr)
+        return 2
     host = args.host or settings.api.host
     port = args.port if args.port is not None else settings.api.port
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
@@ -132,6 +132,48 @@ class MetricsSettings(BaseModel):
     worker_port: int = Field(default=9103, ge=0, le=65535)
 
 
+class Authenticator(StrEnum):
+    TOKENS = "tokens"
+    OIDC = "oidc"
+    TOKENREVIEW = "tokenreview"
+    PROXY = "proxy"
+
+
+class AuthSettings(BaseModel):
+    """Who may call the API (``docs/security.md``). Checked at start: a setting that cannot
+    work stops the process with one line naming it."""
+
+    #: Asked in this order; the first that recognises a credential decides.
+    authenticators: list[Authenticator] = Field(default_factory=lambda: [Authenticator.TOKENS])
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    #: The issuer's key set: a URL (fetched, cached, refreshed on an unknown kid) or a file.
+    oidc_jwks_url: str = ""
+    oidc_jwks_file: Path | None = None
+    #: Signature algorithms accepted (asymmetric only); never taken from the token.
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256"])
+    oidc_username_claim: str = "sub"
+    oidc_groups_claim: str = "groups"
+    oidc_username_prefix: str = ""
+    #: Least seconds between two refreshes of the key set for unknown kids.
+    oidc_jwks_refresh_s: float = Field(default=10.0, ge=0)
+    #: Audiences a TokenReview asks for (empty: the API server's default).
+    tokenreview_audiences: list[str] = Field(default_factory=list)
+    #: Peer addresses (CIDRs) of the proxy whose X-Remote-User/X-Remote-Group are trusted.
+    proxy_cidrs: list[str] = Field(default_factory=list)
+    #: If set, the proxy must also send it in X-Remote-Proxy-Secret.
+    proxy_secret: SecretStr | None = None
+    #: Role bindings file (YAML); bindings made with ``rendersync rbac`` apply as well.
+    policy_file: Path | None = None
+    #: Also ask the cluster (SubjectAccessReview on appconfigs.rendersync.dev).
+    sar: bool = False
+    sar_cache_s: float = Field(default=10.0, ge=0)
+    #: Serve /metrics without authentication.
+    metrics_public: bool = False
+    #: Refused credentials a client may present (a ``limits`` rate) before it gets 429.
+    failure_limit: str = "10/minute"
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"
     json_format: bool = Field(default=False, alias="json")
@@ -153,4 +195,5 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     log: LogSettings = Field(default_factory=LogSettings)

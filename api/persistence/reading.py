@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select, tuple_
@@ -69,9 +69,11 @@ def list_appconfigs(
     matches: Callable[[Mapping[str, str]], bool],
     limit: int,
     continue_token: str | None,
+    namespaces: Collection[str] | None = None,
 ) -> Page:
-    """Live AppConfigs ordered by (namespace, name), filtered by ``matches`` on labels.
-    Returns at most ``limit`` items and a token for the next page when more may follow."""
+    """Live AppConfigs ordered by (namespace, name), filtered by ``matches`` on labels (and,
+    given ``namespaces``, to those namespaces). Returns at most ``limit`` items and a token
+    for the next page when more may follow."""
     after = decode_continue(continue_token) if continue_token else None
     items: list[AppConfigRow] = []
     with read_session(engine) as session:
@@ -79,6 +81,8 @@ def list_appconfigs(
             query = select(AppConfigRow).where(col(AppConfigRow.deleted).is_(False))
             if namespace is not None:
                 query = query.where(col(AppConfigRow.namespace) == namespace)
+            if namespaces is not None:
+                query = query.where(col(AppConfigRow.namespace).in_(list(namespaces)))
             if after is not None:
                 query = query.where(
                     tuple_(col(AppConfigRow.namespace), col(AppConfigRow.name)) > tuple_(*after)
@@ -93,6 +97,18 @@ def list_appconfigs(
             if len(chunk) < _SCAN_CHUNK:
                 return Page(items, None)
             after = (chunk[-1].namespace, chunk[-1].name)
+
+
+def live_namespaces(engine: Engine) -> list[str]:
+    """The namespaces that hold at least one live AppConfig, sorted."""
+    with read_session(engine) as session:
+        query = (
+            select(col(AppConfigRow.namespace))
+            .where(col(AppConfigRow.deleted).is_(False))
+            .distinct()
+            .order_by(col(AppConfigRow.namespace))
+        )
+        return [str(ns) for ns in session.execute(query).scalars()]
 
 
 def list_revisions(engine: Engine, *, namespace: str, name: str) -> list[Revision]:

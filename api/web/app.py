@@ -11,6 +11,10 @@ from sqlalchemy import Engine
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from api.limits import max_event_bytes as max_event_bytes_for
 from api.persistence.db import ping
+from api.web.auth.audit import AuditMiddleware
+from api.web.auth.authorizing import AuthenticatedDep, GuardDep
+from api.web.auth.config import AuthConfig
+from api.web.auth.installing import install_auth
 from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
 from api.web.metrics import metrics_response
@@ -27,9 +31,16 @@ def create_app(
     default_page_limit: int = 500,
     max_body_bytes: int = 1024 * 1024,
     max_event_bytes: int = max_event_bytes_for(DEFAULT_KAFKA_MAX_REQUEST_BYTES),
+    auth: AuthConfig | None = None,
 ) -> FastAPI:
     """Build the API around an engine whose schema is already migrated. ``max_event_bytes``
-    must derive from the relay's ``kafka.max_request_size`` (``api.limits``)."""
+    must derive from the relay's ``kafka.max_request_size`` (``api.limits``).
+
+    ``auth`` guards every AppConfig route (``/healthz``, ``/readyz``, ``/docs`` and
+    ``/openapi.json`` stay open). Left out, it is ``AuthConfig.disabled()``: every caller is
+    ``system:anonymous`` and allowed, which only tests and benchmarks use; the CLI always
+    passes the config built from ``RENDERSYNC_AUTH__*``."""
+    auth = auth or AuthConfig.disabled()
     app = FastAPI(
         title="rendersync",
         summary="AppConfig entities, rendered durably into Kubernetes and Git.",
@@ -44,7 +55,8 @@ def create_app(
         max_event_bytes=max_event_bytes,
     )
     install_handlers(app)
-    app.include_router(router)
+    install_auth(app, auth)
+    app.include_router(router, dependencies=[GuardDep])
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:
@@ -58,10 +70,13 @@ def create_app(
             raise ApiError(503, f"database unreachable: {type(err).__name__}") from None
         return {"status": "ok", "database": "reachable"}
 
-    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    metrics_deps = [] if auth.metrics_public else [AuthenticatedDep]
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False, dependencies=metrics_deps)
     async def metrics() -> Response:
         return metrics_response()
 
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -45,5 +45,7 @@ def if_match_version(request: Request) -> int | None:
 
 
 def actor_of(request: Request) -> str:
-    """Who made the change: the identity an authenticating proxy put in X-Remote-User."""
-    return request.headers.get("x-remote-user", "anonymous")[:253] or "anonymous"
+    """Who made the change: the principal the auth guard authenticated (never a header the
+    client chose; a trusted proxy's X-Remote-User arrives here through that guard)."""
+    principal = getattr(request.state, "principal", None)
+    return str(principal.name)[:253] if principal is not None else "system:anonymous"

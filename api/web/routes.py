@@ -246,6 +246,7 @@ def _list(
     selector: str | None,
     limit: int | None,
     token: str | None,
+    visible: list[str] | None = None,
 ) -> dict[str, Any]:
     try:
         matcher = parse_selector(selector)
@@ -255,6 +256,7 @@ def _list(
             matches=matcher.matches,
             limit=limit or ctx.default_page_limit,
             continue_token=token,
+            namespaces=visible,
         )
     except SelectorError as err:
         raise ApiError(400, f"labelSelector: {err}") from None
@@ -289,12 +291,15 @@ async def list_namespaced(
 
 @router.get("/appconfigs")
 async def list_all(
+    request: Request,
     ctx: ContextDep,
     label_selector: str | None = SelectorQuery,
     limit: int | None = LimitQuery,
     continue_: str | None = Query(default=None, alias="continue"),
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_list, ctx, None, label_selector, limit, continue_)
+    """Only the namespaces the caller may list (the auth guard decided which)."""
+    visible = getattr(request.state, "visible_namespaces", None)
+    return await run_in_threadpool(_list, ctx, None, label_selector, limit, continue_, visible)
 
 
 @router.get(ITEM + "/history")

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..manifests import load_crd
-from . import discovery, faults, openapi, requestlog
+from . import discovery, faults, openapi, requestlog, reviews
 from .handlers import ResourceHandlers, errors_middleware
 from .kubeconfig import DEFAULT_TOKEN, write_kubeconfig
 from .objects import ObjectService
@@ -39,6 +39,8 @@ class Emulator:
     faults: faults.Faults
     service: ObjectService
     requests: requestlog.RequestLog
+    #: TokenReview and SubjectAccessReview answers (``k8s.emulator.reviews``).
+    reviews: reviews.Reviews
 
     @property
     def store(self) -> Store:
@@ -47,11 +49,12 @@ class Emulator:
 
 def build_app(
     *, event_window: int = 1000
-) -> tuple[web.Application, ObjectService, faults.Faults, requestlog.RequestLog]:
+) -> tuple[web.Application, ObjectService, faults.Faults, requestlog.RequestLog, reviews.Reviews]:
     """A fresh application with its own store; nothing is shared between emulators."""
     service = ObjectService(Store(event_window=event_window), Registry())
     injected = faults.Faults()
     requests = requestlog.RequestLog()
+    answers = reviews.Reviews()
     app = web.Application(
         middlewares=[
             requestlog.middleware(requests, service.registry),
@@ -63,6 +66,7 @@ def build_app(
     discovery.add_routes(app, service.registry)
     faults.add_routes(app, injected)
     requestlog.add_routes(app, requests)
+    reviews.add_routes(app, answers)
     openapi.add_routes(app, service.registry)
     app.router.add_route("*", "/{tail:.*}", ResourceHandlers(service).handle)
     bootstrap = WriteOptions(manager="rendersync-emulator")
@@ -73,7 +77,7 @@ def build_app(
         service.store.close()
 
     app.on_shutdown.append(wake_watchers)
-    return app, service, injected, requests
+    return app, service, injected, requests, answers
 
 
 def install_crds(service: ObjectService, crds: list[dict[str, Any]]) -> None:
@@ -97,7 +101,7 @@ async def running_emulator(
     ``event_window`` is how many events watches can resume from before they get 410 Gone.
     ``token`` is the bearer token of the kubeconfig written to ``kubeconfig_out``.
     """
-    app, service, injected, requests = build_app(event_window=event_window)
+    app, service, injected, requests, answers = build_app(event_window=event_window)
     install_crds(service, crds or [])
     runner = web.AppRunner(app, shutdown_timeout=_SHUTDOWN_TIMEOUT_S, access_log=None)
     await runner.setup()
@@ -108,7 +112,7 @@ async def running_emulator(
         url = f"http://{host}:{bound}"
         written = write_kubeconfig(kubeconfig_out, url, token=token) if kubeconfig_out else None
         log.info("kubernetes API emulator listening on %s", url)
-        yield Emulator(url, bound, written, injected, service, requests)
+        yield Emulator(url, bound, written, injected, service, requests, answers)
     finally:
         service.store.close()
         await runner.cleanup()

@@ -19,6 +19,7 @@ def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "de
     """The text of the ready block (no trailing newline)."""
     state = config.state_dir
     quoted = shlex.quote
+    token_file = quoted(str(state / "admin-token"))
     create = f"{urls['api']}/api/v1/namespaces/{namespace}/appconfigs?wait=synced&timeout=20s"
     rows = [
         ("API", f"{urls['appconfigs']}   (docs: {urls['api_docs']})"),
@@ -37,8 +38,13 @@ def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "de
             "",
             *(f"  {label:<13} {value}" for label, value in rows),
             "",
+            f"The API wants a token; the admin token is in {state / 'admin-token'}:",
+            f"  export RENDERSYNC_TOKEN=$(cat {token_file})",
+            "  rendersync whoami --state-dir " + quoted(str(state)),
+            "",
             "Create an AppConfig:",
             f"  curl -sS -X POST {quoted(create)} \\",
+            '    -H "authorization: Bearer $RENDERSYNC_TOKEN" \\',
             "    -H 'content-type: application/json' \\",
             f"    -d {quoted(json.dumps(_EXAMPLE, separators=(',', ':')))}",
             "",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rendersync.devstack.admintoken import ensure_admin_token
 from rendersync.devstack.ports import PortInUseError, check_ports
 from rendersync.devstack.running import run_dev
 from rendersync.devstack.stack import DevConfig
@@ -65,6 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         with lock_state_dir(config.state_dir):
             ports = check_ports(config)
             prepare_state_dir(config.state_dir, branch=settings.git.branch)
+            ensure_admin_token(config.state_dir, config.db_file)
             return asyncio.run(run_dev(config, ports, settings))
     except _FAILURES as err:
         message = err.report() if isinstance(err, StackError) else str(err)

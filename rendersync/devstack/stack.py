@@ -104,6 +104,9 @@ def stack_env(config: DevConfig, ports: Ports) -> dict[str, str]:
         "RENDERSYNC_METRICS__RELAY_PORT": str(ports.relay_metrics),
         "RENDERSYNC_METRICS__BRIDGE_PORT": str(ports.bridge_metrics),
         "RENDERSYNC_METRICS__WORKER_PORT": str(ports.worker_metrics),
+        # The API authenticates as in production (admin token in <state-dir>/admin-token);
+        # its metrics stay readable from the browser, as the other processes' are.
+        "RENDERSYNC_AUTH__METRICS_PUBLIC": "true",
     }
 
 

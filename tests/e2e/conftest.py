@@ -64,6 +64,12 @@ class DevStack:
         """The RENDERSYNC_* variables the stack's processes got."""
         return read_endpoints(self.state_dir)["env"]
 
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """The Authorization header with the admin token the stack made on first start."""
+        token = (self.state_dir / "admin-token").read_text().strip()
+        return {"authorization": f"Bearer {token}"}
+
     def log_tail(self, lines: int = 80) -> str:
         text = self.err.read_text(errors="replace") if self.err.exists() else ""
         return "\n".join(text.splitlines()[-lines:])

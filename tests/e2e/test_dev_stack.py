@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 
 import httpx
 import pytest
@@ -21,10 +22,26 @@ from tests.e2e.walkthrough import (
     eventually,
     git,
     inject_422,
+    rendersync,
     replay,
     wait_synced,
     workflow_exists,
 )
+
+
+async def only_the_admin_token_gets_in(stack: DevStack) -> str:
+    """The API refuses anonymous callers; the first start's admin token is private and works."""
+    token_file = stack.state_dir / "admin-token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    async with httpx.AsyncClient(base_url=stack.urls["api"], timeout=30) as anonymous:
+        refused = await anonymous.get(BASE)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert (await anonymous.get("/healthz")).status_code == 200
+    whoami = rendersync("whoami", "--state-dir", str(stack.state_dir))
+    assert whoami.returncode == 0, whoami.stderr
+    assert whoami.stdout.startswith("admin "), whoami.stdout
+    return token_file.read_text()
 
 
 async def create_update_delete(stack: DevStack, api: httpx.AsyncClient) -> None:
@@ -104,14 +121,21 @@ async def crashed_api_is_restarted(stack: DevStack, api: httpx.AsyncClient) -> N
 @pytest.mark.timeout(300)
 async def test_walkthrough(dev_stack: DevStack) -> None:
     await dev_stack.start()
-    async with httpx.AsyncClient(base_url=dev_stack.urls["api"], timeout=60) as api:
+    token = await only_the_admin_token_gets_in(dev_stack)
+    headers = dev_stack.admin_headers
+    async with httpx.AsyncClient(
+        base_url=dev_stack.urls["api"], timeout=60, headers=headers
+    ) as api:
         await create_update_delete(dev_stack, api)
         kept = {"failing": await failing_sync_and_replay(dev_stack, api)}
     head = git(dev_stack, "rev-parse", "main").stdout.strip()
     await interrupt_leaves_nothing(dev_stack)
 
     await dev_stack.start()
-    async with httpx.AsyncClient(base_url=dev_stack.urls["api"], timeout=60) as api:
+    assert (dev_stack.state_dir / "admin-token").read_text() == token, "the token is kept"
+    async with httpx.AsyncClient(
+        base_url=dev_stack.urls["api"], timeout=60, headers=headers
+    ) as api:
         await state_survives(dev_stack, api, kept)
         await crashed_api_is_restarted(dev_stack, api)
     ancestry = git(dev_stack, "merge-base", "--is-ancestor", head, "main")
