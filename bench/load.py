@@ -112,7 +112,13 @@ async def _put(client: httpx.AsyncClient, name: str, i: int) -> Written | None:
 
 
 async def paced_writes(
-    api_url: str, names: list[str], *, rate: float, duration_s: float, seed: int
+    api_url: str,
+    names: list[str],
+    *,
+    rate: float,
+    duration_s: float,
+    seed: int,
+    token: str,
 ) -> tuple[list[Written], int]:
     """Open-loop updates at ``rate``/s to random keys for ``duration_s``: a write is sent on
     schedule whether or not earlier ones returned (at most 64 in flight). Returns the
@@ -121,7 +127,10 @@ async def paced_writes(
     total = int(rate * duration_s)
     gate = asyncio.Semaphore(64)
     limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(base_url=api_url, timeout=60, limits=limits) as client:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(
+        base_url=api_url, timeout=60, limits=limits, headers=headers
+    ) as client:
 
         async def one(i: int, name: str) -> Written | None:
             async with gate:

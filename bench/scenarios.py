@@ -56,6 +56,7 @@ async def latency(current: Session, config: BenchConfig) -> dict[str, Any]:
                 rate=rate,
                 duration_s=config.latency_duration_s,
                 seed=config.seed + index,
+                token=current.stack.api_token,
             )
             converged = await current.targets.converge(
                 load.finals(written), timeout_s=config.converge_timeout_s

@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
+from rendersync.devstack.admintoken import issue_admin_token
 from rendersync.stack.git import init_bare_repo
 from rendersync.stack.kafka import KafkaBroker, start_kafka_broker
 from rendersync.stack.postgres import PostgresServer, start_postgres
@@ -70,6 +71,8 @@ class Stack:
     temporal: TemporalDevServer | None = None
     postgres: PostgresServer | None = None
     api_url: str = ""
+    #: Bearer token of the load generator (an admin API token issued in the bench database).
+    api_token: str = ""
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
 
     def pids(self) -> dict[str, int]:
@@ -181,6 +184,7 @@ async def _start_services(
     engine = make_engine(db_url)
     cleanup.callback(engine.dispose)
     await asyncio.to_thread(upgrade, engine)
+    token = await asyncio.to_thread(_load_token, engine)
     remote, hook_log = await asyncio.to_thread(_git_remote, run_dir)
     port = free_port(HOST)
     broker, emulator, temporal = await _all_started(
@@ -194,7 +198,13 @@ async def _start_services(
         run_dir, spec, db_url, engine, broker, url, run_dir / "kubeconfig", remote, hook_log
     )
     stack.emulator, stack.temporal, stack.postgres = emulator, temporal, postgres
+    stack.api_token = token
     return stack
+
+
+def _load_token(engine: Engine) -> str:
+    """The load generator's token: the API authenticates as in production."""
+    return issue_admin_token(engine, principal="bench", description="benchmark load")
 
 
 async def _start_pipeline(stack: Stack) -> None:

@@ -13,6 +13,8 @@ import logging
 import os
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from api.persistence import apitokens, rolebindings
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
@@ -33,18 +35,24 @@ def ensure_admin_token(state_dir: Path, db_file: Path) -> Path | None:
         if path.exists() and apitokens.verify(engine, path.read_text().strip()) is not None:
             path.chmod(0o600)
             return path
-        issued = apitokens.issue(
-            engine, principal=ADMIN, groups=[], expires_in=None, description="rendersync dev"
-        )
-        rolebindings.bind(engine, rolebindings.Binding("admin", "", rolebindings.USER, ADMIN))
+        token = issue_admin_token(engine, principal=ADMIN, description="rendersync dev")
     except Exception as err:  # the API child migrates too, and names the failure
         logger.warning("could not prepare the admin token: %s", err)
         return None
     finally:
         engine.dispose()
-    _write_private(path, issued.token)
-    logger.info("issued the admin token (id %s) into %s", issued.id, path)
+    _write_private(path, token)
+    logger.info("issued the admin token into %s", path)
     return path
+
+
+def issue_admin_token(engine: Engine, *, principal: str, description: str) -> str:
+    """A token that never expires for ``principal``, bound to the admin role everywhere."""
+    issued = apitokens.issue(
+        engine, principal=principal, groups=[], expires_in=None, description=description
+    )
+    rolebindings.bind(engine, rolebindings.Binding("admin", "", rolebindings.USER, principal))
+    return issued.token
 
 
 def _write_private(path: Path, token: str) -> None:
