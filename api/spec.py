@@ -104,7 +104,7 @@ def _data_rules(data: Any, prefix: str) -> list[FieldError]:
         )
     for key in data:
         path = f"{prefix}.data.{key}"
-        if not DATA_KEY.match(key):
+        if not DATA_KEY.fullmatch(key):
             errors.append(
                 FieldError(path, "FieldValueInvalid", f"key must match {DATA_KEY.pattern}")
             )

@@ -36,8 +36,8 @@ class ParsedBody:
 
 def _check_qualified_key(key: str, path: str) -> list[FieldError]:
     prefix, _, name = key.rpartition("/")
-    ok = bool(_LABEL_NAME.match(name)) and len(name) <= 63
-    ok = ok and (not prefix or (len(prefix) <= 253 and bool(DNS1123_SUBDOMAIN.match(prefix))))
+    ok = bool(_LABEL_NAME.fullmatch(name)) and len(name) <= 63
+    ok = ok and (not prefix or (len(prefix) <= 253 and bool(DNS1123_SUBDOMAIN.fullmatch(prefix))))
     if ok:
         return []
     return [FieldError(path, "FieldValueInvalid", "must be a qualified name ([prefix/]name)")]
@@ -51,7 +51,7 @@ def _check_string_map(value: Any, path: str, *, label_values: bool) -> list[Fiel
         errors += _check_qualified_key(key, f"{path}.{key}")
         if not isinstance(item, str):
             errors.append(FieldError(f"{path}.{key}", "FieldValueInvalid", "must be a string"))
-        elif label_values and item and (len(item) > 63 or not _LABEL_NAME.match(item)):
+        elif label_values and item and (len(item) > 63 or not _LABEL_NAME.fullmatch(item)):
             errors.append(
                 FieldError(f"{path}.{key}", "FieldValueInvalid", "must be a valid label value")
             )
@@ -71,13 +71,13 @@ def _check_string_map(value: Any, path: str, *, label_values: bool) -> list[Fiel
 def check_name(name: Any, path: str = "metadata.name") -> list[FieldError]:
     if not isinstance(name, str) or not name:
         return [FieldError(path, "FieldValueRequired", "a name is required")]
-    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+    if len(name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(name):
         return [FieldError(path, "FieldValueInvalid", "must be a DNS-1123 subdomain")]
     return []
 
 
 def check_namespace(namespace: str, path: str = "metadata.namespace") -> list[FieldError]:
-    if len(namespace) > 63 or not DNS1123_LABEL.match(namespace):
+    if len(namespace) > 63 or not DNS1123_LABEL.fullmatch(namespace):
         return [FieldError(path, "FieldValueInvalid", "must be a DNS-1123 label")]
     return []
 
