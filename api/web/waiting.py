@@ -24,7 +24,8 @@ from api.web.status import current_status
 
 MAX_WAIT_S = 60.0
 POLL_S = 0.05
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
+#: ASCII digits only (Python's ``\d`` admits every Unicode digit).
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class WaitSpec:
 
 
 def parse_duration(text: str) -> float:
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text)
     if not match:
         raise ApiError(400, f"timeout: {text!r} is not a duration such as 10s or 500ms")
     value = float(match.group(1))
@@ -44,11 +45,12 @@ def wait_spec(
     wait: Annotated[str | None, Query(description="'synced' to wait for the sync")] = None,
     timeout: Annotated[str, Query(description="how long to wait, e.g. 10s")] = "10s",
 ) -> WaitSpec | None:
+    timeout_s = parse_duration(timeout)  # malformed is refused, even when unused
     if wait is None:
         return None
     if wait != "synced":
         raise ApiError(400, f"wait: only 'synced' is supported, got {wait!r}")
-    return WaitSpec(min(parse_duration(timeout), MAX_WAIT_S))
+    return WaitSpec(min(timeout_s, MAX_WAIT_S))
 
 
 WaitDep = Annotated[WaitSpec | None, Depends(wait_spec)]

@@ -6,9 +6,17 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.integration.api.conftest import BASE
+from tests.integration.api.conftest import BASE, appconfig
 
 MERGE = {"content-type": "application/merge-patch+json"}
+
+
+@pytest.mark.parametrize("timeout", ["", "soon", "10 s", "\u0661\u0660s"])
+def test_a_malformed_timeout_is_400_even_without_wait(client: TestClient, timeout: str) -> None:
+    assert client.post(BASE, json=appconfig("web")).status_code == 201
+    response = client.get(f"{BASE}/web", params={"timeout": timeout})
+    assert response.status_code == 400, response.text
+    assert response.json()["message"].startswith("timeout:")
 
 
 @pytest.mark.parametrize(
