@@ -15,6 +15,7 @@ from typing import Any
 
 from api.spec import FieldError
 from api.web.errors import ApiError
+from api.web.resources import RESOURCE_VERSION
 
 _OPTIONS = {"kind", "apiVersion", "preconditions", "propagationPolicy", "gracePeriodSeconds"}
 _PRECONDITIONS = {"uid", "resourceVersion"}
@@ -64,7 +65,9 @@ def _preconditions(raw: Any) -> DeletePreconditions:
     uid, version = raw.get("uid"), raw.get("resourceVersion")
     if uid is not None and not isinstance(uid, str):
         raise _bad("preconditions.uid", "must be a string")
-    if version is not None and not (isinstance(version, str) and version.isdigit()):
+    if version is not None and not (
+        isinstance(version, str) and RESOURCE_VERSION.fullmatch(version)
+    ):
         raise _bad("preconditions.resourceVersion", "must be a string holding a resourceVersion")
     return DeletePreconditions(uid, int(version) if version is not None else None)
 

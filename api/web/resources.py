@@ -24,6 +24,9 @@ _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec", "status"}
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "resourceVersion"}
 _METADATA_READ_ONLY = {"uid", "generation", "creationTimestamp", "managedFields"}
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+#: A ``resourceVersion`` as clients send it: ASCII digits (``str.isdigit`` also admits
+#: digits such as "²" that ``int`` refuses).
+RESOURCE_VERSION = re.compile(r"^[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def _check_metadata(meta: dict[str, Any]) -> list[FieldError]:
         meta.get("annotations", {}), "metadata.annotations", label_values=False
     )
     rv = meta.get("resourceVersion")
-    if rv not in (None, "") and not (isinstance(rv, str) and rv.isdigit()):
+    if rv not in (None, "") and not (isinstance(rv, str) and RESOURCE_VERSION.fullmatch(rv)):
         errors.append(
             FieldError("metadata.resourceVersion", "FieldValueInvalid", "must be a number")
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from api.persistence.reading import current_seq
 from tests.integration.api.conftest import BASE, appconfig
 
 MERGE = {"content-type": "application/merge-patch+json"}
@@ -17,6 +19,30 @@ def test_a_malformed_timeout_is_400_even_without_wait(client: TestClient, timeou
     response = client.get(f"{BASE}/web", params={"timeout": timeout})
     assert response.status_code == 400, response.text
     assert response.json()["message"].startswith("timeout:")
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [("if-match", '"²"'), ("if-match", "²"), ("body", "²"), ("delete", "²")],
+)
+def test_a_resource_version_of_non_ascii_digits_is_a_4xx(
+    client: TestClient, engine: Engine, where: str, value: str
+) -> None:
+    """``str.isdigit`` admits "²", which ``int`` refuses: that must not be a 500."""
+    assert client.post(BASE, json=appconfig("web")).status_code == 201
+    before = current_seq(engine)
+    body = appconfig("web", replicas=3)
+    if where == "if-match":
+        header = value.encode("latin-1")
+        response = client.put(f"{BASE}/web", json=body, headers={"if-match": header})
+    elif where == "body":
+        body["metadata"]["resourceVersion"] = value
+        response = client.put(f"{BASE}/web", json=body)
+    else:
+        options = {"preconditions": {"resourceVersion": value}}
+        response = client.request("DELETE", f"{BASE}/web", json=options)
+    assert 400 <= response.status_code < 500, response.text
+    assert current_seq(engine) == before
 
 
 @pytest.mark.parametrize(
