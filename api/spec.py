@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from api.limits import json_bytes
 
@@ -30,6 +30,18 @@ SECRET_WORDS = frozenset(
 )
 #: Adjacent word pairs that mark a secret too (``api-key``, ``privateKey``...).
 SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key")})
+
+
+def whole_number(value: Any) -> Any:
+    """JSON has one number type: ``4.0`` is the integer 4 (as JSON Schema and Kubernetes
+    read it), stored as ``4``; ``4.5``, booleans and the rest are left to fail."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An integer as JSON Schema means it (strict otherwise: no strings, no booleans).
+JsonInt = Annotated[int, BeforeValidator(whole_number)]
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,7 @@ class AppConfigSpec(BaseModel):
 
     app: str = Field(max_length=63, pattern=DNS1123_LABEL.pattern)
     environment: Literal["dev", "staging", "prod"]
-    replicas: int = Field(default=1, ge=0, le=50)
+    replicas: JsonInt = Field(default=1, ge=0, le=50)
     data: dict[str, str] = Field(default_factory=dict)
     feature_flags: dict[str, bool] = Field(default_factory=dict, alias="featureFlags")
     secret_refs: list[SecretRef] = Field(default_factory=list, alias="secretRefs")
@@ -121,7 +133,7 @@ def _data_rules(data: Any, prefix: str) -> list[FieldError]:
 
 
 def _cross_field_rules(raw: dict[str, Any], prefix: str) -> list[FieldError]:
-    replicas = raw.get("replicas", 1)
+    replicas = whole_number(raw.get("replicas", 1))
     if (
         raw.get("environment") == "prod"
         and isinstance(replicas, int)

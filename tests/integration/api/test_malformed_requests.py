@@ -60,3 +60,10 @@ def test_405_names_every_allowed_method(
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) == allowed
     assert response.json()["reason"] == "MethodNotAllowed"
+
+
+def test_replicas_as_a_whole_json_number_is_stored_as_an_integer(client: TestClient) -> None:
+    response = client.post(BASE, json=appconfig("web", environment="prod", replicas=4.0))
+    assert response.status_code == 201, response.text
+    assert response.json()["spec"]["replicas"] == 4
+    assert client.get(f"{BASE}/web").text.count('"replicas":4,') == 1
