@@ -45,13 +45,8 @@ def _load(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow:
 
 def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Content, int | None]:
     parsed, errors = parse_body(body)
-    body_name = (
-        parsed.name
-        if parsed
-        else (body.get("metadata") or {}).get("name")
-        if isinstance(body, dict)
-        else None
-    )
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    body_name = meta.get("name") if isinstance(meta, dict) else None
     errors = check_namespace(namespace, "namespace") + errors
     if name is None:
         errors += check_name(body_name)
@@ -64,7 +59,7 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
             FieldError("metadata.namespace", "FieldValueInvalid", "must match the URL namespace")
         )
     if errors or parsed is None:
-        raise invalid(name or body_name, errors)
+        raise invalid(name or (body_name if isinstance(body_name, str) else None), errors)
     version = int(parsed.resource_version) if parsed.resource_version else None
     final_name = name or str(body_name)
     too_large = check_object_size(namespace, final_name, parsed.content)
@@ -167,6 +162,10 @@ async def patch(
 ) -> dict[str, Any]:
     """JSON merge patch, merged with the current object inside the write transaction."""
     patch_body = await read_json(request, allowed=(MERGE_PATCH, "application/json"))
+    if not isinstance(patch_body, dict):
+        # A merge patch that is not an object replaces the whole object with it.
+        cause = FieldError("body", "FieldValueInvalid", "a merge patch must be a JSON object")
+        raise invalid(name, [cause])
     header = if_match_version(request)
     body_version: list[int | None] = [None]
     merged_content: list[writing.Content] = []
@@ -175,8 +174,10 @@ async def patch(
         merged = merge_patch(render(current, {}), patch_body)
         merged.pop("status", None)
         merged_meta = merged.get("metadata")
-        requested = patch_body.get("metadata", {}) if isinstance(patch_body, dict) else {}
-        if isinstance(merged_meta, dict) and "resourceVersion" not in (requested or {}):
+        requested = patch_body.get("metadata")
+        if isinstance(merged_meta, dict) and not (
+            isinstance(requested, dict) and "resourceVersion" in requested
+        ):
             merged_meta.pop("resourceVersion", None)
         _, content, version = _parse(merged, namespace, name)
         if version is not None and version != current.seq:

@@ -3,14 +3,47 @@ Status stays well-typed (``details.name`` is a string or absent); nothing is wri
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.persistence.reading import current_seq
+from api.persistence.reading import count_rows, current_seq
 from tests.integration.api.conftest import BASE, appconfig
 
 MERGE = {"content-type": "application/merge-patch+json"}
+
+
+@pytest.mark.parametrize("metadata", [[None, None], "web", 7])
+def test_create_with_metadata_not_an_object_is_422(
+    client: TestClient, engine: Engine, metadata: Any
+) -> None:
+    response = client.post(BASE, json={**appconfig("web"), "metadata": metadata})
+    assert response.status_code == 422, response.text
+    assert "metadata" in {c["field"] for c in response.json()["details"]["causes"]}
+    assert count_rows(engine)["appconfigs"] == 0
+
+
+@pytest.mark.parametrize("name", [[None, None], 7, {"a": 1}])
+def test_a_name_that_is_not_a_string_is_not_echoed(client: TestClient, name: Any) -> None:
+    response = client.post(BASE, json={**appconfig("web"), "metadata": {"name": name}})
+    assert response.status_code == 422, response.text
+    details = response.json()["details"]
+    assert "name" not in details, details
+    assert "metadata.name" in {c["field"] for c in details["causes"]}
+
+
+@pytest.mark.parametrize("metadata", [5, True, [1]])
+def test_patch_with_metadata_not_an_object_is_422(
+    client: TestClient, engine: Engine, metadata: Any
+) -> None:
+    assert client.post(BASE, json=appconfig("web")).status_code == 201
+    before = current_seq(engine)
+    response = client.patch(f"{BASE}/web", json={"metadata": metadata}, headers=MERGE)
+    assert response.status_code == 422, response.text
+    assert current_seq(engine) == before
 
 
 @pytest.mark.parametrize("timeout", ["", "soon", "10 s", "\u0661\u0660s"])
@@ -60,6 +93,18 @@ def test_405_names_every_allowed_method(
     assert response.status_code == 405
     assert set(response.headers["allow"].split(", ")) == allowed
     assert response.json()["reason"] == "MethodNotAllowed"
+
+
+@pytest.mark.parametrize("patch", [[None, None], "AAA", None, True, 5])
+def test_a_merge_patch_that_is_not_an_object_is_422(
+    client: TestClient, engine: Engine, patch: Any
+) -> None:
+    assert client.post(BASE, json=appconfig("web")).status_code == 201
+    before = current_seq(engine)
+    response = client.patch(f"{BASE}/web", content=json.dumps(patch), headers=MERGE)
+    assert response.status_code == 422, response.text
+    assert response.json()["details"]["causes"][0]["field"] == "body"
+    assert current_seq(engine) == before
 
 
 def test_replicas_as_a_whole_json_number_is_stored_as_an_integer(client: TestClient) -> None:
