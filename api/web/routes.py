@@ -98,7 +98,7 @@ def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
 def _expected(request: Request, body_version: int | None) -> tuple[int | None, bool]:
     header = if_match_version(request)
     if header is not None and body_version is not None and header != body_version:
-        raise ApiError(400, "If-Match and metadata.resourceVersion disagree")
+        raise ApiError(412, "If-Match and metadata.resourceVersion disagree: both cannot hold")
     return (header, True) if header is not None else (body_version, False)
 
 

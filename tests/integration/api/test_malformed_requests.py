@@ -112,3 +112,25 @@ def test_replicas_as_a_whole_json_number_is_stored_as_an_integer(client: TestCli
     assert response.status_code == 201, response.text
     assert response.json()["spec"]["replicas"] == 4
     assert client.get(f"{BASE}/web").text.count('"replicas":4,') == 1
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_if_match_and_a_body_resource_version_that_disagree_are_412(
+    client: TestClient, engine: Engine, method: str
+) -> None:
+    """Both preconditions cannot hold, whatever the stored version: the write fails as a
+    failed precondition, like any If-Match that does not hold."""
+    created = client.post(BASE, json=appconfig("web")).json()
+    version = created["metadata"]["resourceVersion"]
+    before = current_seq(engine)
+    other = str(int(version) + 1)
+    headers = {"if-match": f'"{version}"'}
+    if method == "PUT":
+        body = appconfig("web", replicas=3)
+        body["metadata"]["resourceVersion"] = other
+        response = client.put(f"{BASE}/web", json=body, headers=headers)
+    else:
+        options = {"preconditions": {"resourceVersion": other}}
+        response = client.request("DELETE", f"{BASE}/web", json=options, headers=headers)
+    assert response.status_code == 412, response.text
+    assert current_seq(engine) == before
