@@ -60,15 +60,34 @@ class SecretRef(BaseModel):
     key: str = Field(min_length=1, max_length=253, pattern=DATA_KEY.pattern)
 
 
+#: The rules above that JSON Schema can state, added to the model's schema (so the OpenAPI
+#: document states them from these constants). Two stay business rules only: secret-looking
+#: data keys and the 64 KiB limit on the spec's JSON.
+_SPEC_SCHEMA_RULES: dict[str, Any] = {
+    "description": (
+        "The AppConfig spec (v1alpha1). Besides this schema, data keys that look like secrets "
+        f"are refused and the spec's compact UTF-8 JSON is at most {MAX_SPEC_BYTES} bytes."
+    ),
+    "if": {"properties": {"environment": {"const": "prod"}}, "required": ["environment"]},
+    "then": {"properties": {"replicas": {"minimum": PROD_MIN_REPLICAS}}, "required": ["replicas"]},
+}
+_DATA_SCHEMA_RULES: dict[str, Any] = {
+    "maxProperties": MAX_DATA_KEYS,
+    "propertyNames": {"pattern": DATA_KEY.pattern},
+}
+
+
 class AppConfigSpec(BaseModel):
     """spec of an AppConfig. Unknown fields are rejected; types are strict (no coercion)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, json_schema_extra=_SPEC_SCHEMA_RULES
+    )
 
     app: str = Field(max_length=63, pattern=DNS1123_LABEL.pattern)
     environment: Literal["dev", "staging", "prod"]
     replicas: JsonInt = Field(default=1, ge=0, le=50)
-    data: dict[str, str] = Field(default_factory=dict)
+    data: dict[str, str] = Field(default_factory=dict, json_schema_extra=_DATA_SCHEMA_RULES)
     feature_flags: dict[str, bool] = Field(default_factory=dict, alias="featureFlags")
     secret_refs: list[SecretRef] = Field(default_factory=list, alias="secretRefs")
 

@@ -6,7 +6,9 @@ prefix the error must name (``spec.data`` matches ``spec.data`` and ``spec.data.
 
 ``API_ONLY_CASES`` rows are ``(case id, spec, field path)``: specs the CRD accepts (unknown
 fields are pruned by the API server; secret-looking keys and the 64 KiB limit are business
-rules with no schema counterpart) but the REST API must refuse.
+rules with no schema counterpart) but the REST API must refuse. The REST API's OpenAPI
+schema refuses those of them named in ``OPENAPI_REFUSES`` (it can say
+``additionalProperties: false``) and accepts the rest.
 """
 
 from __future__ import annotations
@@ -85,3 +87,5 @@ API_ONLY_CASES: list[tuple[str, Spec, str]] = [
     ("data-key-looks-like-secret", _with(data={"DB_PASSWORD": "hunter2"}), "spec.data"),
     ("spec-over-64KiB", _with(data={f"k{i}": "x" * 700 for i in range(100)}), "spec"),
 ]
+
+OPENAPI_REFUSES = frozenset({"unknown-field"})

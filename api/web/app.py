@@ -11,10 +11,12 @@ from sqlalchemy import Engine
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from api.limits import max_event_bytes as max_event_bytes_for
 from api.persistence.db import ping
+from api.web.apidoc import install_openapi
 from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
 from api.web.metrics import metrics_response
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from api.web.models import error_responses
 from api.web.routes import router
 
 
@@ -50,7 +52,7 @@ def create_app(
     async def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=error_responses(503))
     async def readyz() -> dict[str, Any]:
         try:
             await run_in_threadpool(ping, engine)
@@ -62,6 +64,7 @@ def create_app(
     async def metrics() -> Response:
         return metrics_response()
 
+    install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -19,7 +19,8 @@ from api.web.resources import RESOURCE_VERSION
 
 _OPTIONS = {"kind", "apiVersion", "preconditions", "propagationPolicy", "gracePeriodSeconds"}
 _PRECONDITIONS = {"uid", "resourceVersion"}
-_POLICIES = {"Foreground", "Background", "Orphan"}
+POLICIES = ("Foreground", "Background", "Orphan")
+API_VERSIONS = ("v1", "meta.k8s.io/v1")
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,11 @@ def _check_options(options: dict[str, Any]) -> None:
             raise _bad(key, "unknown or unsupported field")
     if options.get("kind", "DeleteOptions") != "DeleteOptions":
         raise _bad("kind", "must be DeleteOptions")
-    if options.get("apiVersion", "v1") not in ("v1", "meta.k8s.io/v1"):
+    if options.get("apiVersion", "v1") not in API_VERSIONS:
         raise _bad("apiVersion", "must be v1")
     policy = options.get("propagationPolicy")
-    if policy is not None and policy not in _POLICIES:
-        raise _bad("propagationPolicy", f"must be one of {sorted(_POLICIES)}")
+    if policy is not None and policy not in POLICIES:
+        raise _bad("propagationPolicy", f"must be one of {sorted(POLICIES)}")
     grace = options.get("gracePeriodSeconds")
     if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
         raise _bad("gracePeriodSeconds", "must be an integer")

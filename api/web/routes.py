@@ -4,36 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.persistence import reading, writing
 from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
+from api.web.apidoc import IF_MATCH_PARAMETER, merge_patch_body, request_body
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.context import ApiContext, ContextDep
 from api.web.deleteoptions import DeletePreconditions, parse_delete_options
 from api.web.errors import ApiError, invalid
+from api.web.listing import router as listing_router
+from api.web.models import (
+    AppConfig,
+    AppConfigCreate,
+    AppConfigUpdate,
+    DeleteOptions,
+    NamespacePath,
+    error_responses,
+    waited_responses,
+)
 from api.web.resources import (
     check_name,
-    check_namespace,
     check_object_size,
     largest_part,
     parse_body,
     render,
-    render_revision,
 )
-from api.web.status import current_status
 from api.web.waiting import WaitDep, finish
-from k8s.labels import SelectorError, parse_selector
 from k8s.mergepatch import merge_patch
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
-
-
-def resource(ctx: ApiContext, row: AppConfigRow) -> dict[str, Any]:
-    return render(row, current_status(ctx, row))
+# Answers carry exactly the fields the handlers set (a deleted object's status is short):
+# response_model_exclude_unset on every route.
+CONDITIONAL = {"parameters": [IF_MATCH_PARAMETER]}
 
 
 def _load(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow:
@@ -47,7 +53,6 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
     parsed, errors = parse_body(body)
     meta = body.get("metadata") if isinstance(body, dict) else None
     body_name = meta.get("name") if isinstance(meta, dict) else None
-    errors = check_namespace(namespace, "namespace") + errors
     if name is None:
         errors += check_name(body_name)
     elif body_name not in (None, name):
@@ -102,9 +107,16 @@ def _expected(request: Request, body_version: int | None) -> tuple[int | None, b
     return (header, True) if header is not None else (body_version, False)
 
 
-@router.post("/namespaces/{namespace}/appconfigs", status_code=201)
+@router.post(
+    "/namespaces/{namespace}/appconfigs",
+    status_code=201,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(201), **error_responses(400, 409, 413, 415, 422)},
+    openapi_extra=request_body(AppConfigCreate),
+)
 async def create(
-    namespace: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     name, content, _ = _parse(await read_json(request), namespace, None)
     try:
@@ -124,17 +136,33 @@ async def create(
     return await finish(response, ctx, row, wait)
 
 
-@router.get(ITEM)
+@router.get(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 422)},
+)
 async def get(
-    namespace: str, name: str, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath, name: str, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     row = await run_in_threadpool(_load, ctx, namespace, name)
     return await finish(response, ctx, row, wait)
 
 
-@router.put(ITEM)
+@router.put(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    openapi_extra={**request_body(AppConfigUpdate), **CONDITIONAL},
+)
 async def replace(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath,
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    wait: WaitDep,
 ) -> dict[str, Any]:
     _, content, body_version = _parse(await read_json(request), namespace, name)
     expected, via_if_match = _expected(request, body_version)
@@ -156,9 +184,20 @@ async def replace(
     return await finish(response, ctx, row, wait)
 
 
-@router.patch(ITEM)
+@router.patch(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    openapi_extra={**merge_patch_body(), **CONDITIONAL},
+)
 async def patch(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath,
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    wait: WaitDep,
 ) -> dict[str, Any]:
     """JSON merge patch, merged with the current object inside the write transaction."""
     patch_body = await read_json(request, allowed=(MERGE_PATCH, "application/json"))
@@ -204,9 +243,20 @@ async def patch(
     return await finish(response, ctx, row, wait)
 
 
-@router.delete(ITEM)
+@router.delete(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    openapi_extra={**request_body(DeleteOptions, required=False), **CONDITIONAL},
+)
 async def delete(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath,
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    wait: WaitDep,
 ) -> dict[str, Any]:
     """Tombstone the object; a DeleteOptions body may carry uid/resourceVersion preconditions."""
     preconditions = DeletePreconditions()
@@ -241,70 +291,5 @@ async def delete(
     return await finish(response, ctx, row, wait)
 
 
-def _list(
-    ctx: ApiContext,
-    namespace: str | None,
-    selector: str | None,
-    limit: int | None,
-    token: str | None,
-) -> dict[str, Any]:
-    try:
-        matcher = parse_selector(selector)
-        page = reading.list_appconfigs(
-            ctx.engine,
-            namespace=namespace,
-            matches=matcher.matches,
-            limit=limit or ctx.default_page_limit,
-            continue_token=token,
-        )
-    except SelectorError as err:
-        raise ApiError(400, f"labelSelector: {err}") from None
-    except reading.InvalidContinueError as err:
-        raise ApiError(400, f"continue: {err}") from None
-    metadata: dict[str, Any] = {"resourceVersion": str(reading.current_seq(ctx.engine))}
-    if page.continue_token:
-        metadata["continue"] = page.continue_token
-    items = [resource(ctx, row) for row in page.items]
-    return {
-        "apiVersion": "rendersync.dev/v1alpha1",
-        "kind": "AppConfigList",
-        "metadata": metadata,
-        "items": items,
-    }
-
-
-LimitQuery = Query(default=None, ge=1, le=1000)
-SelectorQuery = Query(default=None, alias="labelSelector")
-
-
-@router.get("/namespaces/{namespace}/appconfigs")
-async def list_namespaced(
-    namespace: str,
-    ctx: ContextDep,
-    label_selector: str | None = SelectorQuery,
-    limit: int | None = LimitQuery,
-    continue_: str | None = Query(default=None, alias="continue"),
-) -> dict[str, Any]:
-    return await run_in_threadpool(_list, ctx, namespace, label_selector, limit, continue_)
-
-
-@router.get("/appconfigs")
-async def list_all(
-    ctx: ContextDep,
-    label_selector: str | None = SelectorQuery,
-    limit: int | None = LimitQuery,
-    continue_: str | None = Query(default=None, alias="continue"),
-) -> dict[str, Any]:
-    return await run_in_threadpool(_list, ctx, None, label_selector, limit, continue_)
-
-
-@router.get(ITEM + "/history")
-async def history(namespace: str, name: str, ctx: ContextDep) -> dict[str, Any]:
-    revisions = await run_in_threadpool(
-        reading.list_revisions, ctx.engine, namespace=namespace, name=name
-    )
-    if not revisions:
-        raise ApiError(
-            404, f'appconfigs "{name}" has no history in namespace "{namespace}"', name=name
-        )
-    return {"kind": "AppConfigHistory", "items": [render_revision(r) for r in revisions]}
+# Reading collections and history: api.web.listing, served under this router's prefix.
+router.include_router(listing_router)
