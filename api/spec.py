@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from api.limits import json_bytes
 
@@ -32,6 +32,18 @@ SECRET_WORDS = frozenset(
 SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key")})
 
 
+def whole_number(value: Any) -> Any:
+    """JSON has one number type: ``4.0`` is the integer 4 (as JSON Schema and Kubernetes
+    read it), stored as ``4``; ``4.5``, booleans and the rest are left to fail."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An integer as JSON Schema means it (strict otherwise: no strings, no booleans).
+JsonInt = Annotated[int, BeforeValidator(whole_number)]
+
+
 @dataclass(frozen=True)
 class FieldError:
     """One violated rule: ``field`` is a dotted path such as ``spec.replicas``."""
@@ -48,15 +60,34 @@ class SecretRef(BaseModel):
     key: str = Field(min_length=1, max_length=253, pattern=DATA_KEY.pattern)
 
 
+#: The rules above that JSON Schema can state, added to the model's schema (so the OpenAPI
+#: document states them from these constants). Two stay business rules only: secret-looking
+#: data keys and the 64 KiB limit on the spec's JSON.
+_SPEC_SCHEMA_RULES: dict[str, Any] = {
+    "description": (
+        "The AppConfig spec (v1alpha1). Besides this schema, data keys that look like secrets "
+        f"are refused and the spec's compact UTF-8 JSON is at most {MAX_SPEC_BYTES} bytes."
+    ),
+    "if": {"properties": {"environment": {"const": "prod"}}, "required": ["environment"]},
+    "then": {"properties": {"replicas": {"minimum": PROD_MIN_REPLICAS}}, "required": ["replicas"]},
+}
+_DATA_SCHEMA_RULES: dict[str, Any] = {
+    "maxProperties": MAX_DATA_KEYS,
+    "propertyNames": {"pattern": DATA_KEY.pattern},
+}
+
+
 class AppConfigSpec(BaseModel):
     """spec of an AppConfig. Unknown fields are rejected; types are strict (no coercion)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, populate_by_name=True, json_schema_extra=_SPEC_SCHEMA_RULES
+    )
 
     app: str = Field(max_length=63, pattern=DNS1123_LABEL.pattern)
     environment: Literal["dev", "staging", "prod"]
-    replicas: int = Field(default=1, ge=0, le=50)
-    data: dict[str, str] = Field(default_factory=dict)
+    replicas: JsonInt = Field(default=1, ge=0, le=50)
+    data: dict[str, str] = Field(default_factory=dict, json_schema_extra=_DATA_SCHEMA_RULES)
     feature_flags: dict[str, bool] = Field(default_factory=dict, alias="featureFlags")
     secret_refs: list[SecretRef] = Field(default_factory=list, alias="secretRefs")
 
@@ -104,7 +135,7 @@ def _data_rules(data: Any, prefix: str) -> list[FieldError]:
         )
     for key in data:
         path = f"{prefix}.data.{key}"
-        if not DATA_KEY.match(key):
+        if not DATA_KEY.fullmatch(key):
             errors.append(
                 FieldError(path, "FieldValueInvalid", f"key must match {DATA_KEY.pattern}")
             )
@@ -121,7 +152,7 @@ def _data_rules(data: Any, prefix: str) -> list[FieldError]:
 
 
 def _cross_field_rules(raw: dict[str, Any], prefix: str) -> list[FieldError]:
-    replicas = raw.get("replicas", 1)
+    replicas = whole_number(raw.get("replicas", 1))
     if (
         raw.get("environment") == "prod"
         and isinstance(replicas, int)

@@ -6,7 +6,9 @@ prefix the error must name (``spec.data`` matches ``spec.data`` and ``spec.data.
 
 ``API_ONLY_CASES`` rows are ``(case id, spec, field path)``: specs the CRD accepts (unknown
 fields are pruned by the API server; secret-looking keys and the 64 KiB limit are business
-rules with no schema counterpart) but the REST API must refuse.
+rules with no schema counterpart) but the REST API must refuse. The REST API's OpenAPI
+schema refuses those of them named in ``OPENAPI_REFUSES`` (it can say
+``additionalProperties: false``) and accepts the rest.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ SPEC_CASES: list[tuple[str, Spec, bool, str | None]] = [
     ("valid-prod-2-replicas", _with(environment="prod", replicas=2), True, None),
     ("valid-replicas-0", _with(replicas=0), True, None),
     ("valid-replicas-50", _with(replicas=50), True, None),
+    ("valid-replicas-whole-number", _with(environment="prod", replicas=4.0), True, None),
     ("valid-app-63-chars", _with(app="a" * 63), True, None),
     ("valid-100-data-keys", _with(data={f"k{i}": "v" for i in range(100)}), True, None),
     ("valid-empty-maps", _with(data={}, featureFlags={}, secretRefs=[]), True, None),
@@ -58,10 +61,14 @@ SPEC_CASES: list[tuple[str, Spec, bool, str | None]] = [
     ("replicas-string", _with(replicas="3"), False, "spec.replicas"),
     ("prod-1-replica", _with(environment="prod", replicas=1), False, "spec.replicas"),
     ("prod-default-replicas", _with(environment="prod"), False, "spec.replicas"),
+    ("prod-1.0-replica", _with(environment="prod", replicas=1.0), False, "spec.replicas"),
+    ("replicas-fraction", _with(replicas=2.5), False, "spec.replicas"),
     ("data-101-keys", _with(data={f"k{i}": "v" for i in range(101)}), False, "spec.data"),
     ("data-key-with-space", _with(data={"bad key": "v"}), False, "spec.data"),
     ("data-key-with-slash", _with(data={"a/b": "v"}), False, "spec.data"),
     ("data-key-empty", _with(data={"": "v"}), False, "spec.data"),
+    ("data-key-trailing-newline", _with(data={"key\n": "v"}), False, "spec.data"),
+    ("app-trailing-newline", _with(app="web\n"), False, "spec.app"),
     ("data-value-not-string", _with(data={"port": 8080}), False, "spec.data"),
     ("data-not-map", _with(data=["a"]), False, "spec.data"),
     ("feature-flag-not-bool", _with(featureFlags={"beta": "yes"}), False, "spec.featureFlags"),
@@ -80,3 +87,5 @@ API_ONLY_CASES: list[tuple[str, Spec, str]] = [
     ("data-key-looks-like-secret", _with(data={"DB_PASSWORD": "hunter2"}), "spec.data"),
     ("spec-over-64KiB", _with(data={f"k{i}": "x" * 700 for i in range(100)}), "spec"),
 ]
+
+OPENAPI_REFUSES = frozenset({"unknown-field"})

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from api.limits import max_event_bytes as max_event_bytes_for
 from api.persistence.db import ping
+from api.web.apidoc import install_openapi
 from api.web.auth.audit import AuditMiddleware
 from api.web.auth.authorizing import AuthenticatedDep, GuardDep
 from api.web.auth.config import AuthConfig
@@ -19,6 +20,7 @@ from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
 from api.web.metrics import metrics_response
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from api.web.models import error_responses
 from api.web.routes import router
 
 
@@ -56,13 +58,13 @@ def create_app(
     )
     install_handlers(app)
     install_auth(app, auth)
-    app.include_router(router, dependencies=[GuardDep])
+    app.include_router(router, dependencies=[GuardDep], responses=error_responses(401, 403, 429))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=error_responses(503))
     async def readyz() -> dict[str, Any]:
         try:
             await run_in_threadpool(ping, engine)
@@ -77,6 +79,7 @@ def create_app(
         return metrics_response()
 
     app.add_middleware(AuditMiddleware)
+    install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     return app

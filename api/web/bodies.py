@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import Request
@@ -11,6 +12,8 @@ from api.web.errors import ApiError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
+#: ``*`` or an ETag as this API returns it (``"<seq>"``, weak or not; bare digits too).
+IF_MATCH = re.compile(r'^(\*|(W/)?"[0-9]+"|[0-9]+)$')
 
 
 async def read_json(request: Request, *, allowed: tuple[str, ...] = (JSON,)) -> Any:
@@ -36,12 +39,11 @@ async def read_json(request: Request, *, allowed: tuple[str, ...] = (JSON,)) -> 
 def if_match_version(request: Request) -> int | None:
     """The version an ``If-Match`` header requires (ETag ``"<seq>"``), if any."""
     value = request.headers.get("if-match")
-    if value is None or value.strip() == "*":
+    if value is None or value == "*":
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if not IF_MATCH.fullmatch(value):
         raise ApiError(400, f"If-Match must be an ETag as returned by this API, got {value!r}")
-    return int(tag)
+    return int(value.removeprefix("W/").strip('"'))
 
 
 def actor_of(request: Request) -> str:

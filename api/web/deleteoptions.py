@@ -15,10 +15,12 @@ from typing import Any
 
 from api.spec import FieldError
 from api.web.errors import ApiError
+from api.web.resources import RESOURCE_VERSION
 
 _OPTIONS = {"kind", "apiVersion", "preconditions", "propagationPolicy", "gracePeriodSeconds"}
 _PRECONDITIONS = {"uid", "resourceVersion"}
-_POLICIES = {"Foreground", "Background", "Orphan"}
+POLICIES = ("Foreground", "Background", "Orphan")
+API_VERSIONS = ("v1", "meta.k8s.io/v1")
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,11 @@ def _check_options(options: dict[str, Any]) -> None:
             raise _bad(key, "unknown or unsupported field")
     if options.get("kind", "DeleteOptions") != "DeleteOptions":
         raise _bad("kind", "must be DeleteOptions")
-    if options.get("apiVersion", "v1") not in ("v1", "meta.k8s.io/v1"):
+    if options.get("apiVersion", "v1") not in API_VERSIONS:
         raise _bad("apiVersion", "must be v1")
     policy = options.get("propagationPolicy")
-    if policy is not None and policy not in _POLICIES:
-        raise _bad("propagationPolicy", f"must be one of {sorted(_POLICIES)}")
+    if policy is not None and policy not in POLICIES:
+        raise _bad("propagationPolicy", f"must be one of {sorted(POLICIES)}")
     grace = options.get("gracePeriodSeconds")
     if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
         raise _bad("gracePeriodSeconds", "must be an integer")
@@ -64,7 +66,9 @@ def _preconditions(raw: Any) -> DeletePreconditions:
     uid, version = raw.get("uid"), raw.get("resourceVersion")
     if uid is not None and not isinstance(uid, str):
         raise _bad("preconditions.uid", "must be a string")
-    if version is not None and not (isinstance(version, str) and version.isdigit()):
+    if version is not None and not (
+        isinstance(version, str) and RESOURCE_VERSION.fullmatch(version)
+    ):
         raise _bad("preconditions.resourceVersion", "must be a string holding a resourceVersion")
     return DeletePreconditions(uid, int(version) if version is not None else None)
 

@@ -6,7 +6,9 @@ and the log line carrying the trace has the same id.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.spec import FieldError
 from api.web.context import request_id_var
@@ -82,8 +85,33 @@ def status_body(error: ApiError) -> dict[str, Any]:
     }
 
 
-def error_response(error: ApiError) -> JSONResponse:
-    return JSONResponse(status_body(error), status_code=error.code)
+def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_body(error), status_code=error.code, headers=headers)
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method served at this request's path, for a 405's ``Allow``: the operations the
+    OpenAPI document declares for a path template it matches, and the app's own routes (the
+    route Starlette matched names only its own method: there is one route per method)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    path = request.scope["path"]
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if _template_regex(template).fullmatch(path):
+            methods |= {m.upper() for m in operations if m in _HTTP_METHODS}
+    return sorted(methods)
+
+
+@functools.lru_cache(maxsize=256)
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{[^}/]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts))
 
 
 def _validation_cause(item: dict[str, Any]) -> FieldError:
@@ -104,8 +132,11 @@ def install_handlers(app: FastAPI) -> None:
         return error_response(ApiError(422, "invalid request parameters", causes=causes))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(ApiError(exc.status_code, str(exc.detail)))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(ApiError(exc.status_code, str(exc.detail)), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -10,20 +10,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, json_bytes, string_map_bytes
 from api.persistence.tables import AppConfigRow, Revision
 from api.persistence.writing import Content
-from api.spec import DNS1123_LABEL, DNS1123_SUBDOMAIN, FieldError, validate_spec
+from api.spec import DNS1123_SUBDOMAIN, FieldError, validate_spec
 from k8s.manifests import render_appconfig
 
-API_VERSION = "rendersync.dev/v1alpha1"
-KIND = "AppConfig"
+API_VERSION: Final = "rendersync.dev/v1alpha1"
+KIND: Final = "AppConfig"
 _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec", "status"}
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "resourceVersion"}
 _METADATA_READ_ONLY = {"uid", "generation", "creationTimestamp", "managedFields"}
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_BODY = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+#: A label or annotation key, ``[prefix/]name``: the name part at most 63 characters and the
+#: prefix a DNS-1123 subdomain of at most 253 (a length the pattern leaves to the check).
+QUALIFIED_KEY = re.compile(
+    rf"^({DNS1123_SUBDOMAIN.pattern[1:-1]}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{{0,61}}[A-Za-z0-9])?$"
+)
+QUALIFIED_PREFIX_MAX = 253
+#: A label value: empty, or at most 63 characters of a label name.
+LABEL_VALUE = re.compile(f"^({_LABEL_BODY})?$")
+LABEL_VALUE_MAX = 63
+NAME_MAX = 253
+NAMESPACE_MAX = 63
+#: A ``resourceVersion`` as clients send it: ASCII digits (``str.isdigit`` also admits
+#: digits such as "²" that ``int`` refuses).
+RESOURCE_VERSION = re.compile(r"^[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -35,10 +49,8 @@ class ParsedBody:
 
 
 def _check_qualified_key(key: str, path: str) -> list[FieldError]:
-    prefix, _, name = key.rpartition("/")
-    ok = bool(_LABEL_NAME.match(name)) and len(name) <= 63
-    ok = ok and (not prefix or (len(prefix) <= 253 and bool(DNS1123_SUBDOMAIN.match(prefix))))
-    if ok:
+    prefix = key.rpartition("/")[0]
+    if QUALIFIED_KEY.fullmatch(key) and len(prefix) <= QUALIFIED_PREFIX_MAX:
         return []
     return [FieldError(path, "FieldValueInvalid", "must be a qualified name ([prefix/]name)")]
 
@@ -51,7 +63,7 @@ def _check_string_map(value: Any, path: str, *, label_values: bool) -> list[Fiel
         errors += _check_qualified_key(key, f"{path}.{key}")
         if not isinstance(item, str):
             errors.append(FieldError(f"{path}.{key}", "FieldValueInvalid", "must be a string"))
-        elif label_values and item and (len(item) > 63 or not _LABEL_NAME.match(item)):
+        elif label_values and (len(item) > LABEL_VALUE_MAX or not LABEL_VALUE.fullmatch(item)):
             errors.append(
                 FieldError(f"{path}.{key}", "FieldValueInvalid", "must be a valid label value")
             )
@@ -71,14 +83,8 @@ def _check_string_map(value: Any, path: str, *, label_values: bool) -> list[Fiel
 def check_name(name: Any, path: str = "metadata.name") -> list[FieldError]:
     if not isinstance(name, str) or not name:
         return [FieldError(path, "FieldValueRequired", "a name is required")]
-    if len(name) > 253 or not DNS1123_SUBDOMAIN.match(name):
+    if len(name) > NAME_MAX or not DNS1123_SUBDOMAIN.fullmatch(name):
         return [FieldError(path, "FieldValueInvalid", "must be a DNS-1123 subdomain")]
-    return []
-
-
-def check_namespace(namespace: str, path: str = "metadata.namespace") -> list[FieldError]:
-    if len(namespace) > 63 or not DNS1123_LABEL.match(namespace):
-        return [FieldError(path, "FieldValueInvalid", "must be a DNS-1123 label")]
     return []
 
 
@@ -105,7 +111,7 @@ def _check_metadata(meta: dict[str, Any]) -> list[FieldError]:
         meta.get("annotations", {}), "metadata.annotations", label_values=False
     )
     rv = meta.get("resourceVersion")
-    if rv not in (None, "") and not (isinstance(rv, str) and rv.isdigit()):
+    if rv not in (None, "") and not (isinstance(rv, str) and RESOURCE_VERSION.fullmatch(rv)):
         errors.append(
             FieldError("metadata.resourceVersion", "FieldValueInvalid", "must be a number")
         )

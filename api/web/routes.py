@@ -4,36 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.persistence import reading, writing
 from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
+from api.web.apidoc import IF_MATCH_PARAMETER, merge_patch_body, request_body
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.context import ApiContext, ContextDep
 from api.web.deleteoptions import DeletePreconditions, parse_delete_options
 from api.web.errors import ApiError, invalid
+from api.web.listing import router as listing_router
+from api.web.models import (
+    AppConfig,
+    AppConfigCreate,
+    AppConfigUpdate,
+    DeleteOptions,
+    NamespacePath,
+    error_responses,
+    waited_responses,
+)
 from api.web.resources import (
     check_name,
-    check_namespace,
     check_object_size,
     largest_part,
     parse_body,
     render,
-    render_revision,
 )
-from api.web.status import current_status
 from api.web.waiting import WaitDep, finish
-from k8s.labels import SelectorError, parse_selector
 from k8s.mergepatch import merge_patch
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
-
-
-def resource(ctx: ApiContext, row: AppConfigRow) -> dict[str, Any]:
-    return render(row, current_status(ctx, row))
+# Answers carry exactly the fields the handlers set (a deleted object's status is short):
+# response_model_exclude_unset on every route.
+CONDITIONAL = {"parameters": [IF_MATCH_PARAMETER]}
 
 
 def _load(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow:
@@ -45,14 +51,8 @@ def _load(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow:
 
 def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Content, int | None]:
     parsed, errors = parse_body(body)
-    body_name = (
-        parsed.name
-        if parsed
-        else (body.get("metadata") or {}).get("name")
-        if isinstance(body, dict)
-        else None
-    )
-    errors = check_namespace(namespace, "namespace") + errors
+    meta = body.get("metadata") if isinstance(body, dict) else None
+    body_name = meta.get("name") if isinstance(meta, dict) else None
     if name is None:
         errors += check_name(body_name)
     elif body_name not in (None, name):
@@ -64,7 +64,7 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
             FieldError("metadata.namespace", "FieldValueInvalid", "must match the URL namespace")
         )
     if errors or parsed is None:
-        raise invalid(name or body_name, errors)
+        raise invalid(name or (body_name if isinstance(body_name, str) else None), errors)
     version = int(parsed.resource_version) if parsed.resource_version else None
     final_name = name or str(body_name)
     too_large = check_object_size(namespace, final_name, parsed.content)
@@ -103,13 +103,20 @@ def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
 def _expected(request: Request, body_version: int | None) -> tuple[int | None, bool]:
     header = if_match_version(request)
     if header is not None and body_version is not None and header != body_version:
-        raise ApiError(400, "If-Match and metadata.resourceVersion disagree")
+        raise ApiError(412, "If-Match and metadata.resourceVersion disagree: both cannot hold")
     return (header, True) if header is not None else (body_version, False)
 
 
-@router.post("/namespaces/{namespace}/appconfigs", status_code=201)
+@router.post(
+    "/namespaces/{namespace}/appconfigs",
+    status_code=201,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(201), **error_responses(400, 409, 413, 415, 422)},
+    openapi_extra=request_body(AppConfigCreate),
+)
 async def create(
-    namespace: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     name, content, _ = _parse(await read_json(request), namespace, None)
     try:
@@ -129,17 +136,33 @@ async def create(
     return await finish(response, ctx, row, wait)
 
 
-@router.get(ITEM)
+@router.get(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 422)},
+)
 async def get(
-    namespace: str, name: str, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath, name: str, response: Response, ctx: ContextDep, wait: WaitDep
 ) -> dict[str, Any]:
     row = await run_in_threadpool(_load, ctx, namespace, name)
     return await finish(response, ctx, row, wait)
 
 
-@router.put(ITEM)
+@router.put(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    openapi_extra={**request_body(AppConfigUpdate), **CONDITIONAL},
+)
 async def replace(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath,
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    wait: WaitDep,
 ) -> dict[str, Any]:
     _, content, body_version = _parse(await read_json(request), namespace, name)
     expected, via_if_match = _expected(request, body_version)
@@ -161,12 +184,27 @@ async def replace(
     return await finish(response, ctx, row, wait)
 
 
-@router.patch(ITEM)
+@router.patch(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    openapi_extra={**merge_patch_body(), **CONDITIONAL},
+)
 async def patch(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath,
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    wait: WaitDep,
 ) -> dict[str, Any]:
     """JSON merge patch, merged with the current object inside the write transaction."""
     patch_body = await read_json(request, allowed=(MERGE_PATCH, "application/json"))
+    if not isinstance(patch_body, dict):
+        # A merge patch that is not an object replaces the whole object with it.
+        cause = FieldError("body", "FieldValueInvalid", "a merge patch must be a JSON object")
+        raise invalid(name, [cause])
     header = if_match_version(request)
     body_version: list[int | None] = [None]
     merged_content: list[writing.Content] = []
@@ -175,8 +213,10 @@ async def patch(
         merged = merge_patch(render(current, {}), patch_body)
         merged.pop("status", None)
         merged_meta = merged.get("metadata")
-        requested = patch_body.get("metadata", {}) if isinstance(patch_body, dict) else {}
-        if isinstance(merged_meta, dict) and "resourceVersion" not in (requested or {}):
+        requested = patch_body.get("metadata")
+        if isinstance(merged_meta, dict) and not (
+            isinstance(requested, dict) and "resourceVersion" in requested
+        ):
             merged_meta.pop("resourceVersion", None)
         _, content, version = _parse(merged, namespace, name)
         if version is not None and version != current.seq:
@@ -203,9 +243,20 @@ async def patch(
     return await finish(response, ctx, row, wait)
 
 
-@router.delete(ITEM)
+@router.delete(
+    ITEM,
+    response_model=AppConfig,
+    response_model_exclude_unset=True,
+    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    openapi_extra={**request_body(DeleteOptions, required=False), **CONDITIONAL},
+)
 async def delete(
-    namespace: str, name: str, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath,
+    name: str,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    wait: WaitDep,
 ) -> dict[str, Any]:
     """Tombstone the object; a DeleteOptions body may carry uid/resourceVersion preconditions."""
     preconditions = DeletePreconditions()
@@ -240,75 +291,5 @@ async def delete(
     return await finish(response, ctx, row, wait)
 
 
-def _list(
-    ctx: ApiContext,
-    namespace: str | None,
-    selector: str | None,
-    limit: int | None,
-    token: str | None,
-    visible: list[str] | None = None,
-) -> dict[str, Any]:
-    try:
-        matcher = parse_selector(selector)
-        page = reading.list_appconfigs(
-            ctx.engine,
-            namespace=namespace,
-            matches=matcher.matches,
-            limit=limit or ctx.default_page_limit,
-            continue_token=token,
-            namespaces=visible,
-        )
-    except SelectorError as err:
-        raise ApiError(400, f"labelSelector: {err}") from None
-    except reading.InvalidContinueError as err:
-        raise ApiError(400, f"continue: {err}") from None
-    metadata: dict[str, Any] = {"resourceVersion": str(reading.current_seq(ctx.engine))}
-    if page.continue_token:
-        metadata["continue"] = page.continue_token
-    items = [resource(ctx, row) for row in page.items]
-    return {
-        "apiVersion": "rendersync.dev/v1alpha1",
-        "kind": "AppConfigList",
-        "metadata": metadata,
-        "items": items,
-    }
-
-
-LimitQuery = Query(default=None, ge=1, le=1000)
-SelectorQuery = Query(default=None, alias="labelSelector")
-
-
-@router.get("/namespaces/{namespace}/appconfigs")
-async def list_namespaced(
-    namespace: str,
-    ctx: ContextDep,
-    label_selector: str | None = SelectorQuery,
-    limit: int | None = LimitQuery,
-    continue_: str | None = Query(default=None, alias="continue"),
-) -> dict[str, Any]:
-    return await run_in_threadpool(_list, ctx, namespace, label_selector, limit, continue_)
-
-
-@router.get("/appconfigs")
-async def list_all(
-    request: Request,
-    ctx: ContextDep,
-    label_selector: str | None = SelectorQuery,
-    limit: int | None = LimitQuery,
-    continue_: str | None = Query(default=None, alias="continue"),
-) -> dict[str, Any]:
-    """Only the namespaces the caller may list (the auth guard decided which)."""
-    visible = getattr(request.state, "visible_namespaces", None)
-    return await run_in_threadpool(_list, ctx, None, label_selector, limit, continue_, visible)
-
-
-@router.get(ITEM + "/history")
-async def history(namespace: str, name: str, ctx: ContextDep) -> dict[str, Any]:
-    revisions = await run_in_threadpool(
-        reading.list_revisions, ctx.engine, namespace=namespace, name=name
-    )
-    if not revisions:
-        raise ApiError(
-            404, f'appconfigs "{name}" has no history in namespace "{namespace}"', name=name
-        )
-    return {"kind": "AppConfigHistory", "items": [render_revision(r) for r in revisions]}
+# Reading collections and history: api.web.listing, served under this router's prefix.
+router.include_router(listing_router)

@@ -24,7 +24,9 @@ from api.web.status import current_status
 
 MAX_WAIT_S = 60.0
 POLL_S = 0.05
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m)?$")
+#: ASCII digits only (Python's ``\d`` admits every Unicode digit; the documented pattern not).
+_DURATION = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(ms|s|m)?$")
+WAIT_VALUES = ("synced",)
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class WaitSpec:
 
 
 def parse_duration(text: str) -> float:
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text)
     if not match:
         raise ApiError(400, f"timeout: {text!r} is not a duration such as 10s or 500ms")
     value = float(match.group(1))
@@ -41,14 +43,27 @@ def parse_duration(text: str) -> float:
 
 
 def wait_spec(
-    wait: Annotated[str | None, Query(description="'synced' to wait for the sync")] = None,
-    timeout: Annotated[str, Query(description="how long to wait, e.g. 10s")] = "10s",
+    wait: Annotated[
+        str | None,
+        Query(
+            description="'synced': answer once the sync finished (or 202 after timeout)",
+            json_schema_extra={"enum": list(WAIT_VALUES)},
+        ),
+    ] = None,
+    timeout: Annotated[
+        str,
+        Query(
+            description=f"how long to wait, e.g. 10s or 500ms; at most {MAX_WAIT_S:.0f}s",
+            json_schema_extra={"pattern": _DURATION.pattern},
+        ),
+    ] = "10s",
 ) -> WaitSpec | None:
+    timeout_s = parse_duration(timeout)  # malformed is refused, even when unused
     if wait is None:
         return None
-    if wait != "synced":
+    if wait not in WAIT_VALUES:
         raise ApiError(400, f"wait: only 'synced' is supported, got {wait!r}")
-    return WaitSpec(min(parse_duration(timeout), MAX_WAIT_S))
+    return WaitSpec(min(timeout_s, MAX_WAIT_S))
 
 
 WaitDep = Annotated[WaitSpec | None, Depends(wait_spec)]

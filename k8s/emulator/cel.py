@@ -247,9 +247,33 @@ def _call(name: str, arg_nodes: list[Node], env: Env) -> Any:
     if not isinstance(subject, str) or not isinstance(other, str):
         raise CelError(f"no such overload: {name}")
     if name == "matches":
-        return re.search(other, subject) is not None
+        return pattern_search(other, subject)
     if name == "startsWith":
         return subject.startswith(other)
     if name == "endsWith":
         return subject.endswith(other)
     return other in subject
+
+
+def pattern_search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches somewhere in ``text`` as RE2 (CEL) and ECMA-262 (OpenAPI
+    ``pattern``) search: there ``$`` is the end of the text, where Python's ``$`` also
+    matches before a trailing newline (so ``^a$`` would admit ``"a\\n"``)."""
+    return re.search(_strict_end(pattern), text) is not None
+
+
+def _strict_end(pattern: str) -> str:
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[":
+            in_class = True
+        elif char == "]":
+            in_class = False
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return "".join(out)

@@ -10,10 +10,9 @@ in body should be less than or equal to 50``). ``format`` is not checked.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from .cel import CelError, evaluate
+from .cel import CelError, evaluate, pattern_search
 from .statuses import Cause, describe_value
 
 _ROOT_KEEP = ("apiVersion", "kind", "metadata")
@@ -148,7 +147,7 @@ def _scalar_checks(schema: dict[str, Any], value: Any, path: str) -> list[Cause]
             out.append(
                 _invalid(path, shown, f"should be at least {schema['minLength']} chars long")
             )
-        if "pattern" in schema and not re.search(schema["pattern"], value):
+        if "pattern" in schema and not pattern_search(schema["pattern"], value):
             out.append(_invalid(path, shown, f"should match '{schema['pattern']}'"))
     if isinstance(value, int | float) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:

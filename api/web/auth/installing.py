@@ -12,11 +12,12 @@ from api.web.auth.authorizing import AuthenticatedDep
 from api.web.auth.config import AuthConfig
 from api.web.auth.principals import Principal
 from api.web.errors import status_body
+from api.web.models import SelfSubjectReview, error_responses
 
 whoami_router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@whoami_router.get("/whoami")
+@whoami_router.get("/whoami", response_model=SelfSubjectReview, responses=error_responses(401, 429))
 async def whoami(request: Request, principal: Principal = AuthenticatedDep) -> dict[str, Any]:
     """Who the API takes the caller for (as Kubernetes' SelfSubjectReview)."""
     return {

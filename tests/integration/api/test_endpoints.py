@@ -305,3 +305,25 @@ def test_unexpected_error_is_500_with_request_id_and_no_trace(
     assert "Traceback" not in response.text
     assert "revisions" not in response.text
     assert any("req-abc" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("url", "metadata", "field"),
+    [
+        (BASE, {"name": "web\n"}, "metadata.name"),
+        (BASE, {"name": "web", "labels": {"tier\n": "x"}}, "metadata.labels.tier\n"),
+        (BASE, {"name": "web", "labels": {"tier": "x\n"}}, "metadata.labels.tier"),
+        (BASE, {"name": "web", "annotations": {"note\n": "x"}}, "metadata.annotations.note\n"),
+        ("/api/v1/namespaces/default%0A/appconfigs", {"name": "web"}, "namespace"),
+    ],
+    ids=["name", "label-key", "label-value", "annotation-key", "namespace"],
+)
+def test_names_that_end_in_a_newline_are_422(
+    client: TestClient, engine: Engine, url: str, metadata: dict[str, Any], field: str
+) -> None:
+    """A pattern's ``$`` must not admit a trailing newline: Kubernetes refuses such names."""
+    body = {**appconfig("web"), "metadata": metadata}
+    response = client.post(url, json=body)
+    assert response.status_code == 422, response.text
+    assert field in {c["field"] for c in response.json()["details"]["causes"]}
+    assert count_rows(engine) == {"appconfigs": 0, "revisions": 0, "sync_status": 0}
