@@ -84,7 +84,8 @@ async def test_the_worker_uses_exactly_what_its_cluster_role_grants(topology: To
     for name in ("relay", "bridge"):
         topology.start(name, name)
     topology.start_worker("worker")
-    async with httpx.AsyncClient(base_url=url, timeout=30) as api:
+    headers = topology.admin_headers()
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as api:
         names = await _workload(topology, api)
 
     async def repaired() -> bool:
