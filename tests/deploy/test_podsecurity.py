@@ -7,13 +7,23 @@ from __future__ import annotations
 import pytest
 
 from tests.deploy.conftest import OVERLAYS
-from tests.deploy.objects import PROCESSES, Obj, config, container, named, of_kind, pod_specs
+from tests.deploy.objects import (
+    PROCESSES,
+    Obj,
+    auth_modes,
+    config,
+    container,
+    named,
+    of_kind,
+    pod_specs,
+)
 
 Built = dict[str, list[Obj]]
 #: Volume types the restricted standard allows.
 RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "projected"}
 RESTRICTED_VOLUMES |= {"persistentVolumeClaim", "secret"}
-#: Egress ports each process needs besides DNS (PostgreSQL, Kafka, Temporal, Kubernetes, Git).
+#: Egress ports each process needs besides DNS (PostgreSQL, Kafka, Temporal, Kubernetes, Git),
+#: the API's with its auth modes on (`api_egress`).
 EGRESS = {
     "api": {5432},
     "migrate": {5432},
@@ -21,6 +31,18 @@ EGRESS = {
     "bridge": {9092, 7233},
     "worker": {5432, 7233, 443, 6443, 22},
 }
+
+
+def api_egress(objects: list[Obj]) -> set[int]:
+    """PostgreSQL; the Kubernetes API for TokenReview or SubjectAccessReview; HTTPS for the
+    OIDC issuer's key set."""
+    authenticators, sar = auth_modes(objects)
+    ports = set(EGRESS["api"])
+    if "tokenreview" in authenticators or sar:
+        ports |= {443, 6443}
+    if "oidc" in authenticators:
+        ports |= {443}
+    return ports
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -119,7 +141,7 @@ def test_network_policies_deny_by_default_and_open_each_process_s_traffic(
     deny = named(objects, "NetworkPolicy", "rendersync-default-deny")["spec"]
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     settings = config(objects)
-    for component, expected in EGRESS.items():
+    for component, expected in {**EGRESS, "api": api_egress(objects)}.items():
         policies = _policies_selecting(objects, component)
         ports = {
             p["port"]
@@ -141,9 +163,17 @@ def test_network_policies_deny_by_default_and_open_each_process_s_traffic(
             assert all(rule.get("to") for rule in egress), process
 
 
-def test_only_the_worker_mounts_a_service_account_token(built: Built) -> None:
-    for name, spec in pod_specs(built["prod"]).items():
-        assert spec["automountServiceAccountToken"] is (name == "Deployment/rendersync-worker")
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_processes_that_call_the_kubernetes_api_mount_a_token(
+    built: Built, overlay: str
+) -> None:
+    objects = built[overlay]
+    authenticators, sar = auth_modes(objects)
+    calling = {"Deployment/rendersync-worker"}
+    if "tokenreview" in authenticators or sar:
+        calling.add("Deployment/rendersync-api")
+    for name, spec in pod_specs(objects).items():
+        assert spec["automountServiceAccountToken"] is (name in calling), name
     for process in PROCESSES:
-        spec = named(built["prod"], "Deployment", f"rendersync-{process}")["spec"]
+        spec = named(objects, "Deployment", f"rendersync-{process}")["spec"]
         assert spec["template"]["spec"]["serviceAccountName"] == f"rendersync-{process}"

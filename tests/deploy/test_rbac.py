@@ -5,22 +5,18 @@ delete is allowed by the ClusterRole deploy/ ships, and that role grants nothing
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from kubernetes_asyncio import client
 
 from k8s.applying import read_appconfig
 from k8s.manifests import GROUP, PLURAL, VERSION
-from rendersync.stack.temporal import TemporalDevServer
 from tests.deploy.conftest import DEPLOY, build_overlay
 from tests.deploy.objects import named
 from tests.deploy.rbac import Rule, allows, grants, used
-from tests.fixtures.topology import WORKER_TOKEN, Topology, running_topology
+from tests.fixtures.topology import WORKER_TOKEN, Topology
 from tests.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
@@ -37,24 +33,6 @@ def shipped_rules() -> list[Rule]:
     assert not [o for o in objects if o["kind"] in ("Role", "RoleBinding")]
     rules: list[Rule] = role["rules"]
     return rules
-
-
-@pytest_asyncio.fixture
-async def topology(
-    sqlite_url: str,
-    kafka_broker: str,
-    temporal_server: TemporalDevServer,
-    git_remote: Path,
-    tmp_path: Path,
-) -> AsyncIterator[Topology]:
-    async with running_topology(
-        db_url=sqlite_url,
-        kafka=kafka_broker,
-        temporal=temporal_server.address,
-        remote=git_remote,
-        tmp_path=tmp_path,
-    ) as running:
-        yield running
 
 
 async def _workload(topology: Topology, api: httpx.AsyncClient) -> list[str]:
@@ -84,7 +62,8 @@ async def test_the_worker_uses_exactly_what_its_cluster_role_grants(topology: To
     for name in ("relay", "bridge"):
         topology.start(name, name)
     topology.start_worker("worker")
-    async with httpx.AsyncClient(base_url=url, timeout=30) as api:
+    headers = topology.admin_headers()
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as api:
         names = await _workload(topology, api)
 
     async def repaired() -> bool:

@@ -58,7 +58,8 @@ async def start_everything(topology: Topology) -> list[httpx.AsyncClient]:
     for i in (1, 2):
         topology.start(f"bridge-{i}", "bridge")
         topology.start_worker(f"worker-{i}")
-    return [httpx.AsyncClient(base_url=url, timeout=30) for url in urls]
+    headers = topology.admin_headers()
+    return [httpx.AsyncClient(base_url=url, headers=headers, timeout=30) for url in urls]
 
 
 async def warm_up(topology: Topology, api: httpx.AsyncClient) -> None:

@@ -12,6 +12,7 @@ from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.client import make_api_client
 from k8s.emulator import Emulator, write_kubeconfig
 from k8s.manifests import GROUP
+from k8s.reviews import AccessQuestion, review_access, review_token
 from k8s.watching import list_appconfigs
 from tests.k8s.helpers import appconfig
 
@@ -58,3 +59,24 @@ async def test_watch_status_and_non_resource_urls(emulator: Emulator) -> None:
         ("patch", "appconfigs", "status", "ns"),
     ], listing
     assert {e["user"] for e in listing} == {"t1"}
+
+
+async def test_reviews_are_recorded_as_the_resources_rbac_grants(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """TokenReview and SubjectAccessReview are ``create`` on cluster-scoped resources, as the
+    API server names them (a ClusterRole grants them that way)."""
+    config = write_kubeconfig(tmp_path / "reviewer", emulator.url, token="reviewer")
+    async with await make_api_client(kubeconfig=config, context=None) as reviewer:
+        await review_token(reviewer, token="t", audiences=())
+        question = AccessQuestion("u", (), "get", "ns", GROUP, "appconfigs", "history")
+        await review_access(reviewer, question)
+    seen = [
+        (r.verb, r.group, r.resource, r.subresource, r.namespace)
+        for r in emulator.requests.entries()
+        if r.user == "reviewer"
+    ]
+    assert seen == [
+        ("create", "authentication.k8s.io", "tokenreviews", None, None),
+        ("create", "authorization.k8s.io", "subjectaccessreviews", None, None),
+    ]
