@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck imports pytest run bench clean
+.PHONY: install test lint typecheck imports pytest run bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# The console's browser tests drive Debian's chromium (Playwright never downloads a browser).
+chromium:
+	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 && { \
+		apt-get install -y --no-install-recommends chromium \
+		|| { apt-get update && apt-get install -y --no-install-recommends chromium; }; } \
+		|| { echo "install Debian's chromium (apt-get install chromium) for tests/console"; exit 1; }; }
+
+pytest: $(STAMP) chromium
 	$(BIN)/pytest
 
 test: lint typecheck imports pytest

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.persistence.db import make_engine
 from rendersync.settings import Settings
+from worker.redriving import replay_key
 from workflows.contracts import SyncOptions
 
 logger = logging.getLogger(__name__)
@@ -51,3 +53,29 @@ async def connect_temporal(settings: Settings, *, stop: asyncio.Event | None = N
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 10.0)
+
+
+def api_replayer(
+    settings: Settings, engine: Engine
+) -> Callable[[str, str, str], Awaitable[tuple[str, int]]]:
+    """The API's replay: ``worker.redriving`` over a Temporal client connected on first use
+    (an API whose Temporal is down still serves everything else; replay answers 503)."""
+    clients: list[Client] = []
+
+    async def replay(namespace: str, name: str, reason: str) -> tuple[str, int]:
+        if not clients:
+            temporal = settings.temporal
+            connecting = Client.connect(temporal.address, namespace=temporal.namespace)
+            clients.append(await asyncio.wait_for(connecting, 10.0))
+        done = await replay_key(
+            client=clients[0],
+            engine=engine,
+            namespace=namespace,
+            name=name,
+            task_queue=settings.temporal.task_queue,
+            options=sync_options(settings),
+            reason=reason,
+        )
+        return done.action, done.version
+
+    return replay

@@ -16,6 +16,8 @@ from api.web.auth.audit import AuditMiddleware
 from api.web.auth.authorizing import AuthenticatedDep, GuardDep
 from api.web.auth.config import AuthConfig
 from api.web.auth.installing import install_auth
+from api.web.console.serving import install_console
+from api.web.console.subresources import Replayer
 from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
 from api.web.metrics import metrics_response
@@ -34,6 +36,7 @@ def create_app(
     max_body_bytes: int = 1024 * 1024,
     max_event_bytes: int = max_event_bytes_for(DEFAULT_KAFKA_MAX_REQUEST_BYTES),
     auth: AuthConfig | None = None,
+    replayer: Replayer | None = None,
 ) -> FastAPI:
     """Build the API around an engine whose schema is already migrated. ``max_event_bytes``
     must derive from the relay's ``kafka.max_request_size`` (``api.limits``).
@@ -59,6 +62,7 @@ def create_app(
     install_handlers(app)
     install_auth(app, auth)
     app.include_router(router, dependencies=[GuardDep], responses=error_responses(401, 403, 429))
+    install_console(app, replayer=replayer)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:

@@ -22,6 +22,7 @@ def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "de
     token_file = quoted(str(state / "admin-token"))
     create = f"{urls['api']}/api/v1/namespaces/{namespace}/appconfigs?wait=synced&timeout=20s"
     rows = [
+        ("Console", f"{urls['console']}   (paste the admin token below into the page)"),
         ("API", f"{urls['appconfigs']}   (docs: {urls['api_docs']})"),
         ("Temporal UI", urls["temporal_ui"]),
         ("Temporal", urls["temporal"]),

@@ -154,6 +154,7 @@ def stack_urls(config: DevConfig, ports: Ports, *, namespace: str) -> dict[str, 
     return {
         "api": api,
         "api_docs": f"{api}/docs",
+        "console": f"{api}/ui/",
         "appconfigs": f"{api}/api/v1/appconfigs",
         "temporal": f"{host}:{ports.temporal}",
         "temporal_ui": f"http://{host}:{ports.temporal_ui}/namespaces/{namespace}/workflows",

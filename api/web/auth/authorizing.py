@@ -1,8 +1,9 @@
 """The guard on every AppConfig route: who is calling, and may they do this here?
 
 The verb and namespace come from the matched route (so a new route is covered without
-listing it): ``.../history`` is ``history``; an item is ``get``/``update``/``patch``/
-``delete`` by method; a collection is ``list``/``create``. A refusal is a 403 ``Status``
+listing it): ``.../history`` (and ``.../timeline``) is ``history``, ``.../replay`` is
+``replay``; an item is ``get``/``update``/``patch``/``delete`` by method; a collection is
+``list``/``create``. A refusal is a 403 ``Status``
 naming verb, resource and namespace. Listing across namespaces is never refused: it is
 narrowed to the namespaces the caller may list (``request.state.visible_namespaces``; None
 means all).
@@ -31,6 +32,8 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_schem
 
 _ITEM_VERBS = {"GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 _COLLECTION_VERBS = {"GET": "list", "HEAD": "list", "POST": "create"}
+#: Subresources of an item and their verbs (``timeline`` reads what ``history`` does).
+_SUBRESOURCE_VERBS = {"history": "history", "timeline": "history", "replay": "replay"}
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,9 @@ def action_of(request: Request) -> Action:
     path = str(getattr(route, "path", request.url.path))
     params = request.path_params
     namespace, name = str(params.get("namespace", "")), str(params.get("name", ""))
-    if path.endswith("/history"):
-        verb = "history"
+    subresource = path.rsplit("/", 1)[-1]
+    if name and subresource in _SUBRESOURCE_VERBS:
+        verb = _SUBRESOURCE_VERBS[subresource]
     elif name:
         verb = _ITEM_VERBS.get(request.method, "unknown")
     else:

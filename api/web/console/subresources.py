@@ -1,0 +1,91 @@
+"""Two subresources the console uses: ``POST .../{name}/replay`` (verb ``replay``, the admin
+role) and ``GET .../{name}/timeline`` (verb ``history``).
+
+Replay takes the code path of ``rendersync syncs replay`` (``worker.redriving``), handed in
+by the process that builds the app (it owns the Temporal connection): the running workflow
+gets the ``retry`` signal, a closed one is restarted from the row. 503 when this API has no
+Temporal connection configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from api.persistence import reading
+from api.persistence.tables import AppConfigRow, Revision, SyncStatusRow
+from api.web.bodies import actor_of
+from api.web.context import ContextDep
+from api.web.errors import ApiError
+from api.web.resources import timestamp
+
+#: (namespace, name, reason) -> (what was done, the version re-driven or 0)
+Replayer = Callable[[str, str, str], Awaitable[tuple[str, int]]]
+ITEM = "/namespaces/{namespace}/appconfigs/{name}"
+router = APIRouter(prefix="/api/v1", tags=["console"])
+
+
+@router.post(ITEM + "/replay")
+async def replay(namespace: str, name: str, request: Request, ctx: ContextDep) -> dict[str, Any]:
+    """Re-drive the sync of the key (a Failed one, or a Retrying one's next attempt now)."""
+    replayer: Replayer | None = request.app.state.console.replayer
+    if replayer is None:
+        raise ApiError(503, "replay is not available: this API has no Temporal connection")
+    row = await run_in_threadpool(reading.get_row, ctx.engine, namespace=namespace, name=name)
+    if row is None:
+        raise ApiError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
+    reason = f"replayed from the API by {actor_of(request)}"
+    try:
+        action, version = await replayer(namespace, name, reason)
+    except Exception as err:
+        raise ApiError(503, f"replay failed: Temporal: {type(err).__name__}") from None
+    return {
+        "apiVersion": "rendersync.dev/v1alpha1",
+        "kind": "Replay",
+        "key": f"{namespace}/{name}",
+        "action": action,
+        "version": version,
+    }
+
+
+def _timeline(
+    row: AppConfigRow | None, revisions: list[Revision], reports: list[SyncStatusRow]
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "rendersync.dev/v1alpha1",
+        "kind": "AppConfigTimeline",
+        "desiredVersion": row.seq if row else 0,
+        "versions": [
+            {"version": r.seq, "op": r.op, "actor": r.actor, "time": timestamp(r.created_at)}
+            for r in reversed(revisions)
+        ],
+        "targets": [
+            {
+                "target": s.target,
+                "appliedVersion": s.applied_version,
+                "failedVersion": s.failed_version,
+                "errorVersion": s.error_version if s.last_error else 0,
+                "reportedAt": timestamp(s.updated_at),
+            }
+            for s in sorted(reports, key=lambda s: s.target)
+        ],
+    }
+
+
+@router.get(ITEM + "/timeline")
+async def timeline(namespace: str, name: str, ctx: ContextDep) -> dict[str, Any]:
+    """When each version was committed (and by whom), and when each target last reported
+    the version it holds: the data of the console's timeline picture."""
+
+    def load() -> dict[str, Any]:
+        revisions = reading.list_revisions(ctx.engine, namespace=namespace, name=name)
+        if not revisions:
+            raise ApiError(404, f'appconfigs "{name}" has no history', name=name)
+        row = reading.get_row(ctx.engine, namespace=namespace, name=name)
+        reports = reading.sync_status_rows(ctx.engine, namespace=namespace, name=name)
+        return _timeline(row, revisions, reports)
+
+    return await run_in_threadpool(load)
