@@ -22,7 +22,7 @@ from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
 from api.web.metrics import metrics_response
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from api.web.models import error_responses
+from api.web.models import AUTH_ERRORS, error_responses
 from api.web.routes import router
 
 
@@ -61,7 +61,7 @@ def create_app(
     )
     install_handlers(app)
     install_auth(app, auth)
-    app.include_router(router, dependencies=[GuardDep], responses=error_responses(401, 403, 429))
+    app.include_router(router, dependencies=[GuardDep], responses=error_responses(*AUTH_ERRORS))
     install_console(app, replayer=replayer)
 
     @app.get("/healthz", tags=["health"])

@@ -173,6 +173,49 @@ class AppConfigHistory(BaseModel):
     items: list[AppConfigRevision]
 
 
+class ReplayResult(BaseModel):
+    """``POST .../{name}/replay``: what was done to re-drive the key's sync."""
+
+    model_config = _CAMEL
+
+    api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
+    kind: Literal["Replay"] = "Replay"
+    key: str
+    action: str
+    #: The version re-driven; 0 when nothing was re-driven.
+    version: int
+
+
+class TimelineVersion(BaseModel):
+    version: int
+    op: str
+    actor: str
+    time: str
+
+
+class TimelineTarget(BaseModel):
+    model_config = _CAMEL
+
+    target: str
+    applied_version: int
+    failed_version: int
+    error_version: int
+    reported_at: str
+
+
+class AppConfigTimeline(BaseModel):
+    """``GET .../{name}/timeline``: when each version was committed, and when each target
+    last reported the version it holds."""
+
+    model_config = _CAMEL
+
+    api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
+    kind: Literal["AppConfigTimeline"] = "AppConfigTimeline"
+    desired_version: int
+    versions: list[TimelineVersion]
+    targets: list[TimelineTarget]
+
+
 class UserInfo(BaseModel):
     username: str
     groups: list[str]
@@ -286,8 +329,12 @@ _DESCRIPTIONS = {
     415: "Unsupported Content-Type",
     422: "Invalid: every violated rule, each with its field path in details.causes",
     429: "Too many refused credentials from this client (Retry-After says when to try again)",
-    503: "Not ready",
+    503: "Not ready, or a dependency it needs (database, Temporal) is unavailable",
 }
+
+
+#: What every guarded route can answer besides its own statuses (see api.web.auth).
+AUTH_ERRORS = (401, 403, 429)
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

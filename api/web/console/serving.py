@@ -18,6 +18,7 @@ from api.web.console import subresources, watching
 from api.web.console.changefeed import ChangeFeed
 from api.web.console.subresources import Replayer
 from api.web.context import ApiContext
+from api.web.models import AUTH_ERRORS, error_responses
 from api.web.resources import render
 from api.web.status import current_status
 
@@ -92,7 +93,9 @@ def install_console(
     feed = ChangeFeed(ctx.engine, _renderer(ctx), interval_s=watch_interval_s)
     app.state.console = Console(feed=feed, replayer=replayer)
     app.include_router(watching.router)
-    app.include_router(subresources.router, dependencies=[GuardDep])
+    app.include_router(
+        subresources.router, dependencies=[GuardDep], responses=error_responses(*AUTH_ERRORS)
+    )
     app.mount("/ui", _Headers(StaticFiles(directory=STATIC, html=True)), name="console")
 
     @app.get("/", include_in_schema=False)

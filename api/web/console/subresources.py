@@ -20,6 +20,7 @@ from api.persistence.tables import AppConfigRow, Revision, SyncStatusRow
 from api.web.bodies import actor_of
 from api.web.context import ContextDep
 from api.web.errors import ApiError
+from api.web.models import AppConfigTimeline, NamespacePath, ReplayResult, error_responses
 from api.web.resources import timestamp
 
 #: (namespace, name, reason) -> (what was done, the version re-driven or 0)
@@ -28,15 +29,19 @@ ITEM = "/namespaces/{namespace}/appconfigs/{name}"
 router = APIRouter(prefix="/api/v1", tags=["console"])
 
 
-@router.post(ITEM + "/replay")
-async def replay(namespace: str, name: str, request: Request, ctx: ContextDep) -> dict[str, Any]:
+@router.post(
+    ITEM + "/replay", response_model=ReplayResult, responses=error_responses(404, 422, 503)
+)
+async def replay(
+    namespace: NamespacePath, name: str, request: Request, ctx: ContextDep
+) -> dict[str, Any]:
     """Re-drive the sync of the key (a Failed one, or a Retrying one's next attempt now)."""
-    replayer: Replayer | None = request.app.state.console.replayer
-    if replayer is None:
-        raise ApiError(503, "replay is not available: this API has no Temporal connection")
     row = await run_in_threadpool(reading.get_row, ctx.engine, namespace=namespace, name=name)
     if row is None:
         raise ApiError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
+    replayer: Replayer | None = request.app.state.console.replayer
+    if replayer is None:
+        raise ApiError(503, "replay is not available: this API has no Temporal connection")
     reason = f"replayed from the API by {actor_of(request)}"
     try:
         action, version = await replayer(namespace, name, reason)
@@ -75,8 +80,10 @@ def _timeline(
     }
 
 
-@router.get(ITEM + "/timeline")
-async def timeline(namespace: str, name: str, ctx: ContextDep) -> dict[str, Any]:
+@router.get(
+    ITEM + "/timeline", response_model=AppConfigTimeline, responses=error_responses(404, 422)
+)
+async def timeline(namespace: NamespacePath, name: str, ctx: ContextDep) -> dict[str, Any]:
     """When each version was committed (and by whom), and when each target last reported
     the version it holds: the data of the console's timeline picture."""
 

@@ -25,6 +25,7 @@ from api.web.auth.authorizing import Action, BearerDep, allows, authenticated, f
 from api.web.auth.principals import Principal
 from api.web.console.changefeed import Change, ChangeFeed
 from api.web.errors import ApiError
+from api.web.models import error_responses
 from k8s.labels import Selector, SelectorError, parse_selector
 
 KEEPALIVE_S = 15.0
@@ -81,7 +82,17 @@ async def _stream(
                     yield f"data: {json.dumps(event(change), separators=(',', ':'))}\n\n"
 
 
-@router.get("/watch/appconfigs", response_class=StreamingResponse)
+_STREAM = {
+    "description": "Server-sent events, one `data:` line of JSON per change, until closed",
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+@router.get(
+    "/watch/appconfigs",
+    response_class=StreamingResponse,
+    responses={200: _STREAM, **error_responses(400, 401, 403, 429)},
+)
 async def watch(
     request: Request,
     bearer: BearerDep,
