@@ -189,3 +189,22 @@ def by_object_uid(engine: Engine, uid: str) -> list[ProvenanceRow]:
             .order_by(col(ProvenanceRow.seq))
         )
         return list(session.execute(query).scalars())
+
+
+def summarize(rows: list[ProvenanceRow], targets: tuple[str, ...], op: str) -> str:
+    """One word for where a version went: deleted, coalesced, synced (every target holds
+    it), failed, superseded, retrying, else published or committed."""
+    by_stage = {r.stage: r.outcome for r in rows}
+    sync = by_stage.get(STAGE_SYNC)
+    if sync in (DELETED, COALESCED):
+        return sync
+    done = REMOVED if op == "delete" else APPLIED
+    if targets and all(by_stage.get(t) == done for t in targets):
+        return "synced"
+    outcomes = set(by_stage.values())
+    for outcome in (FAILED, SUPERSEDED, RETRYING):
+        if outcome in outcomes:
+            return outcome
+    if SKIPPED_NEWER in outcomes:
+        return SUPERSEDED
+    return "published" if by_stage.get(STAGE_PUBLISH) == PUBLISHED else "committed"

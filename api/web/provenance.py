@@ -45,28 +45,11 @@ def _published(row: ProvenanceRow) -> dict[str, Any]:
     return link
 
 
-def _outcome(rows: list[ProvenanceRow], targets: tuple[str, ...], op: str) -> str:
-    by_stage = {r.stage: r.outcome for r in rows}
-    sync = by_stage.get(stored.STAGE_SYNC)
-    if sync in (stored.DELETED, stored.COALESCED):
-        return sync
-    done = stored.REMOVED if op == "delete" else stored.APPLIED
-    if targets and all(by_stage.get(t) == done for t in targets):
-        return "synced"
-    outcomes = set(by_stage.values())
-    for outcome in (stored.FAILED, stored.SUPERSEDED, stored.RETRYING):
-        if outcome in outcomes:
-            return outcome
-    if stored.SKIPPED_NEWER in outcomes:
-        return stored.SUPERSEDED
-    return "published" if by_stage.get(stored.STAGE_PUBLISH) == stored.PUBLISHED else "committed"
-
-
 def provenance_of(
     rows: list[ProvenanceRow], revision: Revision, targets: tuple[str, ...]
 ) -> dict[str, Any]:
     """The ``provenance`` member of one revision of the history."""
-    found: dict[str, Any] = {"outcome": _outcome(rows, targets, revision.op), "steps": []}
+    found: dict[str, Any] = {"outcome": stored.summarize(rows, targets, revision.op), "steps": []}
     for row in rows:
         if row.stage == stored.STAGE_PUBLISH:
             found["published"] = _published(row)

@@ -4,6 +4,7 @@ in the workflow's history, the Git commit and the live custom resource."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 from typing import Any
@@ -12,6 +13,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from temporalio.api.enums.v1 import EventType
 
+from rendersync.ops import tracing
+from rendersync.ops.context import Ops
+from rendersync.settings import DbSettings, Settings
 from tests.integration.pipeline.harness import Pipeline, version_in_yaml
 from tests.waiting import eventually
 
@@ -194,3 +198,19 @@ async def test_every_version_says_where_it_went(pipe: Pipeline) -> None:
     assert await pipe.live_cr(name) is None
     # The history of the deleted key still answers (revisions outlive the purged row).
     assert set(await traced(pipe, name)) == {v1, v2, v3, v4, v5, v6}
+    # The CLI's ``syncs trace`` reads the same tables.
+    ops = Ops(Settings(db=DbSettings(url=pipe.engine.url.render_as_string(hide_password=False))))
+    rows = await asyncio.to_thread(tracing.trace, ops, f"{pipe.ns}/{name}")
+    outcomes = {r["version"]: r["outcome"] for r in rows}
+    assert outcomes == {
+        v1: "synced",
+        v2: "synced",
+        v3: "coalesced",
+        v4: "synced",
+        v5: "failed",
+        v6: "deleted",
+    }
+    one = await asyncio.to_thread(tracing.trace, ops, f"{pipe.ns}/{name}", v4)
+    assert [r["version"] for r in one] == [v4]
+    assert f"kafka {pipe.topic}/" in one[0]["links"]
+    assert "git applied" in one[0]["links"]
