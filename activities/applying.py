@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -13,7 +13,8 @@ from activities.failures import guarded
 from activities.freshness import apply_check, removal_check
 from activities.heartbeating import heartbeating
 from activities.metrics import observe_applied
-from api.persistence import syncstatus
+from activities.provenancing import note, note_coalesced
+from api.persistence import provenance, syncstatus
 from k8s.manifests import RowCheck
 from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
 
@@ -43,6 +44,7 @@ async def run_apply(
     check = apply_check(engine, image)
     async with heartbeating():
         if await check() is None:
+            await _note_result(engine, request, superseded(target, image.seq))
             return superseded(target, image.seq)
         result = await guarded(
             lambda: operation(check),
@@ -53,6 +55,7 @@ async def run_apply(
             version=image.seq,
             classify=classify,
         )
+        await _note_result(engine, request, result)
         if result.skipped_newer:
             return result
         await asyncio.to_thread(
@@ -68,6 +71,38 @@ async def run_apply(
     return result
 
 
+async def _note_result(engine: Engine, request: ApplyRequest, result: TargetResult) -> None:
+    """What the apply of ``request`` wrote to its target, or why it wrote nothing; a written
+    version also settles the versions the workflow coalesced into it."""
+    image = request.image
+    detail: dict[str, Any]
+    if not result.skipped_newer:
+        outcome, detail = provenance.APPLIED, {"version": result.version}
+    elif result.detail == SUPERSEDED:
+        outcome, detail = provenance.SUPERSEDED, {"reason": "no longer the row's version"}
+    else:
+        outcome, detail = provenance.SKIPPED_NEWER, {"heldVersion": result.version}
+    detail["detail"] = result.detail
+    await note(
+        engine,
+        namespace=image.namespace,
+        name=image.name,
+        seq=image.seq,
+        stage=result.target,
+        outcome=outcome,
+        detail=detail,
+        object_uid=result.object_uid if outcome == provenance.APPLIED else "",
+    )
+    if outcome == provenance.APPLIED:
+        await note_coalesced(
+            engine,
+            namespace=image.namespace,
+            name=image.name,
+            after=request.coalesced_after,
+            into=image.seq,
+        )
+
+
 async def run_removal(
     operation: Callable[[RowCheck], Awaitable[T]],
     *,
@@ -80,7 +115,7 @@ async def run_removal(
     bounds which live versions count as newer incarnations (see ``removal_check``)."""
     check = removal_check(engine, request)
     async with heartbeating():
-        return await guarded(
+        result = await guarded(
             lambda: operation(check),
             engine=engine,
             namespace=request.namespace,
@@ -89,3 +124,13 @@ async def run_removal(
             version=request.seq,
             classify=classify,
         )
+    await note(
+        engine,
+        namespace=request.namespace,
+        name=request.name,
+        seq=request.seq,
+        stage=target,
+        outcome=provenance.REMOVED,
+        detail={"detail": result.detail if isinstance(result, TargetResult) else str(result)},
+    )
+    return result

@@ -18,7 +18,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.metrics import SYNC_FAILURES
-from api.persistence import syncstatus
+from activities.provenancing import note
+from api.persistence import provenance, syncstatus
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,6 +65,15 @@ async def guarded(
             )
         except Exception:
             logger.exception("could not record the failed attempt")
+        await note(
+            engine,
+            namespace=namespace,
+            name=name,
+            seq=version,
+            stage=target,
+            outcome=provenance.FAILED if kind == PERMANENT else provenance.RETRYING,
+            detail={"error": message, "permanent": kind == PERMANENT},
+        )
         if kind == PERMANENT:
             raise ApplicationError(message, type=type(err).__name__, non_retryable=True) from err
         raise

@@ -9,6 +9,7 @@ from activities.applying import run_apply, run_removal, superseded
 from activities.failures import PERMANENT, TRANSIENT
 from activities.gitrepo import GitPermanentError, GitRepository
 from activities.kubernetes import render
+from activities.provenancing import origin
 from k8s.manifests import RowCheck, render_yaml
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
@@ -22,6 +23,20 @@ from workflows.contracts import (
 
 def path_of(namespace: str, name: str) -> str:
     return f"appconfigs/{namespace}/{name}.yaml"
+
+
+def commit_message(verb: str, key: str, version: int) -> str:
+    """The commit's message: a summary line, then trailers that link the commit back to the
+    revision (``Rendersync-Version``, the key's history) and to the workflow run that wrote
+    it (``Rendersync-Workflow``, ``Rendersync-Run``)."""
+    source = origin()
+    trailers = [f"Rendersync-Key: {key}", f"Rendersync-Version: {version}"]
+    if source.workflow_id:
+        trailers += [
+            f"Rendersync-Workflow: {source.workflow_id}",
+            f"Rendersync-Run: {source.run_id}",
+        ]
+    return f"rendersync: {verb} {key} @ {version}\n\n" + "\n".join(trailers)
 
 
 def classify(err: BaseException) -> str:
@@ -47,7 +62,7 @@ class GitActivities:
                 path=path_of(image.namespace, image.name),
                 content=render_yaml(render(image)),
                 version=image.seq,
-                message=f"rendersync: apply {image.key} @ {image.seq}",
+                message=commit_message("apply", image.key, image.seq),
                 row_check=row_check,
             )
             if result.superseded:
@@ -72,7 +87,7 @@ class GitActivities:
             result = await self.repo.remove_file(
                 path=path_of(request.namespace, request.name),
                 version=request.seq,
-                message=f"rendersync: remove {key} @ {request.seq}",
+                message=commit_message("remove", key, request.seq),
                 row_check=row_check,
             )
             return TargetResult(target=TARGET_GIT, version=request.seq, detail=result.commit)

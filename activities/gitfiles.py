@@ -69,4 +69,4 @@ def batch_message(changes: list[Change], staged: list[Staged]) -> str:
     messages = [c.message for c, s in zip(changes, staged, strict=True) if s is Staged.STAGED]
     if len(messages) == 1:
         return messages[0]
-    return f"rendersync: {len(messages)} changes\n\n" + "\n".join(messages)
+    return f"rendersync: {len(messages)} changes\n\n" + "\n\n".join(messages)

@@ -101,6 +101,7 @@ class KubernetesActivities:
                 version=image.seq,
                 detail=str(outcome.resource_version),
                 skipped_newer=outcome.skipped_newer,
+                object_uid=outcome.uid,
             )
 
         return await run_apply(

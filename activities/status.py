@@ -7,7 +7,8 @@ import asyncio
 from sqlalchemy import Engine
 from temporalio import activity
 
-from api.persistence import syncstatus
+from activities.provenancing import note, note_coalesced
+from api.persistence import provenance, syncstatus
 from workflows.contracts import (
     ACTIVITY_FINISH_DELETE,
     ACTIVITY_RECORD_FAILURE,
@@ -35,14 +36,40 @@ class StatusActivities:
             permanent=report.permanent,
             attempts=report.attempts,
         )
+        await note(
+            self.engine,
+            namespace=report.namespace,
+            name=report.name,
+            seq=report.seq,
+            stage=provenance.STAGE_SYNC,
+            outcome=provenance.FAILED if report.permanent else provenance.RETRYING,
+            detail={"target": report.target, "error": report.error, "attempts": report.attempts},
+        )
 
     @activity.defn(name=ACTIVITY_FINISH_DELETE)
     async def finish_delete(self, request: DeleteRequest) -> None:
         """Clean the status and purge the tombstone of a compensated delete (idempotent)."""
-        await asyncio.to_thread(
+        done = await asyncio.to_thread(
             syncstatus.finish_delete,
             self.engine,
             namespace=request.namespace,
             name=request.name,
             version=request.seq,
+        )
+        if not done:
+            return  # recreated or deleted again since: that version's sync goes on
+        await note(
+            self.engine,
+            namespace=request.namespace,
+            name=request.name,
+            seq=request.seq,
+            stage=provenance.STAGE_SYNC,
+            outcome=provenance.DELETED,
+        )
+        await note_coalesced(
+            self.engine,
+            namespace=request.namespace,
+            name=request.name,
+            after=request.coalesced_after,
+            into=request.seq,
         )

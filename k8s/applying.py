@@ -41,6 +41,8 @@ class ApplyOutcome:
     skipped_newer: bool
     #: True when the row check refused the write: the version is no longer the row's.
     superseded: bool = False
+    #: metadata.uid of the live object after the call ("" when there is none).
+    uid: str = ""
 
 
 def _content(content_type: str) -> dict[str, Any]:
@@ -121,14 +123,20 @@ async def apply_appconfig(
         live_version = version_of(live)
         if holds_newer(live_version, version=version, ceiling=ceiling):
             log.info("skip %s v%s: v%s is live", where, version, live_version)
-            return ApplyOutcome(live["metadata"]["resourceVersion"], live_version, True)
+            meta_live = live["metadata"]
+            return ApplyOutcome(
+                meta_live["resourceVersion"], live_version, True, uid=meta_live.get("uid", "")
+            )
         if live["metadata"].get("deletionTimestamp"):
             raise TransientKubernetesError(f"apply {where}: the object is being deleted")
         applied = await _apply_at(
             custom, cr, live["metadata"]["resourceVersion"], field_manager, request_timeout_s
         )
         if applied is not None:
-            return ApplyOutcome(applied["metadata"]["resourceVersion"], version, False)
+            meta_applied = applied["metadata"]
+            return ApplyOutcome(
+                meta_applied["resourceVersion"], version, False, uid=meta_applied.get("uid", "")
+            )
         log.debug("apply %s v%s lost a race; re-reading", where, version)
     raise TransientKubernetesError(f"apply {where}: still conflicting after {max_attempts} tries")
 

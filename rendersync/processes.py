@@ -13,11 +13,12 @@ from sqlalchemy import Engine
 from activities.git import GitActivities
 from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
+from activities.notifying import NotifyActivities
 from activities.options import OptionsActivities
 from activities.status import StatusActivities
 from k8s.client import make_api_client
 from rendersync.settings import Settings, Target
-from rendersync.wiring import connect_temporal, engine_from, sync_options
+from rendersync.wiring import connect_temporal, engine_from, notify_config, sync_options
 from worker.antientropy import run_anti_entropy
 from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
@@ -84,7 +85,17 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
     status = StatusActivities(engine)
     # The worker owns the sync options: running workflows ask it before each event.
     options = OptionsActivities(lambda: sync_options(settings))
-    parts = WorkerParts(engine, [status.record_failure, status.finish_delete, options.sync_options])
+    notify = NotifyActivities(lambda: notify_config(settings))
+    parts = WorkerParts(
+        engine,
+        [
+            status.record_failure,
+            status.finish_delete,
+            options.sync_options,
+            notify.receivers,
+            notify.deliver,
+        ],
+    )
     if Target.KUBERNETES in settings.sync.targets:
         kube = settings.kubernetes
         parts.kube = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)

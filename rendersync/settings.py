@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
@@ -174,6 +175,44 @@ class AuthSettings(BaseModel):
     failure_limit: str = "10/minute"
 
 
+class NotifyEvent(StrEnum):
+    FAILED = "Failed"
+    RETRYING = "Retrying"
+    RECOVERED = "Recovered"
+    DELETED = "Deleted"
+
+
+class ReceiverSettings(BaseModel):
+    """One webhook receiver of sync notifications (``docs/operations.md``)."""
+
+    name: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://")
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(NotifyEvent))
+    #: The HMAC-SHA256 signing secret, by reference: an environment variable or a file.
+    secret_env: str = ""
+    secret_file: Path | None = None
+    #: ``json`` (the versioned payload) or ``slack`` (an incoming-webhook body).
+    format: Literal["json", "slack"] = "json"
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ReceiverSettings:
+        if self.secret_env and self.secret_file is not None:
+            raise ValueError("give secret_env or secret_file, not both")
+        return self
+
+
+class NotifySettings(BaseModel):
+    #: A JSON list of receivers, e.g. ``[{"name": "ops", "url": "https://...",
+    #: "events": ["Failed"], "secret_env": "OPS_HOOK_SECRET"}]``.
+    receivers: list[ReceiverSettings] = Field(default_factory=list)
+    #: ``Retrying`` is notified once per version, when its failed attempts reach this many.
+    retrying_after: int = Field(default=3, ge=1)
+    #: Delivery attempts per receiver and notice, and the longest wait between two.
+    max_attempts: int = Field(default=10, ge=1)
+    max_interval_s: float = Field(default=60.0, ge=1)
+
+
 class LogSettings(BaseModel):
     level: str = "INFO"
     json_format: bool = Field(default=False, alias="json")
@@ -196,4 +235,5 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     log: LogSettings = Field(default_factory=LogSettings)

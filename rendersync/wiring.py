@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from activities.notifying import NotifyConfig, Receiver
 from api.persistence.db import make_engine
 from rendersync.settings import Settings
 from worker.redriving import replay_key
-from workflows.contracts import SyncOptions
+from workflows.contracts import NOTIFY_EVENTS, SyncOptions
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,37 @@ def sync_options(settings: Settings) -> SyncOptions:
         retry_max_interval_s=sync.retry_max_interval_s,
         continue_as_new_after=sync.continue_as_new_after,
         search_attributes=sync.search_attributes,
+        **notify_options(settings),
+    )
+
+
+def notify_options(settings: Settings) -> dict[str, Any]:
+    """The SyncOptions fields of the notification settings: the workflow starts a
+    notification only for an event some receiver subscribed to."""
+    notify = settings.notify
+    subscribed = {event.value for receiver in notify.receivers for event in receiver.events}
+    return {
+        "notify_events": tuple(e for e in NOTIFY_EVENTS if e in subscribed),
+        "notify_retrying_after": notify.retrying_after,
+        "notify_attempts": notify.max_attempts,
+        "notify_max_interval_s": notify.max_interval_s,
+    }
+
+
+def notify_config(settings: Settings) -> NotifyConfig:
+    return NotifyConfig(
+        receivers=tuple(
+            Receiver(
+                name=r.name,
+                url=r.url,
+                events=tuple(e.value for e in r.events),
+                secret_env=r.secret_env,
+                secret_file=r.secret_file,
+                format=r.format,
+                timeout_s=r.timeout_s,
+            )
+            for r in settings.notify.receivers
+        )
     )
 
 

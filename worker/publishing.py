@@ -17,14 +17,16 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeAlias
 
 import psycopg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
+from aiokafka.structs import RecordMetadata
 from sqlalchemy import Engine
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
-from api.persistence import outbox
+from api.persistence import outbox, provenance
 from api.persistence.writing import utcnow
 from worker import metrics
 from worker.leadership import psycopg_conninfo, relay_leadership
@@ -52,11 +54,14 @@ class RelayConfig:
 REFUSED_FOR_GOOD = (MessageSizeTooLargeError, RecordTooLargeError)
 
 
+Outcome: TypeAlias = BaseException | RecordMetadata
+
+
 async def _send_all(
     producer: AIOKafkaProducer, topic: str, pending: list[outbox.PendingEvent]
-) -> list[BaseException | None]:
-    """Send every event, in order; the outcome of each (None: acknowledged). After a
-    transient failure nothing more is sent (the rest is marked as that failure)."""
+) -> list[Outcome]:
+    """Send every event, in order; the outcome of each (its RecordMetadata: acknowledged).
+    After a transient failure nothing more is sent (the rest is marked as that failure)."""
     futures: list[asyncio.Future[object] | BaseException] = []
     for event in pending:
         try:
@@ -70,11 +75,16 @@ async def _send_all(
             break
     sent = [f for f in futures if not isinstance(f, BaseException)]
     results = iter(await asyncio.gather(*sent, return_exceptions=True))
-    return [f if isinstance(f, BaseException) else _error_of(next(results)) for f in futures]
+    return [f if isinstance(f, BaseException) else next(results) for f in futures]
 
 
-def _error_of(result: object) -> BaseException | None:
-    return result if isinstance(result, BaseException) else None
+def _published(event: outbox.PendingEvent, meta: RecordMetadata) -> provenance.Record:
+    """Where the broker put ``event``: the link from the revision to the topic."""
+    namespace, _, name = event.key.partition("/")
+    detail = {"topic": meta.topic, "partition": meta.partition, "offset": meta.offset}
+    return provenance.Record(
+        namespace, name, event.seq, provenance.STAGE_PUBLISH, "published", detail
+    )
 
 
 async def publish_batch(engine: Engine, producer: AIOKafkaProducer, topic: str, limit: int) -> int:
@@ -85,18 +95,33 @@ async def publish_batch(engine: Engine, producer: AIOKafkaProducer, topic: str, 
         return 0
     outcomes = await _send_all(producer, topic, pending)
     done: list[int] = []
+    links: list[provenance.Record] = []
     transient: BaseException | None = None
     for event, error in zip(pending, outcomes, strict=True):
-        if error is None:
+        if isinstance(error, RecordMetadata):
             done.append(event.seq)
+            links.append(_published(event, error))
         elif isinstance(error, REFUSED_FOR_GOOD):
             logger.error("change event %d of %s set aside: %s", event.seq, event.key, error)
             await asyncio.to_thread(outbox.set_aside, engine, event=event, error=repr(error))
+            namespace, _, name = event.key.partition("/")
+            links.append(
+                provenance.Record(
+                    namespace,
+                    name,
+                    event.seq,
+                    provenance.STAGE_PUBLISH,
+                    provenance.SET_ASIDE,
+                    {"error": repr(error)},
+                )
+            )
             metrics.EVENTS_SET_ASIDE.inc()
         else:
             transient = error  # this one and every later one are sent again, in order
             break
     await asyncio.to_thread(outbox.mark_published, engine, seqs=done)
+    if links:
+        await asyncio.to_thread(provenance.record, engine, *links)
     metrics.EVENTS_PUBLISHED.inc(len(done))
     if transient is not None:
         raise transient

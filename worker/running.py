@@ -11,7 +11,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from workflows import AppConfigSync
+from workflows import AppConfigSync, DeliverNotification
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[AppConfigSync],
+        workflows=[AppConfigSync, DeliverNotification],
         activities=list(activities),
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_s),
         max_concurrent_activities=max_concurrent_activities,

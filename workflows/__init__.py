@@ -5,6 +5,7 @@ dataclasses and names of :mod:`workflows.contracts`. Only the standard library a
 are imported here, so the workflow sandbox can load every module of this package.
 """
 
+from workflows.notifying import DeliverNotification
 from workflows.workflows import AppConfigSync
 
-__all__ = ["AppConfigSync"]
+__all__ = ["AppConfigSync", "DeliverNotification"]

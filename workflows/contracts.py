@@ -33,6 +33,17 @@ ACTIVITY_RECORD_FAILURE = "record_failure"
 ACTIVITY_FINISH_DELETE = "finish_delete"
 #: Local activity: the worker's current SyncOptions, asked for before each handled event.
 ACTIVITY_SYNC_OPTIONS = "sync_options"
+#: The child workflow that delivers one notification, and its activities.
+NOTIFY_WORKFLOW_TYPE = "DeliverNotification"
+ACTIVITY_NOTIFY_RECEIVERS = "notify_receivers"
+ACTIVITY_DELIVER_NOTIFICATION = "deliver_notification"
+
+# Notification events: the state changes a webhook receiver can subscribe to.
+EVENT_FAILED = "Failed"
+EVENT_RETRYING = "Retrying"
+EVENT_RECOVERED = "Recovered"
+EVENT_DELETED = "Deleted"
+NOTIFY_EVENTS = (EVENT_FAILED, EVENT_RETRYING, EVENT_RECOVERED, EVENT_DELETED)
 
 # Phases, as shown in the API's status.phase and the SyncState search attribute.
 PHASE_PENDING = "Pending"
@@ -110,6 +121,13 @@ class SyncOptions:
     continue_as_new_after: int = 500
     #: Upsert the SyncState/AppConfigKey search attributes (off where the server lacks them).
     search_attributes: bool = True
+    #: Events some webhook receiver subscribed to (empty: no notification is started).
+    notify_events: tuple[str, ...] = ()
+    #: ``Retrying`` is notified once, when a version's failed attempts reach this many.
+    notify_retrying_after: int = 3
+    #: Bounded delivery: attempts per receiver, and the longest wait between two.
+    notify_attempts: int = 10
+    notify_max_interval_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +156,8 @@ class SyncState:
     attempts: int = 0
     #: The version whose transient failure is being retried; 0 when not Retrying.
     retrying_version: int = 0
+    #: Notifications started so far (numbers their idempotency keys).
+    notices: int = 0
 
 
 @dataclass(frozen=True)
@@ -166,6 +186,9 @@ class ApplyRequest:
 
     image: AppConfigImage
     committed_at_ms: int = 0
+    #: The version the workflow handled before this one (-1: not told): every version of
+    #: the key in between was coalesced into this one (recorded as its provenance).
+    coalesced_after: int = -1
 
 
 @dataclass(frozen=True)
@@ -176,6 +199,8 @@ class DeleteRequest:
     namespace: str
     name: str
     seq: int
+    #: As in ``ApplyRequest``: set for the delete of the key, not for a compensation.
+    coalesced_after: int = -1
 
 
 @dataclass(frozen=True)
@@ -188,6 +213,8 @@ class TargetResult:
     version: int
     detail: str = ""
     skipped_newer: bool = False
+    #: kubernetes: metadata.uid of the object written.
+    object_uid: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,3 +230,33 @@ class FailureReport:
     workflow_id: str
     permanent: bool = True
     attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One state change of a key, to be delivered to every receiver subscribed to ``event``
+    (the input of the ``DeliverNotification`` child workflow). ``id`` is the idempotency key:
+    one per state change, the same for every delivery attempt."""
+
+    id: str
+    event: str
+    namespace: str
+    name: str
+    version: int
+    phase: str
+    workflow_id: str
+    run_id: str
+    time: str
+    attempts: int = 0
+    error: str = ""
+    delivery_attempts: int = 10
+    delivery_max_interval_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Deliver ``notice`` to the receiver named ``receiver`` (activity
+    ``deliver_notification``)."""
+
+    receiver: str
+    notice: Notice

@@ -7,6 +7,7 @@ handling and state; deterministic like it (workflow APIs only, through ``steps.r
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from temporalio import workflow
@@ -32,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
 
 #: ``FailureReport.target`` when the final status clean-up of a delete fails.
 STATUS_TARGET = "status"
+#: Patch id: requests tell the activities the version handled before (provenance of the
+#: versions coalesced into this one); runs recorded before replay without it.
+PATCH_PROVENANCE = "provenance-coalesced"
 
 
 class TargetSteps:
@@ -42,12 +46,23 @@ class TargetSteps:
     _inbox: Inbox
     _targets: dict[str, TargetState]
     _handled: int
+    _provenance: bool = False
 
     def _start(self, phase: str) -> None:
         raise NotImplementedError
 
     def _succeed(self, event: ChangeEvent, phase: str) -> None:
         raise NotImplementedError
+
+    def _coalesced_after(self) -> int:
+        """The version handled before the one being handled (-1 in runs recorded before)."""
+        return self._handled if self._provenance else -1
+
+    def _check_patches(self) -> None:
+        """Decide the patches of this module before the handled event's first command: a
+        patch marker is recorded where ``patched`` is first called, and one called after the
+        local activity ``sync_options`` in the same workflow task does not replay."""
+        self._provenance = workflow.patched(PATCH_PROVENANCE)
 
     def _first_apply(self) -> bool:
         """No target holds a version the key was synced at (in this incarnation)."""
@@ -57,7 +72,11 @@ class TargetSteps:
         assert event.image is not None
         self._start(PHASE_SYNCING)
         first = self._first_apply()
-        request = ApplyRequest(image=event.image, committed_at_ms=event.committed_at_ms)
+        request = ApplyRequest(
+            image=event.image,
+            committed_at_ms=event.committed_at_ms,
+            coalesced_after=self._coalesced_after(),
+        )
         for target in self._options.targets:
             if self._inbox.newer_than(event.seq):
                 return  # superseded: the newer event is handled next
@@ -83,7 +102,7 @@ class TargetSteps:
 
     async def _delete(self, event: ChangeEvent) -> None:
         self._start(PHASE_DELETING)
-        request = self._delete_request(event.seq)
+        request = replace(self._delete_request(event.seq), coalesced_after=self._coalesced_after())
 
         def superseded() -> bool:  # only a newer delete covers this one's compensation
             newest = self._inbox.newest_delete

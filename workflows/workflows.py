@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SyncState,
     )
     from workflows.inbox import Inbox
+    from workflows.notifying import Notifying
     from workflows.policies import (
         bounded_policy,
         retry_delay,
@@ -60,7 +61,7 @@ PATCH_REDRIVE_FAILED = "redrive-failed-forced"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class AppConfigSync(TargetSteps):
+class AppConfigSync(TargetSteps, Notifying):
     """Renders the AppConfig key ``input.key`` into its targets, newest version wins."""
 
     @workflow.init
@@ -78,6 +79,7 @@ class AppConfigSync(TargetSteps):
         self._events_this_run = 0
         self._retry = False
         self._attempts = carry.attempts
+        self._notices = carry.notices
         #: The event waiting for its next attempt (phase Retrying), and whether it is due.
         self._retrying: ChangeEvent | None = None
         self._retry_due = False
@@ -150,6 +152,7 @@ class AppConfigSync(TargetSteps):
             events_seen=self._events_seen,
             attempts=self._attempts,
             retrying_version=self._retrying.seq if self._retrying is not None else 0,
+            notices=self._notices,
         )
 
     def _next(self) -> ChangeEvent | None:
@@ -199,10 +202,13 @@ class AppConfigSync(TargetSteps):
         )
 
     async def _handle(self, event: ChangeEvent) -> None:
+        troubled = self._troubled()
         if event != self._retrying:
             self._retrying, self._attempts = None, 0
         self._retry = self._retry_due = False
         self._inbox.begin(event)
+        self._check_patches()
+        self._check_notify_patch()
         self._options = await current_options(self._options, key=self._key)
         try:
             if event.op == OP_DELETE:
@@ -217,6 +223,7 @@ class AppConfigSync(TargetSteps):
                 return
             await self._fail(event, failed)
         self._retrying = None
+        await self._notify_outcome(event.seq, troubled=troubled)
 
     def _start(self, phase: str) -> None:
         """Enter ``phase`` for a new event; a retried one stays Retrying until it is done."""
@@ -247,6 +254,7 @@ class AppConfigSync(TargetSteps):
         )
         self._set_phase(PHASE_RETRYING)
         await self._record(event, failed, permanent=False)
+        await self._notify_retrying(event.seq, str(failed))
 
     async def _fail(self, event: ChangeEvent, failed: StepError) -> None:
         workflow.logger.warning("%s: sync of v%d failed: %s", self._key, event.seq, failed)
@@ -258,6 +266,7 @@ class AppConfigSync(TargetSteps):
             # which handling it emptied: put it back, so that ``retry`` re-drives it.
             self._inbox.rearm(event)
         await self._record(event, failed, permanent=True)
+        await self._notify_failed(event.seq, str(failed))
 
     async def _record(self, event: ChangeEvent, failed: StepError, *, permanent: bool) -> None:
         """Write the failure to the status table; the query and SyncState show it anyway."""

@@ -12,6 +12,7 @@ from api.persistence import reading
 from api.web.context import ApiContext, ContextDep
 from api.web.errors import ApiError
 from api.web.models import AppConfigHistory, AppConfigList, NamespacePath, error_responses
+from api.web.provenance import add_provenance
 from api.web.resources import render, render_revision
 from api.web.status import current_status
 from k8s.labels import SelectorError, parse_selector
@@ -98,7 +99,14 @@ async def list_all(
     response_model_exclude_unset=True,
     responses=error_responses(404, 422),
 )
-async def history(namespace: NamespacePath, name: str, ctx: ContextDep) -> dict[str, Any]:
+async def history(
+    namespace: NamespacePath,
+    name: str,
+    ctx: ContextDep,
+    with_provenance: bool = Query(
+        default=False, alias="provenance", description="where each version went (its sync)"
+    ),
+) -> dict[str, Any]:
     revisions = await run_in_threadpool(
         reading.list_revisions, ctx.engine, namespace=namespace, name=name
     )
@@ -106,4 +114,7 @@ async def history(namespace: NamespacePath, name: str, ctx: ContextDep) -> dict[
         raise ApiError(
             404, f'appconfigs "{name}" has no history in namespace "{namespace}"', name=name
         )
-    return {"kind": "AppConfigHistory", "items": [render_revision(r) for r in revisions]}
+    items = [render_revision(r) for r in revisions]
+    if with_provenance:
+        await run_in_threadpool(add_provenance, ctx, revisions, items)
+    return {"kind": "AppConfigHistory", "items": items}

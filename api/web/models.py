@@ -22,6 +22,7 @@ from pydantic.config import JsonDict
 
 from api.spec import DNS1123_LABEL, DNS1123_SUBDOMAIN, AppConfigSpec, SecretRef
 from api.web.deleteoptions import API_VERSIONS, POLICIES
+from api.web.provenancemodels import Provenance
 from api.web.resources import (
     API_VERSION,
     KIND,
@@ -166,6 +167,7 @@ class AppConfigRevision(BaseModel):
     labels: dict[str, str]
     annotations: dict[str, str]
     spec: AppConfigSpec
+    provenance: Provenance | None = Field(None, description="with ?provenance=true")
 
 
 class AppConfigHistory(BaseModel):

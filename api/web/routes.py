@@ -32,6 +32,7 @@ from api.web.resources import (
     parse_body,
     render,
 )
+from api.web.revisionsearch import router as revisions_router
 from api.web.waiting import WaitDep, finish
 from k8s.mergepatch import merge_patch
 
@@ -293,3 +294,5 @@ async def delete(
 
 # Reading collections and history: api.web.listing, served under this router's prefix.
 router.include_router(listing_router)
+# Audit queries across keys: api.web.revisionsearch.
+router.include_router(revisions_router)

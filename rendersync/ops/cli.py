@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rendersync.ops import histories, inspecting, output, redriving, resync, summaries
+from rendersync.ops import histories, inspecting, output, redriving, resync, summaries, tracing
 from rendersync.ops.context import Ops, OpsError, opened, resolve_settings
 from rendersync.settings import Settings
 
@@ -57,6 +57,12 @@ async def syncs_list(ops: Ops, args: argparse.Namespace) -> int:
 async def syncs_show(ops: Ops, args: argparse.Namespace) -> int:
     shown = await inspecting.show(ops, args.key)
     print(output.as_json(shown) if args.output == output.JSON else inspecting.render(shown))
+    return 0
+
+
+async def syncs_trace(ops: Ops, args: argparse.Namespace) -> int:
+    rows = await asyncio.to_thread(tracing.trace, ops, args.key, args.version)
+    output.emit(rows, output=args.output, columns=tracing.COLUMNS, empty="No versions.")
     return 0
 
 
@@ -118,6 +124,11 @@ def _syncs_parsers(sub: Any) -> None:
     show.add_argument("key", metavar="NAMESPACE/NAME")
     _common(show)
     show.set_defaults(run=_command(syncs_show))
+    trace = syncs_sub.add_parser("trace", help="where each version of a key went")
+    trace.add_argument("key", metavar="NAMESPACE/NAME")
+    trace.add_argument("--version", type=int, help="only this version")
+    _common(trace)
+    trace.set_defaults(run=_command(syncs_trace))
     replay = syncs_sub.add_parser("replay", help="re-drive failed syncs")
     replay.add_argument("key", metavar="NAMESPACE/NAME", nargs="?")
     replay.add_argument("--all-failed", action="store_true", help="every failed sync")

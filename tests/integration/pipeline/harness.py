@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.git import GitActivities
 from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
+from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
 from activities.status import StatusActivities
 from api.persistence.db import make_engine
@@ -66,6 +67,8 @@ class Pipeline:
     workdir: Path
     #: A namespace of its own: workflow ids are global on the shared Temporal server.
     ns: str = "default"
+    #: The worker's webhook receivers (read at each notification).
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
     stops: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -121,6 +124,7 @@ class Pipeline:
         git = GitActivities(self.repo, self.engine)
         status = StatusActivities(self.engine)
         options = OptionsActivities(lambda: self.options)
+        notify = NotifyActivities(lambda: self.notify)
         return build_worker(
             self.client,
             task_queue=self.task_queue,
@@ -133,6 +137,8 @@ class Pipeline:
                 status.record_failure,
                 status.finish_delete,
                 options.sync_options,
+                notify.receivers,
+                notify.deliver,
             ],
         )
 

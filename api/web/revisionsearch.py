@@ -1,0 +1,136 @@
+"""Audit queries across keys: ``GET /api/v1/revisions?actor=&since=&until=&namespace=``.
+
+Revisions in commit order (``seq``), paged with ``limit`` and ``continue`` like the lists.
+A caller sees only the namespaces it may list: with no cluster-wide right, the namespaces
+that have revisions (deleted keys' too) are each asked of the authorizers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine, select
+from sqlmodel import col
+
+from api.persistence import reading
+from api.persistence.db import read_session
+from api.persistence.tables import Revision
+from api.web.auth.authorizing import allows
+from api.web.auth.principals import Principal
+from api.web.context import ContextDep
+from api.web.errors import ApiError
+from api.web.models import error_responses
+from api.web.provenancemodels import RevisionList
+from api.web.resources import timestamp
+
+router = APIRouter()
+
+
+def _revision_namespaces(engine: Engine) -> list[str]:
+    with read_session(engine) as session:
+        query = select(col(Revision.namespace)).distinct().order_by(col(Revision.namespace))
+        return [str(ns) for ns in session.execute(query).scalars()]
+
+
+def _aware(moment: datetime) -> datetime:
+    """A time without an offset is UTC, as the API's timestamps are."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _page(
+    engine: Engine,
+    *,
+    namespaces: list[str] | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    after: int,
+) -> tuple[list[Revision], bool]:
+    with read_session(engine) as session:
+        query = select(Revision).where(col(Revision.seq) > after)
+        if namespaces is not None:
+            query = query.where(col(Revision.namespace).in_(namespaces))
+        if actor is not None:
+            query = query.where(col(Revision.actor) == actor)
+        if since is not None:
+            query = query.where(col(Revision.created_at) >= _aware(since))
+        if until is not None:
+            query = query.where(col(Revision.created_at) < _aware(until))
+        rows = list(session.execute(query.order_by(col(Revision.seq)).limit(limit + 1)).scalars())
+        return rows[:limit], len(rows) > limit
+
+
+def _render(revision: Revision) -> dict[str, Any]:
+    return {
+        "namespace": revision.namespace,
+        "name": revision.name,
+        "resourceVersion": str(revision.seq),
+        "op": revision.op,
+        "actor": revision.actor,
+        "time": timestamp(revision.created_at),
+        "uid": revision.uid,
+        "generation": revision.generation,
+    }
+
+
+async def _visible(request: Request, namespace: str | None) -> list[str] | None:
+    """None: every namespace; else those the caller may list (narrowed to ``namespace``)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None or await allows(request, principal, "list", ""):
+        return None if namespace is None else [namespace]
+    engine = request.app.state.context.engine
+    present = await run_in_threadpool(_revision_namespaces, engine)
+    wanted = [ns for ns in present if namespace in (None, ns)]
+    return [ns for ns in wanted if await allows(request, principal, "list", ns)]
+
+
+def _after(token: str | None) -> int:
+    if token is None:
+        return 0
+    try:
+        namespace, seq = reading.decode_continue(token)
+        if namespace != "revisions" or not seq.isdigit():
+            raise reading.InvalidContinueError("continue token is not valid")
+    except reading.InvalidContinueError as err:
+        raise ApiError(400, f"continue: {err}") from None
+    return int(seq)
+
+
+@router.get(
+    "/revisions",
+    response_model=RevisionList,
+    response_model_exclude_unset=True,
+    responses=error_responses(400, 422),
+)
+async def list_revisions(
+    request: Request,
+    ctx: ContextDep,
+    actor: str | None = Query(default=None, description="only writes by this principal"),
+    since: datetime | None = Query(default=None, description="committed at or after"),
+    until: datetime | None = Query(default=None, description="committed before"),
+    namespace: str | None = Query(default=None, description="only this namespace"),
+    limit: int | None = Query(default=None, ge=1, le=1000),
+    continue_: str | None = Query(default=None, alias="continue"),
+) -> dict[str, Any]:
+    """Committed writes of every key the caller may list, oldest first."""
+    after = _after(continue_)
+    visible = await _visible(request, namespace)
+    rows, more = await run_in_threadpool(
+        lambda: _page(
+            ctx.engine,
+            namespaces=visible,
+            actor=actor,
+            since=since,
+            until=until,
+            limit=limit or ctx.default_page_limit,
+            after=after,
+        )
+    )
+    metadata: dict[str, Any] = {}
+    if more and rows:
+        metadata["continue"] = reading.encode_continue("revisions", str(rows[-1].seq))
+    return {"kind": "RevisionList", "metadata": metadata, "items": [_render(r) for r in rows]}
