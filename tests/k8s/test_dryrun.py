@@ -43,7 +43,8 @@ async def test_dry_run_apply_reverts_a_hand_edit_without_writing(cluster: Cluste
     )
     edited = await get(cluster.api, cluster.namespace, "web")
     answer = await dry_run_apply(cluster.api, cr=appconfig(cluster.namespace, "web", seq=2))
-    assert answer.live is not None and answer.live["spec"]["replicas"] == 9
+    assert answer.live is not None
+    assert answer.live["spec"]["replicas"] == 9
     assert answer.result["spec"]["replicas"] == 1
     assert version_of(answer.result) == 2
     after = await get(cluster.api, cluster.namespace, "web")
@@ -64,7 +65,8 @@ async def test_dry_run_create_and_delete_store_nothing(cluster: Cluster) -> None
     made = await api.create_namespaced_custom_object(
         GROUP, VERSION, cluster.namespace, PLURAL, cr, dry_run="All"
     )
-    assert made["metadata"]["uid"] and made["spec"] == cr["spec"]
+    assert made["metadata"]["uid"]
+    assert made["spec"] == cr["spec"]
     assert await read_appconfig(cluster.api, namespace=cluster.namespace, name="web") is None
     await apply_appconfig(cluster.api, cr=cr)
     await api.delete_namespaced_custom_object(

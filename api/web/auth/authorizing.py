@@ -1,11 +1,11 @@
 """The guard on every AppConfig route: who is calling, and may they do this here?
 
 The verb and namespace come from the matched route (so a new route is covered without
-listing it): ``.../history`` is ``history``; an item is ``get``/``update``/``patch``/
-``delete`` by method; a collection is ``list``/``create``. A refusal is a 403 ``Status``
-naming verb, resource and namespace. Listing across namespaces is never refused: it is
-narrowed to the namespaces the caller may list (``request.state.visible_namespaces``; None
-means all).
+listing it): ``.../history`` is ``history``; ``.../rollback`` is ``update``; an item is
+``get``/``update``/``patch``/``delete`` by method; a collection is ``list``/``create``. A
+refusal is a 403 ``Status`` naming verb, resource and namespace. Listing across namespaces
+is never refused: it is narrowed to the namespaces the caller may list
+(``request.state.visible_namespaces``; None means all).
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def action_of(request: Request) -> Action:
     namespace, name = str(params.get("namespace", "")), str(params.get("name", ""))
     if path.endswith("/history"):
         verb = "history"
+    elif path.endswith("/rollback"):
+        # Writes an older revision as a new one (recreating a deleted key): an update.
+        verb = "update"
     elif name:
         verb = _ITEM_VERBS.get(request.method, "unknown")
     else:
