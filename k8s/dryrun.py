@@ -16,7 +16,6 @@ from typing import Any
 
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
-from kubernetes_asyncio.client.rest import RESTResponse
 
 from .applying import APPLY_PATCH, _call, _content, read_appconfig
 from .client import make_api_client
@@ -71,7 +70,9 @@ async def dry_run_apply(
     )
     data = await raw.read()
     if not 200 <= raw.status <= 299:
-        raise wrap(ApiException(http_resp=RESTResponse(raw, data)), where)
+        refused = ApiException(status=raw.status, reason=raw.reason)
+        refused.body = data.decode(errors="replace")
+        raise wrap(refused, where)
     result: dict[str, Any] = json.loads(data)
     return DryRunApply(live, result)
 
