@@ -18,6 +18,7 @@ from rendersync import processes
 from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.runtime import run_until_signalled
 from rendersync.settings import Settings
+from rendersync.wiring import preview_targets
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
         max_body_bytes=settings.api.max_body_bytes,
         max_event_bytes=max_event_bytes(settings.kafka.max_request_size),
         auth=auth,
+        previews=preview_targets(settings),
     )
 
 
