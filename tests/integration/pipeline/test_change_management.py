@@ -27,6 +27,7 @@ from tests.integration.pipeline.harness import Pipeline
 from tests.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
+KUBE_MERGE: dict[str, Any] = {"_content_type": "application/merge-patch+json"}
 
 
 def body(name: str, **spec: Any) -> dict[str, Any]:
@@ -86,7 +87,7 @@ async def test_a_preview_diffs_against_a_hand_edited_cr_and_writes_nothing(
         "web",
         {"spec": {"replicas": 9}},
         field_manager="kubectl-edit",
-        _content_type="application/merge-patch+json",
+        **KUBE_MERGE,
     )
     before = await untouched(pipe)
 
