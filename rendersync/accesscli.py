@@ -200,7 +200,10 @@ def rbac_unbind(engine: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_whoami(args: argparse.Namespace, settings: Settings) -> int:
+def api_endpoint(args: argparse.Namespace, settings: Settings) -> tuple[str, dict[str, str]]:
+    """The API's base URL and the headers carrying the token: ``--api`` / ``--token``
+    (``RENDERSYNC_TOKEN``), else with ``--state-dir`` the dev stack's URL and admin token,
+    else the settings' address."""
     api, token = args.api, args.token
     if args.state_dir is not None:
         api = api or read_endpoints(args.state_dir)["urls"]["api"]
@@ -209,8 +212,13 @@ def run_whoami(args: argparse.Namespace, settings: Settings) -> int:
             token = admin.read_text().strip()
     api = api or f"http://{settings.api.host}:{settings.api.port}"
     headers = {"authorization": f"Bearer {token}"} if token else {}
+    return api.rstrip("/"), headers
+
+
+def run_whoami(args: argparse.Namespace, settings: Settings) -> int:
+    api, headers = api_endpoint(args, settings)
     try:
-        reply = httpx.get(f"{api.rstrip('/')}/api/v1/whoami", headers=headers, timeout=10)
+        reply = httpx.get(f"{api}/api/v1/whoami", headers=headers, timeout=10)
     except httpx.HTTPError as err:
         print(f"rendersync whoami: {api} unreachable: {err}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from rendersync import accesscli, commands
+from rendersync import accesscli, changecli, commands
 from rendersync.devstack import cli as devstack_cli
 from rendersync.logs import configure_logging
 from rendersync.ops import cli as ops_cli
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     devstack_cli.add_parsers(sub)
     ops_cli.add_parsers(sub)
     accesscli.add_parsers(sub)
+    changecli.add_parsers(sub)
     return parser
 
 

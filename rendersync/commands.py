@@ -18,7 +18,7 @@ from rendersync import processes
 from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.runtime import run_until_signalled
 from rendersync.settings import Settings
-from rendersync.wiring import api_replayer
+from rendersync.wiring import api_replayer, preview_targets
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
         max_event_bytes=max_event_bytes(settings.kafka.max_request_size),
         auth=auth,
         replayer=api_replayer(settings, engine),
+        previews=preview_targets(settings),
     )
 
 

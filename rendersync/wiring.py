@@ -12,7 +12,10 @@ from temporalio.client import Client
 
 from activities.notifying import NotifyConfig, Receiver
 from api.persistence.db import make_engine
-from rendersync.settings import Settings
+from api.web.previewing import PreviewTargets
+from k8s.dryrun import ClusterDryRun
+from rendersync.gittip import GitTipReader
+from rendersync.settings import Settings, Target
 from worker.redriving import replay_key
 from workflows.contracts import NOTIFY_EVENTS, SyncOptions
 
@@ -22,6 +25,25 @@ logger = logging.getLogger(__name__)
 def engine_from(settings: Settings) -> Engine:
     return make_engine(
         settings.db.url, echo=settings.db.echo, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms
+    )
+
+
+def preview_targets(settings: Settings) -> PreviewTargets:
+    """The API's clients for previews: the worker's cluster (``kubernetes`` settings, same
+    field manager) and GitOps remote (``git`` settings, read only), for the configured
+    targets. Nothing connects here; a preview that cannot reach one says so."""
+    kube, git = settings.kubernetes, settings.git
+    targets = settings.sync.targets
+    return PreviewTargets(
+        kubernetes=ClusterDryRun(
+            kubeconfig=kube.kubeconfig,
+            context=kube.context,
+            field_manager=kube.field_manager,
+            request_timeout_s=kube.request_timeout_s,
+        )
+        if Target.KUBERNETES in targets
+        else None,
+        git=GitTipReader(remote=git.remote, branch=git.branch) if Target.GIT in targets else None,
     )
 
 

@@ -9,7 +9,8 @@ whole: no row, revision or event is left behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -89,34 +90,55 @@ def create_appconfig(
     content: Content,
     actor: str,
     max_event_bytes: int | None = None,
+    dry_run: bool = False,
 ) -> AppConfigRow:
     """Create; a tombstoned (deleted) name is recreated with a new uid. Raises
     AlreadyExistsError if a live one exists, EventTooLargeError if the change event would
-    exceed ``max_event_bytes`` (None: no limit)."""
-    with write_session(engine) as session:
+    exceed ``max_event_bytes`` (None: no limit). ``dry_run``: everything a write does,
+    then rolled back; the row returned is what it would have written (at the seq it would
+    have had, which a concurrent write may take)."""
+    with _transaction(engine, dry_run=dry_run) as session:
         seq = next_seq(session)
         row = session.get(AppConfigRow, (namespace, name))
         if row is not None and not row.deleted:
             raise AlreadyExistsError(event_key(namespace, name))
-        now = utcnow()
-        if row is None:
-            row = AppConfigRow(
-                namespace=namespace,
-                name=name,
-                uid="",
-                seq=seq,
-                generation=1,
-                spec={},
-                labels={},
-                annotations={},
-                created_at=now,
-                updated_at=now,
-            )
-        row.uid, row.seq, row.generation, row.deleted = str(uuid.uuid4()), seq, 1, False
-        row.spec, row.labels, row.annotations = content.spec, content.labels, content.annotations
-        row.created_at = row.updated_at = now
+        row = _incarnate(row, namespace, name, seq, content)
         _record(session, row, op="c", actor=actor, max_event_bytes=max_event_bytes)
         return row
+
+
+def _incarnate(
+    row: AppConfigRow | None, namespace: str, name: str, seq: int, content: Content
+) -> AppConfigRow:
+    """A new incarnation of the key (new uid, generation 1) in ``row`` (a tombstone) or anew."""
+    now = utcnow()
+    if row is None:
+        row = AppConfigRow(
+            namespace=namespace,
+            name=name,
+            uid="",
+            seq=seq,
+            generation=1,
+            spec={},
+            labels={},
+            annotations={},
+            created_at=now,
+            updated_at=now,
+        )
+    row.uid, row.seq, row.generation, row.deleted = str(uuid.uuid4()), seq, 1, False
+    row.spec, row.labels, row.annotations = content.spec, content.labels, content.annotations
+    row.created_at = row.updated_at = now
+    return row
+
+
+@contextmanager
+def _transaction(engine: Engine, *, dry_run: bool) -> Iterator[Session]:
+    """A write transaction; with ``dry_run`` it is rolled back at the end, so nothing it did
+    (the seq taken, row, revision, outbox row, NOTIFY) is ever seen by anyone."""
+    with write_session(engine) as session:
+        yield session
+        if dry_run:
+            session.rollback()
 
 
 def update_appconfig(
@@ -128,6 +150,7 @@ def update_appconfig(
     expected_version: int | None,
     actor: str,
     max_event_bytes: int | None = None,
+    dry_run: bool = False,
 ) -> AppConfigRow:
     """Replace labels, annotations and spec; see ``modify_appconfig``."""
     return modify_appconfig(
@@ -138,6 +161,7 @@ def update_appconfig(
         expected_version=expected_version,
         actor=actor,
         max_event_bytes=max_event_bytes,
+        dry_run=dry_run,
     )
 
 
@@ -150,13 +174,14 @@ def modify_appconfig(
     expected_version: int | None,
     actor: str,
     max_event_bytes: int | None = None,
+    dry_run: bool = False,
 ) -> AppConfigRow:
     """Compute the new content from the current row inside the write transaction (so a
     merge patch never races another writer). ``expected_version`` (if given) must be the
     current seq, else VersionConflictError. Whatever ``change`` raises rolls back. A change
     that alters nothing writes nothing and returns the current row, version unchanged.
-    EventTooLargeError as for ``create_appconfig``."""
-    with write_session(engine) as session:
+    EventTooLargeError and ``dry_run`` as for ``create_appconfig``."""
+    with _transaction(engine, dry_run=dry_run) as session:
         seq = next_seq(session)
         row = _live_row(session, namespace, name, expected_version)
         content = change(row)
@@ -211,11 +236,18 @@ def _database_name(session: Session) -> str:
 
 
 def _record(
-    session: Session, row: AppConfigRow, *, op: str, actor: str, max_event_bytes: int | None
+    session: Session,
+    row: AppConfigRow,
+    *,
+    op: str,
+    actor: str,
+    max_event_bytes: int | None,
+    as_op: str | None = None,
 ) -> None:
     """Stage the row, its revision and its outbox event in the open transaction. The event
     carries the row image once (``after``, or ``before`` for a delete; an update's old
-    image is not needed downstream) and is checked against ``max_event_bytes``."""
+    image is not needed downstream) and is checked against ``max_event_bytes``. ``as_op``
+    names the revision's op when it is not the event's (``rollback``)."""
     session.add(row)
     session.flush()
     image = row_image(row)
@@ -232,7 +264,7 @@ def _record(
             seq=row.seq,
             namespace=row.namespace,
             name=row.name,
-            op={"c": "create", "u": "update", "d": "delete"}[op],
+            op=as_op or {"c": "create", "u": "update", "d": "delete"}[op],
             actor=actor,
             uid=row.uid,
             generation=row.generation,

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from api.web.bodies import IF_MATCH, JSON, MERGE_PATCH
+from api.web.changemodels import AppConfigRollback
 from api.web.models import AppConfigCreate, AppConfigUpdate, DeleteOptions
 
 REF = "#/components/schemas/"
@@ -104,6 +105,7 @@ def _request_schemas() -> dict[str, Any]:
         (AppConfigCreate, "validation"),
         (AppConfigUpdate, "validation"),
         (DeleteOptions, "validation"),
+        (AppConfigRollback, "validation"),
     ]
     _, top = models_json_schema(models, ref_template=REF + "{model}")
     defs: dict[str, Any] = top["$defs"]

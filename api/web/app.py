@@ -23,6 +23,7 @@ from api.web.errors import ApiError, install_handlers
 from api.web.metrics import metrics_response
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.models import AUTH_ERRORS, error_responses
+from api.web.previewing import PreviewTargets
 from api.web.routes import router
 
 
@@ -37,6 +38,7 @@ def create_app(
     max_event_bytes: int = max_event_bytes_for(DEFAULT_KAFKA_MAX_REQUEST_BYTES),
     auth: AuthConfig | None = None,
     replayer: Replayer | None = None,
+    previews: PreviewTargets | None = None,
 ) -> FastAPI:
     """Build the API around an engine whose schema is already migrated. ``max_event_bytes``
     must derive from the relay's ``kafka.max_request_size`` (``api.limits``).
@@ -44,7 +46,8 @@ def create_app(
     ``auth`` guards every AppConfig route (``/healthz``, ``/readyz``, ``/docs`` and
     ``/openapi.json`` stay open). Left out, it is ``AuthConfig.disabled()``: every caller is
     ``system:anonymous`` and allowed, which only tests and benchmarks use; the CLI always
-    passes the config built from ``RENDERSYNC_AUTH__*``."""
+    passes the config built from ``RENDERSYNC_AUTH__*``. ``previews``: the clients a
+    ``?dryRun=All`` compares the targets with (left out: it says it cannot)."""
     auth = auth or AuthConfig.disabled()
     app = FastAPI(
         title="rendersync",
@@ -58,6 +61,7 @@ def create_app(
         temporal_namespace=temporal_namespace,
         default_page_limit=default_page_limit,
         max_event_bytes=max_event_bytes,
+        previews=previews or PreviewTargets(),
     )
     install_handlers(app)
     install_auth(app, auth)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+
+from api.web.previewing import PreviewTargets
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -23,6 +25,8 @@ class ApiContext:
     default_page_limit: int
     #: Largest change event a write may produce (derived from kafka.max_request_size).
     max_event_bytes: int
+    #: The clients a preview (``?dryRun=All``) compares the targets with.
+    previews: PreviewTargets = field(default_factory=PreviewTargets)
 
 
 def get_context(request: Request) -> ApiContext:

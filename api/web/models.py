@@ -159,7 +159,7 @@ class AppConfigRevision(BaseModel):
     model_config = _CAMEL
 
     resource_version: str
-    op: Literal["create", "update", "delete"]
+    op: Literal["create", "update", "delete", "rollback"]
     actor: str
     time: str = Field(json_schema_extra={"format": "date-time"})
     uid: str

@@ -12,6 +12,7 @@ from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
 from api.web.apidoc import IF_MATCH_PARAMETER, merge_patch_body, request_body
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
+from api.web.changemodels import AppConfigOrPreview, DryRunQuery, previewable_responses
 from api.web.context import ApiContext, ContextDep
 from api.web.deleteoptions import DeletePreconditions, parse_delete_options
 from api.web.errors import ApiError, invalid
@@ -25,6 +26,7 @@ from api.web.models import (
     error_responses,
     waited_responses,
 )
+from api.web.previewing import preview
 from api.web.resources import (
     check_name,
     check_object_size,
@@ -33,6 +35,7 @@ from api.web.resources import (
     render,
 )
 from api.web.revisionsearch import router as revisions_router
+from api.web.rollbacks import router as rollback_router
 from api.web.waiting import WaitDep, finish
 from k8s.mergepatch import merge_patch
 
@@ -101,6 +104,17 @@ def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
     )
 
 
+async def _previewed(
+    ctx: ApiContext, row: AppConfigRow, current: AppConfigRow | None
+) -> dict[str, Any]:
+    """The answer of a dry run that would have left ``row`` (nothing was written)."""
+    return await preview(targets=ctx.targets, readers=ctx.previews, row=row, current=current)
+
+
+def _live(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow | None:
+    return reading.get_appconfig(ctx.engine, namespace=namespace, name=name)
+
+
 def _expected(request: Request, body_version: int | None) -> tuple[int | None, bool]:
     header = if_match_version(request)
     if header is not None and body_version is not None and header != body_version:
@@ -111,13 +125,18 @@ def _expected(request: Request, body_version: int | None) -> tuple[int | None, b
 @router.post(
     "/namespaces/{namespace}/appconfigs",
     status_code=201,
-    response_model=AppConfig,
+    response_model=AppConfigOrPreview,
     response_model_exclude_unset=True,
-    responses={**waited_responses(201), **error_responses(400, 409, 413, 415, 422)},
+    responses={**previewable_responses(201), **error_responses(400, 409, 413, 415, 422)},
     openapi_extra=request_body(AppConfigCreate),
 )
 async def create(
-    namespace: NamespacePath, request: Request, response: Response, ctx: ContextDep, wait: WaitDep
+    namespace: NamespacePath,
+    request: Request,
+    response: Response,
+    ctx: ContextDep,
+    wait: WaitDep,
+    dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     name, content, _ = _parse(await read_json(request), namespace, None)
     try:
@@ -129,11 +148,14 @@ async def create(
             content=content,
             actor=actor_of(request),
             max_event_bytes=ctx.max_event_bytes,
+            dry_run=dry_run is not None,
         )
     except writing.AlreadyExistsError as err:
         raise _write_errors(err, name=name, via_if_match=False) from None
     except writing.EventTooLargeError as err:
         raise _too_large(err, content, name) from None
+    if dry_run:
+        return await _previewed(ctx, row, None)
     return await finish(response, ctx, row, wait)
 
 
@@ -152,9 +174,9 @@ async def get(
 
 @router.put(
     ITEM,
-    response_model=AppConfig,
+    response_model=AppConfigOrPreview,
     response_model_exclude_unset=True,
-    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    responses={**previewable_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
     openapi_extra={**request_body(AppConfigUpdate), **CONDITIONAL},
 )
 async def replace(
@@ -164,9 +186,11 @@ async def replace(
     response: Response,
     ctx: ContextDep,
     wait: WaitDep,
+    dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     _, content, body_version = _parse(await read_json(request), namespace, name)
     expected, via_if_match = _expected(request, body_version)
+    current = await run_in_threadpool(_live, ctx, namespace, name) if dry_run else None
     try:
         row = await run_in_threadpool(
             writing.update_appconfig,
@@ -177,19 +201,22 @@ async def replace(
             expected_version=expected,
             actor=actor_of(request),
             max_event_bytes=ctx.max_event_bytes,
+            dry_run=dry_run is not None,
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
     except writing.EventTooLargeError as err:
         raise _too_large(err, content, name) from None
+    if dry_run:
+        return await _previewed(ctx, row, current)
     return await finish(response, ctx, row, wait)
 
 
 @router.patch(
     ITEM,
-    response_model=AppConfig,
+    response_model=AppConfigOrPreview,
     response_model_exclude_unset=True,
-    responses={**waited_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
+    responses={**previewable_responses(200), **error_responses(400, 404, 409, 412, 413, 415, 422)},
     openapi_extra={**merge_patch_body(), **CONDITIONAL},
 )
 async def patch(
@@ -199,6 +226,7 @@ async def patch(
     response: Response,
     ctx: ContextDep,
     wait: WaitDep,
+    dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     """JSON merge patch, merged with the current object inside the write transaction."""
     patch_body = await read_json(request, allowed=(MERGE_PATCH, "application/json"))
@@ -207,6 +235,7 @@ async def patch(
         cause = FieldError("body", "FieldValueInvalid", "a merge patch must be a JSON object")
         raise invalid(name, [cause])
     header = if_match_version(request)
+    current = await run_in_threadpool(_live, ctx, namespace, name) if dry_run else None
     body_version: list[int | None] = [None]
     merged_content: list[writing.Content] = []
 
@@ -236,11 +265,14 @@ async def patch(
             expected_version=header,
             actor=actor_of(request),
             max_event_bytes=ctx.max_event_bytes,
+            dry_run=dry_run is not None,
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=body_version[0] is None) from None
     except writing.EventTooLargeError as err:
         raise _too_large(err, merged_content[-1], name) from None
+    if dry_run:
+        return await _previewed(ctx, row, current)
     return await finish(response, ctx, row, wait)
 
 
@@ -292,7 +324,9 @@ async def delete(
     return await finish(response, ctx, row, wait)
 
 
-# Reading collections and history: api.web.listing, served under this router's prefix.
+# Reading collections and history: api.web.listing; rollback: api.web.rollbacks; both
+# served under this router's prefix.
 router.include_router(listing_router)
 # Audit queries across keys: api.web.revisionsearch.
 router.include_router(revisions_router)
+router.include_router(rollback_router)

@@ -69,7 +69,17 @@ def _options(request: web.Request) -> WriteOptions:
         manager=query.get("fieldManager") or agent,
         validation=validation,
         force=query.get("force") in _TRUE,
+        dry_run=_dry_run(request),
     )
+
+
+def _dry_run(request: web.Request) -> bool:
+    """``?dryRun=All`` (the only value the API server knows); absent or empty: a real write."""
+    values = [v for v in request.query.getall("dryRun", []) if v]
+    for value in values:
+        if value != "All":
+            raise bad_request(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return bool(values)
 
 
 def _reply(
@@ -191,11 +201,9 @@ class ResourceHandlers:
             return _reply(patched, opts, status=200 if existed else 201)
         if request.method == "DELETE" and not status:
             options = await _json_body(request)
-            return _reply(
-                self.service.delete(
-                    rt, namespace, name, options if isinstance(options, dict) else {}
-                )
-            )
+            options = options if isinstance(options, dict) else {}
+            dry_run = _dry_run(request) or options.get("dryRun") == ["All"]
+            return _reply(self.service.delete(rt, namespace, name, options, dry_run=dry_run))
         raise ApiError(
             405,
             "MethodNotAllowed",

@@ -94,7 +94,7 @@ class ObjectService:
         self._before_store(rt, obj)
         owners = ssa.record_update({}, obj, {}, manager=opts.manager, status=False)
         created = commit_create(self.store, rt, obj, owners, opts)
-        self._after_store(rt, created)
+        self._after_store(rt, created, opts)
         return _as_version(rt, created)
 
     def replace(
@@ -168,7 +168,7 @@ class ObjectService:
         )
         self._before_store(rt, new)
         stored = commit_update(self.store, rt, live, new, owners, opts)
-        self._after_store(rt, stored)
+        self._after_store(rt, stored, opts)
         return _as_version(rt, stored)
 
     def _apply(
@@ -201,7 +201,7 @@ class ObjectService:
         new = merge_update(rt, live, merged, status=status)
         self._before_store(rt, new)
         stored = commit_update(self.store, rt, live, new, owners, opts)
-        self._after_store(rt, stored)
+        self._after_store(rt, stored, opts)
         return _as_version(rt, stored)
 
     def _apply_create(
@@ -223,13 +223,20 @@ class ObjectService:
         )
         self._before_store(rt, merged)
         created = commit_create(self.store, rt, merged, owners, opts)
-        self._after_store(rt, created)
+        self._after_store(rt, created, opts)
         return _as_version(rt, created)
 
     def delete(
-        self, rt: ResourceType, namespace: str, name: str, options: dict[str, Any]
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        options: dict[str, Any],
+        *,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
-        """Delete now, or mark ``deletionTimestamp`` while finalizers remain."""
+        """Delete now, or mark ``deletionTimestamp`` while finalizers remain; ``dry_run``
+        checks the preconditions and answers as the delete would, changing nothing."""
         live = self.get(rt, namespace, name)
         pre = options.get("preconditions") or {}
         meta = live["metadata"]
@@ -254,7 +261,9 @@ class ObjectService:
                 return live
             marked = copy.deepcopy(live)
             marked["metadata"].update(deletionTimestamp=now_text(), deletionGracePeriodSeconds=0)
-            return _as_version(rt, self.store.put(rt.key, marked))
+            return _as_version(rt, marked if dry_run else self.store.put(rt.key, marked))
+        if dry_run:
+            return success_body(name=name, group=rt.group, kind=rt.plural, uid=meta["uid"])
         self.store.remove(rt.key, namespace if rt.namespaced else "", name)
         self._after_delete(rt, live)
         return success_body(name=name, group=rt.group, kind=rt.plural, uid=meta["uid"])
@@ -276,7 +285,9 @@ class ObjectService:
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
 
-    def _after_store(self, rt: ResourceType, obj: dict[str, Any]) -> None:
+    def _after_store(self, rt: ResourceType, obj: dict[str, Any], opts: WriteOptions) -> None:
+        if opts.dry_run:
+            return
         if rt is CRDS and obj["metadata"].get("deletionTimestamp") is None:
             self.registry.sync_crd(obj)
 

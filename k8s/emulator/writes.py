@@ -30,6 +30,8 @@ class WriteOptions:
     manager: str
     validation: str = "Warn"  # Ignore | Warn | Strict, as ?fieldValidation=
     force: bool = False
+    #: ``?dryRun=All``: every check and the answer of the write, nothing stored.
+    dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
 
 
@@ -176,6 +178,8 @@ def commit_update(
     if _spec_part(new) != _spec_part(live):
         new["metadata"]["generation"] = int(live["metadata"].get("generation", 1)) + 1
     meta = new["metadata"]
+    if opts.dry_run:
+        return new
     if meta.get("deletionTimestamp") and not meta.get("finalizers"):
         gone = store.remove(rt.key, meta.get("namespace", ""), meta["name"])
         return gone or new
@@ -187,4 +191,7 @@ def commit_create(
 ) -> dict[str, Any]:
     validate_object(rt, obj, opts)
     ssa.write_owners(obj, owners, previous={}, now=now_text(), api_version=rt.api_version)
+    if opts.dry_run:
+        # As the real server: a dry-run create has a uid and no resourceVersion.
+        return copy.deepcopy(obj)
     return store.put(rt.key, obj)

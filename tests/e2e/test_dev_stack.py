@@ -22,6 +22,7 @@ from tests.e2e.walkthrough import (
     eventually,
     git,
     inject_422,
+    preview_and_rollback,
     rendersync,
     replay,
     wait_synced,
@@ -58,6 +59,7 @@ async def create_update_delete(stack: DevStack, api: httpx.AsyncClient) -> None:
     v2 = (await wait_synced(api, "web"))["status"]["appliedVersion"]
     assert v2 > v1
     await applied_everywhere(stack, "web", v2)
+    await preview_and_rollback(stack, api, first=v1, current=v2, tmp=stack.state_dir.parent)
 
     deleted = await api.delete(f"{BASE}/web", params={"wait": "synced", "timeout": "20s"})
     assert deleted.status_code in (200, 202), deleted.text

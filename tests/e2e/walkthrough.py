@@ -149,3 +149,33 @@ async def workflow_exists(stack: DevStack, key: str) -> bool:
     client = await Client.connect(stack.env["RENDERSYNC_TEMPORAL__ADDRESS"])
     described = await client.get_workflow_handle(workflow_id_for(key)).describe()
     return described.id == workflow_id_for(key)
+
+
+async def preview_and_rollback(
+    stack: DevStack, api: httpx.AsyncClient, *, first: int, current: int, tmp: Path
+) -> int:
+    """README: ``rendersync diff -f`` shows what each target would get and writes nothing;
+    ``rendersync rollback --to`` writes the first version again, synced everywhere."""
+    state = str(stack.state_dir)
+    live = (await api.get(f"{BASE}/web")).json()
+    change = {"metadata": {"name": "web", "namespace": NS}, "spec": {**live["spec"], "replicas": 4}}
+    file = tmp / "web.yaml"
+    file.write_text(yaml.safe_dump(change))
+    shown = await asyncio.to_thread(rendersync, "diff", "-f", str(file), "--state-dir", state)
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert "# kubernetes: Compared" in shown.stdout, shown.stdout
+    assert "# git: Compared" in shown.stdout, shown.stdout
+    assert "+  replicas: 4" in shown.stdout, shown.stdout
+    assert (await api.get(f"{BASE}/web")).json()["metadata"]["resourceVersion"] == str(current)
+    await applied_everywhere(stack, "web", current)
+
+    args = ("rollback", f"{NS}/web", "--to", str(first), "--state-dir", state)
+    rolled = await asyncio.to_thread(rendersync, *args)
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    synced = await wait_synced(api, "web")
+    version: int = synced["status"]["appliedVersion"]
+    assert version > current
+    await applied_everywhere(stack, "web", version)
+    history = (await api.get(f"{BASE}/web/history")).json()["items"]
+    assert history[0]["op"] == "rollback"
+    return version

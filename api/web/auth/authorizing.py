@@ -2,11 +2,11 @@
 
 The verb and namespace come from the matched route (so a new route is covered without
 listing it): ``.../history`` (and ``.../timeline``) is ``history``, ``.../replay`` is
-``replay``; an item is ``get``/``update``/``patch``/``delete`` by method; a collection is
-``list``/``create``. A refusal is a 403 ``Status``
-naming verb, resource and namespace. Listing across namespaces is never refused: it is
-narrowed to the namespaces the caller may list (``request.state.visible_namespaces``; None
-means all).
+``replay``, ``.../rollback`` is ``update`` (it writes an older revision as a new one,
+recreating a deleted key); an item is ``get``/``update``/``patch``/``delete`` by method; a
+collection is ``list``/``create``. A refusal is a 403 ``Status`` naming verb, resource and
+namespace. Listing across namespaces is never refused: it is narrowed to the namespaces the
+caller may list (``request.state.visible_namespaces``; None means all).
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_schem
 _ITEM_VERBS = {"GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 _COLLECTION_VERBS = {"GET": "list", "HEAD": "list", "POST": "create"}
 #: Subresources of an item and their verbs (``timeline`` reads what ``history`` does).
-_SUBRESOURCE_VERBS = {"history": "history", "timeline": "history", "replay": "replay"}
+_SUBRESOURCE_VERBS = {
+    "history": "history",
+    "timeline": "history",
+    "replay": "replay",
+    "rollback": "update",
+}
 
 
 @dataclass(frozen=True)

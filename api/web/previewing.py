@@ -1,0 +1,166 @@
+"""Previews: what a write would do, without writing (``?dryRun=All``).
+
+The route runs the write itself in a transaction that is rolled back
+(``api.persistence.writing``, ``dry_run=True``): every rule, limit and precondition of a real
+write is checked the same way, and nothing it staged (seq, row, revision, outbox event) is
+kept. This module then renders the row it would have written (``k8s.manifests``, the one
+renderer) and compares it with what each target holds now: the cluster through a
+server-side apply with ``dryRun=All`` against the live object, Git against the branch tip.
+A target that cannot be asked is reported as such in the answer; it never fails the preview.
+
+The clients are given to ``create_app`` as ``PreviewTargets`` (the CLI builds them from the
+``kubernetes`` and ``git`` settings); the web layer only knows their protocols.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import yaml
+
+from api.persistence.tables import AppConfigRow
+from api.web.diffs import as_yaml, comparable, field_changes, unified
+from k8s.dryrun import DryRunApply
+from k8s.errors import KubernetesError
+from k8s.manifests import render_appconfig, render_yaml
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GitTip:
+    """A key's file at the branch tip: ``commit`` None when the branch does not exist,
+    ``text`` None when the file does not."""
+
+    path: str
+    commit: str | None
+    text: str | None
+
+
+class ClusterDryRunner(Protocol):
+    async def dry_run_apply(self, cr: Mapping[str, Any]) -> DryRunApply: ...
+
+
+class GitTipSource(Protocol):
+    async def read(self, namespace: str, name: str) -> GitTip: ...
+
+
+@dataclass(frozen=True)
+class PreviewTargets:
+    """How this process reaches the targets to compare with; None: it cannot."""
+
+    kubernetes: ClusterDryRunner | None = None
+    git: GitTipSource | None = None
+
+
+async def preview(
+    *,
+    targets: tuple[str, ...],
+    readers: PreviewTargets,
+    row: AppConfigRow,
+    current: AppConfigRow | None,
+) -> dict[str, Any]:
+    """The ``AppConfigPreview`` of a write that would leave ``row`` (the dry run's result)
+    where ``current`` (the live row, or None) is now."""
+    cr = render_appconfig(
+        namespace=row.namespace,
+        name=row.name,
+        spec=row.spec,
+        labels=row.labels,
+        annotations=row.annotations,
+        seq=row.seq,
+    )
+    text = render_yaml(cr)
+    changed = current is None or current.seq != row.seq
+    kubernetes = await _kubernetes(cr, "kubernetes" in targets, readers.kubernetes)
+    git = await _git(row, cr, text, "git" in targets, readers.git)
+    return {
+        "apiVersion": "rendersync.dev/v1alpha1",
+        "kind": "AppConfigPreview",
+        "namespace": row.namespace,
+        "name": row.name,
+        "database": {
+            "op": ("create" if current is None else "update") if changed else "none",
+            "current": None if current is None else current.seq,
+            "next": row.seq,
+            "generation": row.generation,
+        },
+        "rendered": {"customResource": cr, "gitPath": git.get("path"), "gitFile": text},
+        "targets": {"kubernetes": kubernetes, "git": git},
+    }
+
+
+def _compared(
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    *,
+    before_name: str,
+    texts: tuple[str | None, str] | None = None,
+) -> dict[str, Any]:
+    """Compare two objects (``texts``: their YAML as held, else rendered)."""
+    old, new = texts or (as_yaml(before), as_yaml(after) or "")
+    return {
+        "state": "Compared",
+        "exists": before is not None,
+        "diff": unified(old, new, before_name=before_name, after_name="after the write"),
+        "changes": [dataclasses.asdict(c) for c in field_changes(before or {}, after)],
+    }
+
+
+async def _kubernetes(
+    cr: dict[str, Any], configured: bool, reader: ClusterDryRunner | None
+) -> dict[str, Any]:
+    if not configured:
+        return {"state": "NotConfigured", "message": "kubernetes is not a sync target"}
+    if reader is None:
+        return {"state": "Unavailable", "message": "no Kubernetes client in this process"}
+    where = f"{cr['metadata']['namespace']}/{cr['metadata']['name']}"
+    try:
+        answer = await reader.dry_run_apply(cr)
+    except KubernetesError as err:
+        refused = err.status is not None and 400 <= err.status < 500 and err.status != 429
+        log.info("preview of %s: kubernetes %s", where, err)
+        return {"state": "Refused" if refused else "Unavailable", "message": str(err)}
+    before = comparable(answer.live)
+    after = comparable(answer.result) or {}
+    out = _compared(before, after, before_name=f"live {where}")
+    if answer.live is not None:
+        out["resourceVersion"] = str(answer.live["metadata"].get("resourceVersion", ""))
+    return out
+
+
+async def _git(
+    row: AppConfigRow,
+    cr: dict[str, Any],
+    text: str,
+    configured: bool,
+    reader: GitTipSource | None,
+) -> dict[str, Any]:
+    if not configured:
+        return {"state": "NotConfigured", "message": "git is not a sync target"}
+    if reader is None:
+        return {"state": "Unavailable", "message": "no Git remote configured in this process"}
+    try:
+        tip = await reader.read(row.namespace, row.name)
+    except Exception as err:  # any failure to read is reported, never raised
+        log.info("preview of %s/%s: git %s", row.namespace, row.name, err)
+        return {"state": "Unavailable", "message": f"{type(err).__name__}: {err}"}
+    before = _parsed(tip.text)
+    name = f"{tip.commit or 'no branch'}:{tip.path}"
+    out = _compared(before, cr, before_name=name, texts=(tip.text, text))
+    return {**out, "path": tip.path, "commit": tip.commit}
+
+
+def _parsed(text: str | None) -> dict[str, Any] | None:
+    """The file's object; a file that is not a YAML mapping compares as its text."""
+    if text is None:
+        return None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError:
+        loaded = None
+    return loaded if isinstance(loaded, dict) else {"unparsable": text}
