@@ -26,8 +26,8 @@ imports: $(STAMP)
 # The console's browser tests drive Debian's chromium (Playwright never downloads a browser).
 chromium:
 	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 && { \
-		apt-get install -y --no-install-recommends chromium \
-		|| { apt-get update && apt-get install -y --no-install-recommends chromium; }; } \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; } \
 		|| { echo "install Debian's chromium (apt-get install chromium) for tests/console"; exit 1; }; }
 
 pytest: $(STAMP) chromium
