@@ -13,6 +13,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
+#: ``seq`` is a signed 64-bit integer (BigInteger): no version is above this.
+MAX_SEQ = 2**63 - 1
+
 
 class AppConfigRow(SQLModel, table=True):
     __tablename__ = "appconfigs"

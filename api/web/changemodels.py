@@ -9,6 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from api.persistence.tables import MAX_SEQ
 from api.web.models import AppConfig, ResourceVersion, waited_responses
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
@@ -101,7 +102,9 @@ class AppConfigRollback(BaseModel):
 
     api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
     kind: Literal["AppConfigRollback"] = "AppConfigRollback"
-    to_version: int = Field(ge=1, description="a resourceVersion from the key's history")
+    to_version: int = Field(
+        ge=1, le=MAX_SEQ, description="a resourceVersion from the key's history"
+    )
     metadata: RollbackMetadata = Field(default_factory=RollbackMetadata)
 
 

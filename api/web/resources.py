@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, json_bytes, string_map_bytes
-from api.persistence.tables import AppConfigRow, Revision
+from api.persistence.tables import MAX_SEQ, AppConfigRow, Revision
 from api.persistence.writing import Content
 from api.spec import DNS1123_SUBDOMAIN, FieldError, validate_spec
 from k8s.manifests import render_appconfig
@@ -159,7 +159,7 @@ def check_object_size(namespace: str, name: str, content: Content) -> list[Field
         spec=content.spec,
         labels=content.labels,
         annotations=content.annotations,
-        seq=2**63 - 1,
+        seq=MAX_SEQ,
     )
     size = json_bytes(rendered)
     if size <= MAX_OBJECT_BYTES:
