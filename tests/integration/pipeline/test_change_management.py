@@ -17,6 +17,7 @@ from aiokafka.structs import TopicPartition
 from kubernetes_asyncio import client
 from sqlalchemy import text
 
+from api.persistence import reading
 from api.persistence.reading import count_rows, current_seq
 from api.web.app import create_app
 from api.web.previewing import PreviewTargets
@@ -69,7 +70,15 @@ async def untouched(pipe: Pipeline) -> tuple[Any, ...]:
 
 
 async def synced(pipe: Pipeline, name: str, version: int) -> None:
-    await eventually(lambda: pipe.converged(name, version), what=f"{name}@{version} everywhere")
+    """Both targets hold ``version`` and both reported it (the status write follows the
+    push, so the targets alone are not the end of the sync)."""
+
+    async def reported() -> bool:
+        statuses = reading.sync_status_rows(pipe.engine, namespace=pipe.ns, name=name)
+        done = {s.target for s in statuses if s.applied_version >= version}
+        return await pipe.converged(name, version) and done >= set(pipe.options.targets)
+
+    await eventually(reported, what=f"{name}@{version} everywhere, and reported")
 
 
 @pytest.mark.timeout(180)
