@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.spec import FieldError
+from api.spec import FieldError, whole_number
 from api.web.errors import ApiError
 from api.web.resources import RESOURCE_VERSION
 
@@ -50,7 +50,7 @@ def _check_options(options: dict[str, Any]) -> None:
     policy = options.get("propagationPolicy")
     if policy is not None and policy not in POLICIES:
         raise _bad("propagationPolicy", f"must be one of {sorted(POLICIES)}")
-    grace = options.get("gracePeriodSeconds")
+    grace = whole_number(options.get("gracePeriodSeconds"))
     if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
         raise _bad("gracePeriodSeconds", "must be an integer")
 

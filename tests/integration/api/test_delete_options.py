@@ -85,3 +85,12 @@ def test_malformed_delete_options_are_refused(client: TestClient, options: Any, 
     assert field in status["message"]
     assert [c["field"] for c in status["details"]["causes"]] == [field]
     assert client.get(f"{BASE}/web").status_code == 200
+
+
+@pytest.mark.parametrize("grace", [0, 15, 15.0])
+def test_a_whole_grace_period_is_accepted_as_json_schema_reads_it(
+    client: TestClient, grace: Any
+) -> None:
+    create(client)
+    response = delete(client, {"apiVersion": "v1", "gracePeriodSeconds": grace})
+    assert response.status_code == 200, response.text
