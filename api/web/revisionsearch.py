@@ -8,10 +8,11 @@ that have revisions (deleted keys' too) are each asked of the authorizers.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BeforeValidator
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
@@ -100,6 +101,29 @@ def _after(token: str | None) -> int:
     return int(seq)
 
 
+def _rfc3339(value: Any) -> Any:
+    """An RFC 3339 date-time, as the document says (``format: date-time``); pydantic alone
+    would also read a number such as ``0.0`` as a Unix time."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be an RFC 3339 date-time") from None
+        if "T" not in value.upper() or parsed.tzinfo is None:
+            raise ValueError("must be an RFC 3339 date-time with its offset (Z or ±hh:mm)")
+        return parsed
+    return value
+
+
+#: (FastAPI applies a validator only when the Query is in the same Annotated.)
+SinceQuery = Annotated[
+    datetime | None, Query(description="committed at or after"), BeforeValidator(_rfc3339)
+]
+UntilQuery = Annotated[
+    datetime | None, Query(description="committed before"), BeforeValidator(_rfc3339)
+]
+
+
 @router.get(
     "/revisions",
     response_model=RevisionList,
@@ -110,8 +134,8 @@ async def list_revisions(
     request: Request,
     ctx: ContextDep,
     actor: str | None = Query(default=None, description="only writes by this principal"),
-    since: datetime | None = Query(default=None, description="committed at or after"),
-    until: datetime | None = Query(default=None, description="committed before"),
+    since: SinceQuery = None,
+    until: UntilQuery = None,
     namespace: str | None = Query(default=None, description="only this namespace"),
     limit: int | None = Query(default=None, ge=1, le=1000),
     continue_: str | None = Query(default=None, alias="continue"),

@@ -78,3 +78,14 @@ def test_revisions_by_actor_time_and_rights(engine: Engine) -> None:
     bad = api.get("/api/v1/revisions", params={"continue": "not-a-token"}, headers=alice)
     assert bad.status_code == 400
     assert api.get("/api/v1/revisions").status_code == 401
+
+
+def test_since_and_until_must_be_rfc3339_date_times(engine: Engine) -> None:
+    api = client_of(auth_app(engine, bindings=(user("admin", "alice"),)))
+    alice = bearer(token_for(engine, "alice"))
+    for field, value in (("until", "0.0"), ("since", "2026-12-02"), ("until", "2026-12-02T00:00")):
+        refused = api.get("/api/v1/revisions", params={field: value}, headers=alice)
+        assert refused.status_code == 422, (field, value, refused.text)
+        assert field in refused.text
+    fine = api.get("/api/v1/revisions", params={"since": "2026-12-02T00:00:00Z"}, headers=alice)
+    assert fine.status_code == 200, fine.text
