@@ -21,12 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.persistence import apitokens, rolebindings
 from api.web.auth.roles import ROLES
+from rendersync.devstack.admintoken import ADMIN_TOKEN_FILE
 from rendersync.ops import output
 from rendersync.settings import Settings
 from rendersync.statedir import read_endpoints, settings_for
 from rendersync.wiring import engine_from
 
-ADMIN_TOKEN_FILE = "admin-token"
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 

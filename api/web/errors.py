@@ -64,6 +64,19 @@ def invalid(name: str | None, causes: Sequence[FieldError]) -> ApiError:
     )
 
 
+def stale_write(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
+    """A write whose resourceVersion precondition no longer holds: 412 when it came as
+    If-Match, else Kubernetes' 409 Conflict."""
+    if via_if_match:
+        return ApiError(412, f"If-Match precondition failed: {err}", name=name)
+    return ApiError(
+        409,
+        f'Operation cannot be fulfilled on appconfigs "{name}": {err}; '
+        "read the latest version and try again",
+        name=name,
+    )
+
+
 def status_body(error: ApiError) -> dict[str, Any]:
     details: dict[str, Any] = {"kind": "appconfigs", "group": "rendersync.dev"}
     if error.name:

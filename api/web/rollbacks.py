@@ -20,7 +20,7 @@ from api.web.apidoc import IF_MATCH_PARAMETER, request_body
 from api.web.bodies import actor_of, if_match_version, read_json
 from api.web.changemodels import AppConfigRollback
 from api.web.context import ContextDep
-from api.web.errors import ApiError, invalid
+from api.web.errors import ApiError, invalid, stale_write
 from api.web.models import AppConfig, NamespacePath, error_responses, waited_responses
 from api.web.waiting import WaitDep, finish
 
@@ -57,14 +57,7 @@ def _refused(err: Exception, *, name: str, namespace: str, via_if_match: bool) -
         cause = FieldError("spec", "FieldValueTooLong", str(err))
         return ApiError(413, str(err), causes=[cause], name=name)
     assert isinstance(err, writing.VersionConflictError)
-    if via_if_match:
-        return ApiError(412, f"If-Match precondition failed: {err}", name=name)
-    return ApiError(
-        409,
-        f'Operation cannot be fulfilled on appconfigs "{name}": {err}; '
-        "read the latest version and try again",
-        name=name,
-    )
+    return stale_write(err, name=name, via_if_match=via_if_match)
 
 
 @router.post(

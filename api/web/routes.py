@@ -15,7 +15,7 @@ from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.changemodels import AppConfigOrPreview, DryRunQuery, previewable_responses
 from api.web.context import ApiContext, ContextDep
 from api.web.deleteoptions import DeletePreconditions, parse_delete_options
-from api.web.errors import ApiError, invalid
+from api.web.errors import ApiError, invalid, stale_write
 from api.web.listing import router as listing_router
 from api.web.models import (
     AppConfig,
@@ -94,14 +94,7 @@ def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
             409, f'appconfigs "{name}" already exists', reason="AlreadyExists", name=name
         )
     assert isinstance(err, writing.VersionConflictError)
-    if via_if_match:
-        return ApiError(412, f"If-Match precondition failed: {err}", name=name)
-    return ApiError(
-        409,
-        f'Operation cannot be fulfilled on appconfigs "{name}": {err}; '
-        "read the latest version and try again",
-        name=name,
-    )
+    return stale_write(err, name=name, via_if_match=via_if_match)
 
 
 async def _previewed(

@@ -23,6 +23,7 @@ from api.web.auth.config import AuthConfig
 from api.web.auth.policy import PolicyAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
 from tests.integration.pipeline.harness import Pipeline
+from tests.waiting import eventually
 from worker.redriving import replay_key
 
 CHROMIUM = "/usr/bin/chromium"
@@ -105,10 +106,13 @@ async def console(pipe: Pipeline) -> AsyncIterator[Console]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
+
+    async def started() -> bool:
         if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
+            task.result()  # it failed to start: raise why
+        return bool(server.started)
+
+    await eventually(started, timeout_s=30, what="the console's API server to listen")
     admin = apitokens.issue(engine, principal="admin", groups=[], expires_in=None).token
     editor = apitokens.issue(engine, principal="eve", groups=[], expires_in=None).token
     try:
