@@ -28,9 +28,9 @@ from api.persistence.migrating import upgrade
 from rendersync.devstack.admintoken import issue_admin_token
 from rendersync.stack.git import init_bare_repo
 from rendersync.stack.kafka import KafkaBroker, start_kafka_broker
-from rendersync.stack.postgres import PostgresServer, start_postgres
 from rendersync.stack.processes import ManagedProcess, find_executable, free_port, wait_for_port
 from rendersync.stack.temporal import TemporalDevServer, start_temporal_dev_server
+from tests.support.postgres import PostgresServer, start_postgres
 
 logger = logging.getLogger(__name__)
 

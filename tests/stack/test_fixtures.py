@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from aiokafka.admin import AIOKafkaAdminClient
 
-from rendersync.stack.postgres import PostgresServer
 from rendersync.stack.processes import port_accepts
 from rendersync.stack.temporal import TemporalDevServer
+from tests.support.postgres import PostgresServer
 
 
 def test_db_url_runs_on_both_databases(db_url: str, request: pytest.FixtureRequest) -> None:

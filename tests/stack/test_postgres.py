@@ -12,9 +12,9 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from rendersync.stack.pgaccount import copy_pginstall
-from rendersync.stack.postgres import PostgresServer, pginstall_dir, start_postgres
 from rendersync.stack.processes import pid_exists, port_accepts
+from tests.support.pgaccount import copy_pginstall
+from tests.support.postgres import PostgresServer, pginstall_dir, start_postgres
 
 pytestmark = pytest.mark.postgres
 

@@ -4,7 +4,7 @@ The launcher runs ``initdb`` and ``postgres`` itself (not ``pgserver.get_server`
 one server between processes, stops it from ``atexit`` and, as root, adds a system user and
 widens directory permissions up to ``/``). The server is this process's child: it listens on
 127.0.0.1 (and a unix socket in a private run directory), trusts local connections, and is
-stopped by PID. It is for tests and local development, never for production data.
+stopped by PID. It is for the tests and the benchmark, never for production data.
 
 PostgreSQL refuses to run as root. When this process is root, the server runs as an existing
 unprivileged account (``nobody``; a ``rendersync-pg`` system user is added only if that does not
@@ -30,7 +30,6 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from rendersync.stack.pgaccount import Account, runtime_account
 from rendersync.stack.processes import (
     ExitedDuringStartupError,
     ManagedProcess,
@@ -39,6 +38,7 @@ from rendersync.stack.processes import (
     retry_startup,
     wait_for_port,
 )
+from tests.support.pgaccount import Account, runtime_account
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ async def start_postgres(
     ``data_dir`` is initialised if empty and kept; when ``None`` the data lives in a fresh
     temporary run directory removed by :meth:`PostgresServer.stop`. As root, a given
     ``data_dir``'s parents must be traversable by the server's account (see
-    :mod:`rendersync.stack.pgaccount`). ``pginstall`` replaces the wheel's binaries. Raises
+    :mod:`tests.support.pgaccount`). ``pginstall`` replaces the wheel's binaries. Raises
     ``TimeoutError``, :class:`ExitedDuringStartupError` or ``RuntimeError`` (initdb failed)
     when it cannot start; no process or run directory is left behind then.
     """
