@@ -86,7 +86,7 @@ def write_outputs(config: BenchConfig, result: dict[str, Any]) -> dict[str, str]
 def main(argv: list[str]) -> int:
     config = parse_config(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for noisy in ("aiokafka", "httpx", "rendersync.stack", "temporalio"):
+    for noisy in ("aiokafka", "httpx", "rendersync.devstack.services", "temporalio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     result = asyncio.run(run(config))
     files = write_outputs(config, result)

@@ -10,7 +10,7 @@ from typing import Any
 
 import psutil
 
-from rendersync.stack.processes import find_executable
+from rendersync.devstack.services.childprocesses import find_executable
 
 _PACKAGES = (
     "rendersync",

@@ -13,8 +13,8 @@ from bench.config import BenchConfig
 from bench.cost import metered
 from bench.session import session
 from bench.stack import StackSpec
-from rendersync.stack.processes import ManagedProcess
-from rendersync.stack.temporal import start_temporal_dev_server
+from rendersync.devstack.services.childprocesses import ManagedProcess
+from rendersync.devstack.services.temporal import start_temporal_dev_server
 
 logger = logging.getLogger(__name__)
 

@@ -26,10 +26,15 @@ from sqlalchemy import Engine
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from rendersync.devstack.admintoken import issue_admin_token
-from rendersync.stack.git import init_bare_repo
-from rendersync.stack.kafka import KafkaBroker, start_kafka_broker
-from rendersync.stack.processes import ManagedProcess, find_executable, free_port, wait_for_port
-from rendersync.stack.temporal import TemporalDevServer, start_temporal_dev_server
+from rendersync.devstack.services.childprocesses import (
+    ManagedProcess,
+    find_executable,
+    free_port,
+    wait_for_port,
+)
+from rendersync.devstack.services.gitremote import init_bare_repo
+from rendersync.devstack.services.kafka import KafkaBroker, start_kafka_broker
+from rendersync.devstack.services.temporal import TemporalDevServer, start_temporal_dev_server
 from tests.support.postgres import PostgresServer, start_postgres
 
 logger = logging.getLogger(__name__)

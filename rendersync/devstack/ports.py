@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import socket
 
+from rendersync.devstack.services.childprocesses import free_port, port_accepts
 from rendersync.devstack.stack import DevConfig, Ports
-from rendersync.stack.processes import free_port, port_accepts
 
 #: Ports the relay, bridge and worker prefer for metrics (the settings' defaults).
 PREFERRED_METRICS = {"relay": 9101, "bridge": 9102, "worker": 9103}

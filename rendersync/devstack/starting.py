@@ -12,6 +12,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from rendersync.devstack.services.kafka import start_kafka_broker
+from rendersync.devstack.services.temporal import start_temporal_dev_server
 from rendersync.devstack.stack import (
     TIER_KAFKA,
     TIER_TEMPORAL,
@@ -24,8 +26,6 @@ from rendersync.devstack.stack import (
 )
 from rendersync.devstack.supervising import StackError, Supervisor
 from rendersync.settings import Settings
-from rendersync.stack.kafka import start_kafka_broker
-from rendersync.stack.temporal import start_temporal_dev_server
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from rendersync.stack.git import init_bare_repo
+from rendersync.devstack.services.gitremote import init_bare_repo
 
 logger = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
+from rendersync.devstack.services.childprocesses import ManagedProcess, port_accepts
 from rendersync.devstack.stack import ChildSpec
 from rendersync.devstack.statefiles import remove_pids, write_pids
-from rendersync.stack.processes import ManagedProcess, port_accepts
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from rendersync.stack.processes import find_executable
-from rendersync.stack.temporal import TemporalDevServer
+from rendersync.devstack.services.childprocesses import find_executable
+from rendersync.devstack.services.temporal import TemporalDevServer
 from tests.fixtures.topology import Topology, running_topology
 
 ROOT = Path(__file__).resolve().parents[2]

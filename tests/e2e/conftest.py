@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from rendersync.devstack.banner import READY_LINE
+from rendersync.devstack.services.childprocesses import free_port, pid_exists
 from rendersync.devstack.statefiles import PIDS_FILE
-from rendersync.stack.processes import free_port, pid_exists
 from rendersync.statedir import read_endpoints
 
 #: Settings for every run: failing syncs retry fast, the worker stops fast.

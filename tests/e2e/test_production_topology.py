@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from rendersync.stack.temporal import TemporalDevServer
+from rendersync.devstack.services.temporal import TemporalDevServer
 from tests.deploy.rbac import allows
 from tests.deploy.test_rbac import shipped_rules
 from tests.fixtures.topology import WORKER_TOKEN, Topology, running_topology

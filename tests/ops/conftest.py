@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rendersync.stack.temporal import TemporalDevServer
+from rendersync.devstack.services.temporal import TemporalDevServer
 from rendersync.statedir import write_endpoints
 from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, sync_env

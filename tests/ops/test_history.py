@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from rendersync.stack.temporal import TemporalDevServer
+from rendersync.devstack.services.temporal import TemporalDevServer
 from rendersync.statedir import write_endpoints
 from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, wait_synced

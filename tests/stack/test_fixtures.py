@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from aiokafka.admin import AIOKafkaAdminClient
 
-from rendersync.stack.processes import port_accepts
-from rendersync.stack.temporal import TemporalDevServer
+from rendersync.devstack.services.childprocesses import port_accepts
+from rendersync.devstack.services.temporal import TemporalDevServer
 from tests.support.postgres import PostgresServer
 
 

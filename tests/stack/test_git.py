@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rendersync.stack.git import init_bare_repo
+from rendersync.devstack.services.gitremote import init_bare_repo
 
 
 def git(*args: str, cwd: Path) -> str:

@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from rendersync.stack.kafka import start_kafka_broker, wait_for_kafka
-from rendersync.stack.processes import pid_exists, port_accepts
+from rendersync.devstack.services.childprocesses import pid_exists, port_accepts
+from rendersync.devstack.services.kafka import start_kafka_broker, wait_for_kafka
 from tests.fixtures.services import TopicFactory
 
 #: This broker delays group joins by about half the session timeout (a new member's rebalance by

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from rendersync.stack.processes import pid_exists, port_accepts
+from rendersync.devstack.services.childprocesses import pid_exists, port_accepts
 from tests.support.pgaccount import copy_pginstall
 from tests.support.postgres import PostgresServer, pginstall_dir, start_postgres
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from rendersync.stack.processes import (
+from rendersync.devstack.services.childprocesses import (
     ExitedDuringStartupError,
     ManagedProcess,
     blocking,
@@ -132,7 +132,7 @@ def test_output_goes_to_the_log_file(spawn: Spawn, tmp_path: Path) -> None:
 def test_output_is_forwarded_to_the_log_with_a_prefix(
     spawn: Spawn, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="rendersync.stack.processes")
+    caplog.set_level(logging.INFO, logger="rendersync.devstack.services.childprocesses")
     proc = spawn("print('hello log')", name="greeter")
     wait_until(lambda: not proc.alive)
     proc.stop()

@@ -16,8 +16,8 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from rendersync.stack.processes import pid_exists, port_accepts
-from rendersync.stack.temporal import (
+from rendersync.devstack.services.childprocesses import pid_exists, port_accepts
+from rendersync.devstack.services.temporal import (
     SEARCH_ATTRIBUTES,
     TemporalDevServer,
     ensure_search_attributes,

@@ -30,7 +30,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from rendersync.stack.processes import (
+from rendersync.devstack.services.childprocesses import (
     ExitedDuringStartupError,
     ManagedProcess,
     blocking,

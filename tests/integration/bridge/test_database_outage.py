@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from api.persistence.db import make_engine
 from api.persistence.writing import Content, create_appconfig
-from rendersync.stack.processes import free_port
+from rendersync.devstack.services.childprocesses import free_port
 from tests.integration.bridge.conftest import outbox_messages, produce, running_bridge
 from tests.waiting import eventually
 from workflows.contracts import OP_UPSERT

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rendersync.stack.git import init_bare_repo
-from rendersync.stack.kafka import start_kafka_broker
-from rendersync.stack.temporal import start_temporal_dev_server
+from rendersync.devstack.services.gitremote import init_bare_repo
+from rendersync.devstack.services.kafka import start_kafka_broker
+from rendersync.devstack.services.temporal import start_temporal_dev_server
 from tests.integration.pipeline.harness import Pipeline, pipeline
 from tests.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for

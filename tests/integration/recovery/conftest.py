@@ -28,8 +28,8 @@ from api.web.app import create_app
 from k8s.client import make_api_client
 from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
-from rendersync.stack.processes import ManagedProcess
-from rendersync.stack.temporal import TemporalDevServer, start_temporal_dev_server
+from rendersync.devstack.services.childprocesses import ManagedProcess
+from rendersync.devstack.services.temporal import TemporalDevServer, start_temporal_dev_server
 
 
 @dataclass

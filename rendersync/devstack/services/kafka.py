@@ -21,7 +21,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from rendersync.stack.processes import (
+from rendersync.devstack.services.childprocesses import (
     ExitedDuringStartupError,
     ManagedProcess,
     blocking,

@@ -26,7 +26,7 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from rendersync.stack.processes import (
+from rendersync.devstack.services.childprocesses import (
     ExitedDuringStartupError,
     ManagedProcess,
     blocking,
