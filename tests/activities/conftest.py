@@ -24,8 +24,8 @@ from api.persistence.reading import get_row
 from api.persistence.tables import AppConfigRow
 from k8s.applying import read_appconfig
 from k8s.client import make_api_client
-from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
+from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.integration.git.conftest import install_hook
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from k8s.emulator import RecordedRequest
+from rendersync.devstack.k8semulator import RecordedRequest
 
 Rule = dict[str, Any]
 #: (apiGroup, resource[/subresource], verb) or ("", path, verb) for non-resource URLs.

@@ -15,9 +15,9 @@ import yaml
 
 from api.persistence.db import make_engine
 from api.web.auth.policy import load_policy
-from k8s.emulator.schema import apply_defaults, validate
 from k8s.manifests import load_crd
 from rendersync.authwiring import auth_config
+from rendersync.devstack.k8semulator.schema import apply_defaults, validate
 from rendersync.settings import Settings
 from tests.deploy.conftest import DEPLOY, OVERLAYS
 from tests.deploy.objects import (

@@ -18,8 +18,8 @@ import pytest
 from kubernetes_asyncio import client
 
 from k8s.client import make_api_client
-from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
+from rendersync.devstack.k8semulator import Emulator, running_emulator
 
 #: Small, so tests reach "410 Gone" after a few dozen writes.
 EVENT_WINDOW = 50

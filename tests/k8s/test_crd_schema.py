@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from k8s.emulator.schema import apply_defaults, validate
 from k8s.manifests import API_VERSION, KIND, load_crd
+from rendersync.devstack.k8semulator.schema import apply_defaults, validate
 from tests.k8s.conftest import Cluster
 from tests.k8s.helpers import create, status_body
 from tests.spec_cases import API_ONLY_CASES, SPEC_CASES

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from k8s.emulator import Emulator
+from rendersync.devstack.k8semulator import Emulator
 
 KUBECTL = shutil.which("kubectl")
 CRD_FILE = Path(__file__).resolve().parents[2] / "k8s" / "manifests" / "crd.yaml"
@@ -86,7 +86,7 @@ async def _read_until(stream: asyncio.StreamReader, needle: str, seen: list[str]
 
 @pytest.mark.timeout(90)
 async def test_kubectl_round_trip(tmp_path: Path) -> None:
-    from k8s.emulator import running_emulator
+    from rendersync.devstack.k8semulator import running_emulator
 
     async with running_emulator(kubeconfig_out=tmp_path / "kubeconfig") as emulator:
         kubectl = Kubectl(emulator, tmp_path)

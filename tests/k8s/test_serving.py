@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import sys
 from pathlib import Path
-from k8s.emulator import serve
+from rendersync.devstack.k8semulator import serve
 sys.exit(serve(host="127.0.0.1", port=0, kubeconfig_out=Path(sys.argv[1]), install_crd=True))
 """
 

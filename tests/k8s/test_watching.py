@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from kubernetes_asyncio import client
 
 from k8s.applying import apply_appconfig, delete_appconfig
-from k8s.emulator import Emulator
 from k8s.manifests import version_of
 from k8s.watching import WatchEvent, watch_appconfigs
+from rendersync.devstack.k8semulator import Emulator
 from tests.k8s.conftest import EVENT_WINDOW
 from tests.k8s.helpers import appconfig, create
 

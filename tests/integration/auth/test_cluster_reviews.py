@@ -21,7 +21,7 @@ from api.web.auth.sar import SubjectAccessReviewAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
 from api.web.auth.tokenreview import TokenReviewAuthenticator
 from k8s.client import make_api_client
-from k8s.emulator import Emulator, running_emulator
+from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.integration.auth.conftest import appconfig, bearer, items
 
 SA_TOKEN = "eyJhbGciOiJSUzI1NiJ9.sa-token-of-the-cluster.sig"

@@ -26,8 +26,8 @@ from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from k8s.client import make_api_client
-from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
+from rendersync.devstack.k8semulator import Emulator, running_emulator
 from rendersync.devstack.services.childprocesses import ManagedProcess
 from rendersync.devstack.services.temporal import TemporalDevServer, start_temporal_dev_server
 

@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..labels import SelectorError, parse_selector, split_terms
+from k8s.labels import SelectorError, parse_selector, split_terms
+
 from .statuses import bad_request
 
 Matcher = Callable[[dict[str, Any]], bool]

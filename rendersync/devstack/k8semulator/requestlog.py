@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from .accessreviews import AUTHN, AUTHZ
 from .handlers import resolve
-from .resources import Registry
-from .reviews import AUTHN, AUTHZ
+from .resourcetypes import Registry
 from .statuses import ApiError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -33,7 +33,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: Requests kept (the oldest are dropped first), so a long dev session stays bounded.
 DEFAULT_CAPACITY = 100_000
 _WRITE_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
-#: The review endpoints (``reviews.py``) are no registry types, but the API server names them
+#: The review endpoints (``accessreviews.py``) are no registry types, but the API server names them
 #: as cluster-scoped resources, which a ClusterRole grants ``create`` on.
 _REVIEWS = {
     AUTHN: ("authentication.k8s.io", "tokenreviews"),

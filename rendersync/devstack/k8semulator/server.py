@@ -13,12 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ..manifests import load_crd
-from . import discovery, faults, openapi, requestlog, reviews
+from k8s.manifests import load_crd
+
+from . import accessreviews, discovery, faults, openapi, requestlog
 from .handlers import ResourceHandlers, errors_middleware
 from .kubeconfig import DEFAULT_TOKEN, write_kubeconfig
 from .objects import ObjectService
-from .resources import CRDS, NAMESPACES, Registry
+from .resourcetypes import CRDS, NAMESPACES, Registry
 from .store import Store
 from .writes import WriteOptions
 
@@ -39,8 +40,8 @@ class Emulator:
     faults: faults.Faults
     service: ObjectService
     requests: requestlog.RequestLog
-    #: TokenReview and SubjectAccessReview answers (``k8s.emulator.reviews``).
-    reviews: reviews.Reviews
+    #: TokenReview and SubjectAccessReview answers (``accessreviews``).
+    reviews: accessreviews.Reviews
 
     @property
     def store(self) -> Store:
@@ -49,12 +50,14 @@ class Emulator:
 
 def build_app(
     *, event_window: int = 1000
-) -> tuple[web.Application, ObjectService, faults.Faults, requestlog.RequestLog, reviews.Reviews]:
+) -> tuple[
+    web.Application, ObjectService, faults.Faults, requestlog.RequestLog, accessreviews.Reviews
+]:
     """A fresh application with its own store; nothing is shared between emulators."""
     service = ObjectService(Store(event_window=event_window), Registry())
     injected = faults.Faults()
     requests = requestlog.RequestLog()
-    answers = reviews.Reviews()
+    answers = accessreviews.Reviews()
     app = web.Application(
         middlewares=[
             requestlog.middleware(requests, service.registry),
@@ -66,7 +69,7 @@ def build_app(
     discovery.add_routes(app, service.registry)
     faults.add_routes(app, injected)
     requestlog.add_routes(app, requests)
-    reviews.add_routes(app, answers)
+    accessreviews.add_routes(app, answers)
     openapi.add_routes(app, service.registry)
     app.router.add_route("*", "/{tail:.*}", ResourceHandlers(service).handle)
     bootstrap = WriteOptions(manager="rendersync-emulator")

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .resources import Registry, ResourceType
+from .resourcetypes import Registry, ResourceType
 from .statuses import not_found
 
 _FIELD_VALIDATION = {

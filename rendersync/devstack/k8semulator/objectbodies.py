@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .resources import ResourceType
+from .resourcetypes import ResourceType
 from .statuses import bad_request
 
 

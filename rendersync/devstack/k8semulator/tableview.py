@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from .resources import CRDS, EVENTS, NAMESPACES, ResourceType
+from .resourcetypes import CRDS, EVENTS, NAMESPACES, ResourceType
 
 _STEP = re.compile(
     r"\.((?:\\\.|[^.\[\\])+)|\['([^']*)'\]|\[(\d+)\]|\[\?\(@\.([\w.]+)\s*==\s*[\"']([^\"']*)[\"']\)\]"

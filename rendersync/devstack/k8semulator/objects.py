@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 from . import ssa
-from .bodies import check_body, decode_continue, encode_continue, parse, sort_key
 from .crds import check_crd, crd_status
+from .objectbodies import check_body, decode_continue, encode_continue, parse, sort_key
 from .patches import json_patch, merge_patch
-from .resources import CRDS, NAMESPACES, Registry, ResourceType
+from .resourcetypes import CRDS, NAMESPACES, Registry, ResourceType
 from .selectors import field_matcher, label_matcher
 from .statuses import (
     STALE,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..mergepatch import merge_patch
+from k8s.mergepatch import merge_patch
+
 from .statuses import ApiError, bad_request
 
 __all__ = ["json_patch", "merge_patch"]

@@ -6,7 +6,7 @@ See ``docs/k8s-emulator.md`` for exactly what it implements and what it does not
 from .faults import Fault, Faults
 from .kubeconfig import write_kubeconfig
 from .requestlog import RecordedRequest, RequestLog
-from .serving import Emulator, build_app, running_emulator, serve
+from .server import Emulator, build_app, running_emulator, serve
 
 __all__ = [
     "Emulator",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import schema, ssa
-from .resources import NAMESPACES, ResourceType
+from .resourcetypes import NAMESPACES, ResourceType
 from .statuses import STALE, Cause, bad_request, conflict, invalid
 from .store import Store
 

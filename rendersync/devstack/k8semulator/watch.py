@@ -19,10 +19,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .resources import ResourceType
+from .resourcetypes import ResourceType
 from .statuses import status_body
 from .store import Event, ExpiredError, Store
-from .tables import to_table
+from .tableview import to_table
 
 log = logging.getLogger(__name__)
 

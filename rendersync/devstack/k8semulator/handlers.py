@@ -12,10 +12,10 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .objects import ObjectService
-from .resources import Registry, ResourceType
+from .resourcetypes import Registry, ResourceType
 from .selectors import field_matcher, label_matcher
 from .statuses import ApiError, bad_request, status_body
-from .tables import to_table, wants_table
+from .tableview import to_table, wants_table
 from .watch import DEFAULT_TIMEOUT_S, WatchRequest, stream
 from .writes import WriteOptions
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .resources import Registry, ResourceType
+from .resourcetypes import Registry, ResourceType
 from .statuses import not_found
 
 VERSION_INFO = {
