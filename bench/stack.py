@@ -3,7 +3,8 @@
 Temporal dev server (headless; in memory or a SQLite history file), the in-memory Kafka
 broker, the Kubernetes API emulator (``rendersync k8s-emulator``), a bare Git remote whose
 post-receive hook stamps every push, and ``rendersync api|relay|bridge|worker`` each as its
-own process configured through ``RENDERSYNC_*`` variables. Everything is started here and
+own process configured through the ``RENDERSYNC_*`` variables of the stack's
+:class:`~rendersync.devstack.description.StackDescription`. Everything is started here and
 stopped here, by PID; nothing else is touched.
 """
 
@@ -26,12 +27,14 @@ from sqlalchemy import Engine
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from rendersync.devstack.admintoken import issue_admin_token
-from rendersync.devstack.services.childprocesses import (
-    ManagedProcess,
-    find_executable,
-    free_port,
-    wait_for_port,
+from rendersync.devstack.description import (
+    PIPELINE,
+    Endpoints,
+    StackDescription,
+    emulator_argv,
+    rendersync_argv,
 )
+from rendersync.devstack.services.childprocesses import ManagedProcess, free_port, wait_for_port
 from rendersync.devstack.services.gitremote import init_bare_repo
 from rendersync.devstack.services.kafka import KafkaBroker, start_kafka_broker
 from rendersync.devstack.services.temporal import TemporalDevServer, start_temporal_dev_server
@@ -42,7 +45,8 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 TOPIC = "rendersync.public.appconfigs"
 REPO = Path(__file__).resolve().parent.parent
-PIPELINE = ("api", "relay", "bridge", "worker")
+#: The processes that serve metrics on a port of their own.
+_METERED = ("relay", "bridge", "worker")
 _HOOK = """#!/bin/bash
 while read -r old new ref; do
   printf '%s %s %s %s\\n' "$EPOCHREALTIME" "$old" "$new" "$ref" >> {log}
@@ -52,7 +56,8 @@ done
 
 @dataclass(frozen=True)
 class StackSpec:
-    """What to run: the rendersync processes, the sync targets, the backing stores."""
+    """What to start: the rendersync processes, the sync targets, the backing stores (the
+    running stack is then described by :meth:`Stack.description`)."""
 
     processes: tuple[str, ...] = PIPELINE
     targets: tuple[str, ...] = ("kubernetes", "git")
@@ -92,25 +97,28 @@ class Stack:
             found["postgres"] = self.postgres.pid
         return found
 
-    def env(self) -> dict[str, str]:
-        """The ``RENDERSYNC_*`` configuration every rendersync process of this stack gets."""
-        values = {
-            "DB__URL": self.db_url,
-            "KAFKA__BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+    def description(self) -> StackDescription:
+        """This stack as its rendersync processes see it; each call picks new metrics ports."""
+        endpoints = Endpoints(
+            db_url=self.db_url,
+            kafka=self.broker.bootstrap_servers,
+            temporal=None if self.temporal is None else self.temporal.address,
+            kubeconfig=self.kubeconfig,
+            git_remote=self.remote,
+            git_workdir=self.run_dir / "git-work",
+        )
+        settings = {
             "KAFKA__TOPIC": TOPIC,
-            "KUBERNETES__KUBECONFIG": str(self.kubeconfig),
-            "GIT__REMOTE": str(self.remote),
-            "GIT__WORKDIR": str(self.run_dir / "git-work"),
             "SYNC__TARGETS": json.dumps(list(self.spec.targets)),
             "API__MIGRATE_ON_START": "false",
             "LOG__LEVEL": "WARNING",
+            **{f"METRICS__{role.upper()}_PORT": str(free_port(HOST)) for role in _METERED},
         }
-        if self.temporal is not None:
-            values["TEMPORAL__ADDRESS"] = self.temporal.address
-        for role in ("relay", "bridge", "worker"):
-            values[f"METRICS__{role.upper()}_PORT"] = str(free_port(HOST))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RENDERSYNC_")}
-        env.update({f"RENDERSYNC_{k}": v for k, v in values.items()})
+        return StackDescription(endpoints, processes=self.spec.processes, settings=settings)
+
+    def env(self, described: StackDescription) -> dict[str, str]:
+        """The environment every process of the stack ``described`` gets."""
+        env = described.child_env()
         # The bench package is not installed: its own processes import it from the checkout.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         return env
@@ -151,8 +159,7 @@ async def _database(run_dir: Path, spec: StackSpec) -> tuple[str, PostgresServer
 
 
 async def _emulator(run_dir: Path, port: int) -> ManagedProcess:
-    argv = [str(find_executable("rendersync")), "k8s-emulator", "--host", HOST]
-    argv += ["--port", str(port), "--install-crd", "--kubeconfig-out", str(run_dir / "kubeconfig")]
+    argv = emulator_argv(host=HOST, port=port, kubeconfig=run_dir / "kubeconfig")
     proc = ManagedProcess(argv, name="k8s", log_path=run_dir / "logs" / "k8s.log").start()
     await wait_for_port(HOST, port, timeout_s=60, process=proc)
     return proc
@@ -213,17 +220,17 @@ def _load_token(engine: Engine) -> str:
 
 
 async def _start_pipeline(stack: Stack) -> None:
-    env = stack.env()
-    binary = str(find_executable("rendersync"))
-    for name in stack.spec.processes:
+    described = stack.description()
+    env = stack.env(described)
+    for name in described.processes:
         if name == "api":
             port = free_port(HOST)
-            stack.spawn(name, [binary, "api", "--host", HOST, "--port", str(port)], env)
+            stack.spawn(name, rendersync_argv("api", "--host", HOST, "--port", str(port)), env)
             stack.api_url = f"http://{HOST}:{port}"
         elif name == "direct":
             stack.spawn(name, [sys.executable, "-m", "bench.baseline_direct"], env)
         else:
-            stack.spawn(name, [binary, name], env)
+            stack.spawn(name, rendersync_argv(name), env)
     if stack.api_url:
         port = int(stack.api_url.rsplit(":", 1)[1])
         await wait_for_port(HOST, port, timeout_s=60, process=stack.procs["api"])

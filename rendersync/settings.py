@@ -8,12 +8,19 @@ passes it (or the pieces a component needs) down explicitly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
 
@@ -237,3 +244,47 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _ENVIRON.get()
+        if environ is not None:
+            env_settings = _MappingEnvSource(settings_cls, environ)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+
+#: The environment :func:`settings_from_env` reads, in place of ``os.environ``.
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("rendersync_environ", default=None)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """The environment-variable source, reading a given mapping instead of ``os.environ``
+    (the hook pydantic-settings' own dotenv source overrides)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            (name if self.case_sensitive else name.lower()): value
+            for name, value in self._environ.items()
+            if not (self.env_ignore_empty and value == "")
+        }
+
+
+def settings_from_env(environ: Mapping[str, str]) -> Settings:
+    """The Settings a process whose environment is ``environ`` reads (``os.environ`` is
+    neither read nor changed). Raises pydantic's ``ValidationError`` as ``Settings()`` does."""
+    token = _ENVIRON.set(environ)
+    try:
+        return Settings()
+    finally:
+        _ENVIRON.reset(token)

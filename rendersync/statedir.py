@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from rendersync.settings import Settings
+from rendersync.settings import Settings, settings_from_env
 
 ENDPOINTS_FILE = "endpoints.json"
 
@@ -36,17 +36,8 @@ def read_endpoints(state_dir: Path) -> dict[str, dict[str, str]]:
 
 
 def settings_for(state_dir: Path | None) -> Settings:
-    """Settings from the environment, or those of the dev stack recorded in ``state_dir``."""
+    """Settings from the environment, or those of the dev stack recorded in ``state_dir``
+    (its variables on top of the process environment, which is left unchanged)."""
     if state_dir is None:
         return Settings()
-    env = read_endpoints(state_dir)["env"]
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return Settings()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return settings_from_env({**os.environ, **read_endpoints(state_dir)["env"]})

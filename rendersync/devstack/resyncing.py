@@ -14,8 +14,8 @@ import logging
 import time
 from collections.abc import Mapping
 
+from rendersync.devstack.description import rendersync_argv
 from rendersync.devstack.services.childprocesses import ManagedProcess
-from rendersync.devstack.stack import rendersync_argv
 
 logger = logging.getLogger(__name__)
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from rendersync.devstack.banner import ready_block
 from rendersync.devstack.resyncing import resync
-from rendersync.devstack.stack import DevConfig, Ports, stack_env, stack_urls
+from rendersync.devstack.stack import DevConfig, Ports, dev_stack, stack_urls
 from rendersync.devstack.starting import start_stack
 from rendersync.devstack.supervising import Supervisor
 from rendersync.settings import Settings
@@ -27,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 def child_environment(config: DevConfig, ports: Ports) -> dict[str, str]:
     """The children's environment: the caller's, with the stack's endpoints on top."""
-    return {**os.environ, **stack_env(config, ports), "PYTHONUNBUFFERED": "1"}
+    return {**dev_stack(config, ports).child_env(), "PYTHONUNBUFFERED": "1"}
 
 
 async def run_dev(config: DevConfig, ports: Ports, settings: Settings) -> int:

@@ -1,15 +1,22 @@
-"""What ``rendersync dev`` runs: its state directory layout, ports, child commands and env.
+"""What ``rendersync dev`` runs: its state directory layout, ports, child commands and stack.
 
 Pure data: nothing here starts a process. The rendersync processes are configured only
-through ``RENDERSYNC_*`` variables (:func:`stack_env`); everything else in the caller's
+through ``RENDERSYNC_*`` variables (:func:`dev_stack`); everything else in the caller's
 environment, including other ``RENDERSYNC_*`` settings, passes through to them.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from rendersync.devstack.description import (
+    PIPELINE,
+    Endpoints,
+    StackDescription,
+    emulator_argv,
+    rendersync_argv,
+)
 
 #: Stop tiers: the highest tier stops first (rendersync processes, then the emulator,
 #: the broker, Temporal).
@@ -82,40 +89,35 @@ class ChildSpec:
     stop_grace_s: float = 15.0
 
 
-def rendersync_argv(*args: str) -> tuple[str, ...]:
-    """The command line of a ``rendersync`` subcommand run with this interpreter."""
-    return (sys.executable, "-m", "rendersync.cli", *args)
-
-
-def stack_env(config: DevConfig, ports: Ports) -> dict[str, str]:
-    """The ``RENDERSYNC_*`` variables that point every rendersync process at this stack."""
+def dev_stack(config: DevConfig, ports: Ports) -> StackDescription:
+    """The stack ``rendersync dev`` runs: every endpoint on ``config.host``, the caller's own
+    ``RENDERSYNC_*`` settings passed on under the stack's."""
     host = config.host
-    return {
-        "RENDERSYNC_DB__URL": f"sqlite:///{config.db_file}",
-        "RENDERSYNC_KAFKA__BOOTSTRAP_SERVERS": f"{host}:{ports.kafka}",
-        "RENDERSYNC_TEMPORAL__ADDRESS": f"{host}:{ports.temporal}",
-        "RENDERSYNC_TEMPORAL__UI_URL": f"http://{host}:{ports.temporal_ui}",
-        "RENDERSYNC_KUBERNETES__KUBECONFIG": str(config.kubeconfig),
-        "RENDERSYNC_GIT__REMOTE": str(config.gitops),
-        "RENDERSYNC_GIT__WORKDIR": str(config.git_work),
-        "RENDERSYNC_API__HOST": host,
-        "RENDERSYNC_API__PORT": str(ports.api),
-        "RENDERSYNC_METRICS__HOST": host,
-        "RENDERSYNC_METRICS__RELAY_PORT": str(ports.relay_metrics),
-        "RENDERSYNC_METRICS__BRIDGE_PORT": str(ports.bridge_metrics),
-        "RENDERSYNC_METRICS__WORKER_PORT": str(ports.worker_metrics),
+    endpoints = Endpoints(
+        db_url=f"sqlite:///{config.db_file}",
+        kafka=f"{host}:{ports.kafka}",
+        temporal=f"{host}:{ports.temporal}",
+        kubeconfig=config.kubeconfig,
+        git_remote=config.gitops,
+        git_workdir=config.git_work,
+    )
+    settings = {
+        "TEMPORAL__UI_URL": f"http://{host}:{ports.temporal_ui}",
+        "API__HOST": host,
+        "API__PORT": str(ports.api),
+        "METRICS__HOST": host,
+        "METRICS__RELAY_PORT": str(ports.relay_metrics),
+        "METRICS__BRIDGE_PORT": str(ports.bridge_metrics),
+        "METRICS__WORKER_PORT": str(ports.worker_metrics),
         # The API authenticates as in production (admin token in <state-dir>/admin-token);
         # its metrics stay readable from the browser, as the other processes' are.
-        "RENDERSYNC_AUTH__METRICS_PUBLIC": "true",
+        "AUTH__METRICS_PUBLIC": "true",
     }
+    return StackDescription(endpoints, processes=PIPELINE, settings=settings, inherit=True)
 
 
 def emulator_spec(config: DevConfig, ports: Ports) -> ChildSpec:
-    argv = rendersync_argv(
-        "k8s-emulator",
-        *("--host", config.host, "--port", str(ports.k8s)),
-        *("--kubeconfig-out", str(config.kubeconfig), "--install-crd"),
-    )
+    argv = emulator_argv(host=config.host, port=ports.k8s, kubeconfig=config.kubeconfig)
     # The CRD's group answering means the emulator serves and the CRD is installed.
     url = f"http://{config.host}:{ports.k8s}/apis/rendersync.dev/v1alpha1"
     return ChildSpec("emulator", argv, TIER_EMULATOR, ready_url=url)

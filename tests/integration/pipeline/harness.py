@@ -31,7 +31,9 @@ from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import load_crd
 from k8s.watching import watch_appconfigs
+from rendersync.devstack.description import StackDescription
 from rendersync.devstack.k8semulator import Emulator, running_emulator
+from tests.support.stacks import shared_services_stack
 from worker.antientropy import run_anti_entropy
 from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
@@ -65,6 +67,8 @@ class Pipeline:
     bootstrap: str
     options: SyncOptions
     workdir: Path
+    #: The stack these parts run in (the RENDERSYNC_* variables a CLI against it needs).
+    stack: StackDescription
     #: A namespace of its own: workflow ids are global on the shared Temporal server.
     ns: str = "default"
     #: The worker's webhook receivers (read at each notification).
@@ -264,13 +268,23 @@ async def pipeline(
     options: SyncOptions = FAST_RETRIES,
     start: bool = True,
 ) -> AsyncIterator[Pipeline]:
-    engine = make_engine(db_url)
-    upgrade(engine)
     suffix = uuid.uuid4().hex[:10]
-    client = await Client.connect(temporal_address)
-    async with running_emulator(kubeconfig_out=tmp_path / "kubeconfig", crds=[load_crd()]) as emu:
-        kube = await make_api_client(kubeconfig=tmp_path / "kubeconfig", context=None)
-        app = create_app(engine=engine, targets=options.targets, ui_url="http://ui.test")
+    described = shared_services_stack(
+        db_url=db_url,
+        kafka=bootstrap,
+        temporal=temporal_address,
+        remote=remote,
+        run_dir=tmp_path,
+        suffix=suffix,
+    ).with_settings({"TEMPORAL__UI_URL": "http://ui.test"})
+    settings = described.to_settings()
+    engine = make_engine(settings.db.url)
+    upgrade(engine)
+    client = await Client.connect(settings.temporal.address)
+    kubeconfig = described.endpoints.kubeconfig
+    async with running_emulator(kubeconfig_out=kubeconfig, crds=[load_crd()]) as emu:
+        kube = await make_api_client(kubeconfig=kubeconfig, context=None)
+        app = create_app(engine=engine, targets=options.targets, ui_url=settings.temporal.ui_url)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as api:
             pipe = Pipeline(
@@ -280,11 +294,12 @@ async def pipeline(
                 emulator=emu,
                 kube=kube,
                 remote=remote,
-                task_queue=f"rs-{suffix}",
-                topic=f"rs-{suffix}",
-                bootstrap=bootstrap,
+                task_queue=settings.temporal.task_queue,
+                topic=settings.kafka.topic,
+                bootstrap=settings.kafka.bootstrap_servers,
                 options=replace(options),
-                workdir=tmp_path / "git-work",
+                workdir=settings.git.workdir,
+                stack=described,
                 ns=f"t-{suffix}",
             )
             if start:

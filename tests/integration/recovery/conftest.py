@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,9 +26,11 @@ from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from k8s.client import make_api_client
 from k8s.manifests import load_crd
+from rendersync.devstack.description import rendersync_argv
 from rendersync.devstack.k8semulator import Emulator, running_emulator
 from rendersync.devstack.services.childprocesses import ManagedProcess
 from rendersync.devstack.services.temporal import TemporalDevServer, start_temporal_dev_server
+from tests.support.stacks import process_stack
 
 
 @dataclass
@@ -51,7 +52,7 @@ class Stack:
         return f"/api/v1/namespaces/{self.ns}/appconfigs"
 
     def start(self, name: str) -> ManagedProcess:
-        argv = [sys.executable, "-m", "rendersync.cli", name]
+        argv = rendersync_argv(name)
         proc = ManagedProcess(argv, name=name, env=self.env, log_path=self.logs / f"{name}.log")
         self.procs[name] = proc.start()
         return proc
@@ -82,42 +83,6 @@ class Stack:
         self.procs.clear()
 
 
-def stack_env(
-    *,
-    db_url: str,
-    kafka: str,
-    temporal: str,
-    kubeconfig: Path,
-    remote: Path,
-    work: Path,
-    suffix: str,
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RENDERSYNC_")}
-    env.update(
-        {
-            "RENDERSYNC_DB__URL": db_url,
-            "RENDERSYNC_KAFKA__BOOTSTRAP_SERVERS": kafka,
-            "RENDERSYNC_KAFKA__TOPIC": f"rs-{suffix}",
-            "RENDERSYNC_KAFKA__CONSUMER_GROUP": f"rs-{suffix}",
-            "RENDERSYNC_KAFKA__PARTITIONS": "3",
-            "RENDERSYNC_TEMPORAL__ADDRESS": temporal,
-            "RENDERSYNC_TEMPORAL__TASK_QUEUE": f"rs-{suffix}",
-            "RENDERSYNC_KUBERNETES__KUBECONFIG": str(kubeconfig),
-            "RENDERSYNC_KUBERNETES__REQUEST_TIMEOUT_S": "5",
-            "RENDERSYNC_GIT__REMOTE": str(remote),
-            "RENDERSYNC_GIT__WORKDIR": str(work),
-            "RENDERSYNC_METRICS__RELAY_PORT": "0",
-            "RENDERSYNC_METRICS__BRIDGE_PORT": "0",
-            "RENDERSYNC_METRICS__WORKER_PORT": "0",
-            "RENDERSYNC_SYNC__ACTIVITY_START_TO_CLOSE_S": "4",
-            "RENDERSYNC_SYNC__RETRY_INITIAL_INTERVAL_S": "0.2",
-            "RENDERSYNC_SYNC__RETRY_MAX_INTERVAL_S": "1",
-            "RENDERSYNC_SYNC__WORKER_GRACE_S": "2",
-        }
-    )
-    return env
-
-
 @pytest.fixture
 def temporal_db(tmp_path: Path) -> Path:
     return tmp_path / "temporal.db"
@@ -134,16 +99,15 @@ async def stack(
     engine = make_engine(sqlite_url)
     upgrade(engine)
     suffix = uuid.uuid4().hex[:10]
-    kubeconfig = tmp_path / "kubeconfig"
-    env = stack_env(
+    described = process_stack(
         db_url=sqlite_url,
         kafka=kafka_broker,
         temporal=temporal.address,
-        kubeconfig=kubeconfig,
         remote=git_remote,
-        work=tmp_path / "git-work",
+        run_dir=tmp_path,
         suffix=suffix,
     )
+    kubeconfig = described.endpoints.kubeconfig
     app = create_app(engine=engine, targets=("kubernetes", "git"), ui_url="http://ui")
     transport = httpx.ASGITransport(app=app)
     async with (
@@ -152,7 +116,7 @@ async def stack(
     ):
         kube = await make_api_client(kubeconfig=kubeconfig, context=None)
         stack = Stack(
-            env=env,
+            env=described.child_env(),
             logs=logs,
             engine=engine,
             api=api,

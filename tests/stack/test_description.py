@@ -1,0 +1,103 @@
+"""The stack description: the environment it gives child processes and the Settings they read
+from it agree, for the dev stack and the test stacks, without touching ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rendersync.devstack.description import Endpoints, StackDescription
+from rendersync.devstack.stack import DevConfig, Ports, dev_stack
+from rendersync.settings import settings_from_env
+from rendersync.statedir import settings_for, write_endpoints
+from tests.support.stacks import process_stack
+
+PORTS = Ports(
+    api=18000,
+    temporal=17233,
+    temporal_ui=18233,
+    kafka=19092,
+    k8s=16443,
+    relay_metrics=19101,
+    bridge_metrics=19102,
+    worker_metrics=19103,
+)
+
+
+def test_the_dev_stack_points_every_process_at_its_services(tmp_path: Path) -> None:
+    config = DevConfig(state_dir=tmp_path)
+    described = dev_stack(config, PORTS)
+
+    settings = described.to_settings(base={})
+
+    assert settings.db.url == f"sqlite:///{tmp_path / 'rendersync.db'}"
+    assert settings.kafka.bootstrap_servers == "127.0.0.1:19092"
+    assert settings.temporal.address == "127.0.0.1:17233"
+    assert settings.temporal.ui_url == "http://127.0.0.1:18233"
+    assert settings.kubernetes.kubeconfig == tmp_path / "kubeconfig"
+    assert settings.git.remote == str(tmp_path / "gitops.git")
+    assert settings.git.workdir == tmp_path / "git-work"
+    assert (settings.api.host, settings.api.port) == ("127.0.0.1", 18000)
+    ports = settings.metrics
+    assert (ports.relay_port, ports.bridge_port, ports.worker_port) == (19101, 19102, 19103)
+    assert settings.auth.metrics_public is True
+
+
+def test_the_dev_stack_passes_the_callers_settings_on_under_its_own(tmp_path: Path) -> None:
+    described = dev_stack(DevConfig(state_dir=tmp_path), PORTS)
+    caller = {"RENDERSYNC_SYNC__WORKER_GRACE_S": "2", "RENDERSYNC_API__PORT": "1", "HOME": "/h"}
+
+    env = described.child_env(base=caller)
+
+    assert env["RENDERSYNC_SYNC__WORKER_GRACE_S"] == "2"
+    assert env["RENDERSYNC_API__PORT"] == "18000"
+    assert env["HOME"] == "/h"
+
+
+def test_a_test_stack_drops_the_callers_rendersync_settings(tmp_path: Path) -> None:
+    described = process_stack(
+        db_url="sqlite:///x.db",
+        kafka="127.0.0.1:1",
+        temporal="127.0.0.1:2",
+        remote=tmp_path / "remote.git",
+        run_dir=tmp_path,
+        suffix="abc",
+    )
+
+    env = described.child_env(base={"RENDERSYNC_KAFKA__TOPIC": "other", "PATH": "/bin"})
+    settings = described.to_settings(base={"RENDERSYNC_KAFKA__TOPIC": "other"})
+
+    assert env["PATH"] == "/bin"
+    assert env["RENDERSYNC_KAFKA__TOPIC"] == "rs-abc"
+    assert settings.kafka.topic == settings.kafka.consumer_group == "rs-abc"
+    assert settings.temporal.task_queue == "rs-abc"
+    assert settings.sync.worker_grace_s == 2
+    assert settings.kubernetes.kubeconfig == tmp_path / "kubeconfig"
+
+
+def test_settings_later_given_win_over_the_endpoints(tmp_path: Path) -> None:
+    endpoints = Endpoints(
+        db_url="sqlite:///a.db",
+        kafka="k:1",
+        kubeconfig=tmp_path / "kc",
+        git_remote=tmp_path / "r.git",
+        git_workdir=tmp_path / "w",
+    )
+    described = StackDescription(endpoints).with_settings({"DB__URL": "sqlite:///b.db"})
+
+    assert described.to_settings(base={}).db.url == "sqlite:///b.db"
+    assert "RENDERSYNC_TEMPORAL__ADDRESS" not in described.rendersync_env()
+
+
+def test_settings_from_an_environment_leave_os_environ_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RENDERSYNC_KAFKA__TOPIC", "from-the-process")
+    before = dict(os.environ)
+    write_endpoints(tmp_path, env={"RENDERSYNC_KAFKA__TOPIC": "recorded"}, urls={})
+
+    assert settings_from_env({"RENDERSYNC_KAFKA__TOPIC": "given"}).kafka.topic == "given"
+    assert settings_for(tmp_path).kafka.topic == "recorded"
+    assert dict(os.environ) == before
