@@ -24,7 +24,7 @@ from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
 from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
-from worker.running import build_worker, run_worker
+from worker.running import build_worker, run_worker, served
 from worker.signalling import Signaller
 from worker.supervising import HelperLoop, supervise
 
@@ -86,16 +86,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
     # The worker owns the sync options: running workflows ask it before each event.
     options = OptionsActivities(lambda: sync_options(settings))
     notify = NotifyActivities(lambda: notify_config(settings))
-    parts = WorkerParts(
-        engine,
-        [
-            status.record_failure,
-            status.finish_delete,
-            options.sync_options,
-            notify.receivers,
-            notify.deliver,
-        ],
-    )
+    parts = WorkerParts(engine, served(status, options, notify))
     if Target.KUBERNETES in settings.sync.targets:
         kube = settings.kubernetes
         parts.kube = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
@@ -106,7 +97,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
             propagation_policy=kube.propagation_policy,
             request_timeout_s=kube.request_timeout_s,
         )
-        parts.activities += [k8s.apply, k8s.delete]
+        parts.activities += served(k8s)
     if Target.GIT in settings.sync.targets:
         git = settings.git
         parts.repo = GitRepository(
@@ -118,7 +109,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
             push_attempts=git.push_attempts,
         )
         git_activities = GitActivities(parts.repo, engine)
-        parts.activities += [git_activities.apply, git_activities.remove]
+        parts.activities += served(git_activities)
     try:
         yield parts
     finally:
@@ -167,6 +158,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             client,
             task_queue=settings.temporal.task_queue,
             activities=parts.activities,
+            targets=options.targets,
             graceful_shutdown_s=settings.sync.worker_grace_s,
         )
         helpers = [
