@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from temporalio import activity
 
 from activities.applying import run_apply, run_removal, superseded
 from activities.failures import PERMANENT, TRANSIENT
@@ -11,14 +10,8 @@ from activities.gitrepo import GitPermanentError, GitRepository
 from activities.kubernetes import render
 from activities.provenancing import origin
 from k8s.manifests import RowCheck, render_yaml
-from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_REMOVE_GIT,
-    TARGET_GIT,
-    ApplyRequest,
-    DeleteRequest,
-    TargetResult,
-)
+from workflows.contracts import TARGET_GIT, ApplyRequest, DeleteRequest, TargetResult
+from workflows.declarations import GIT, implements
 
 
 def path_of(namespace: str, name: str) -> str:
@@ -50,7 +43,7 @@ class GitActivities:
         self.repo = repo
         self.engine = engine
 
-    @activity.defn(name=ACTIVITY_APPLY_GIT)
+    @implements(GIT.apply)
     async def apply(self, request: ApplyRequest) -> TargetResult:
         """Commit the rendered CR (the same YAML direct apply sends) and push; fenced on the
         version in the file and on the row (checked under the repository lock when the write
@@ -78,7 +71,7 @@ class GitActivities:
             operation, engine=self.engine, request=request, target=TARGET_GIT, classify=classify
         )
 
-    @activity.defn(name=ACTIVITY_REMOVE_GIT)
+    @implements(GIT.remove)
     async def remove(self, request: DeleteRequest) -> TargetResult:
         """Remove the file unless it holds a newer version; a missing file is done."""
         key = f"{request.namespace}/{request.name}"

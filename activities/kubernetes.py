@@ -6,21 +6,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from temporalio import activity
 
 from activities.applying import run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import classify
 from k8s.manifests import RowCheck, render_appconfig
 from workflows.contracts import (
-    ACTIVITY_APPLY_KUBERNETES,
-    ACTIVITY_DELETE_KUBERNETES,
     TARGET_KUBERNETES,
     AppConfigImage,
     ApplyRequest,
     DeleteRequest,
     TargetResult,
 )
+from workflows.declarations import KUBERNETES, implements
 
 
 def render(image: AppConfigImage) -> dict[str, Any]:
@@ -68,7 +66,7 @@ class KubernetesActivities:
         self.field_manager = field_manager
         self.propagation_policy = propagation_policy
 
-    @activity.defn(name=ACTIVITY_APPLY_KUBERNETES)
+    @implements(KUBERNETES.apply)
     async def apply(self, request: ApplyRequest) -> TargetResult:
         """Server-side apply, fenced on the version annotation and on the row (checked right
         before the call); then the status subresource, preconditioned on what the apply
@@ -112,7 +110,7 @@ class KubernetesActivities:
             classify=classify,
         )
 
-    @activity.defn(name=ACTIVITY_DELETE_KUBERNETES)
+    @implements(KUBERNETES.remove)
     async def delete(self, request: DeleteRequest) -> TargetResult:
         """Delete the CR unless it holds a newer version; a missing CR is done."""
 

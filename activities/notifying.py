@@ -23,16 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.contracts import (
-    ACTIVITY_DELIVER_NOTIFICATION,
-    ACTIVITY_NOTIFY_RECEIVERS,
-    NOTIFY_EVENTS,
-    Delivery,
-    Notice,
-)
+from workflows.contracts import NOTIFY_EVENTS, Delivery, Notice
+from workflows.declarations import DELIVER_NOTIFICATION, NOTIFY_RECEIVERS, implements
 
 SCHEMA_VERSION = 1
 FORMAT_JSON = "json"
@@ -129,12 +123,12 @@ class NotifyActivities:
     def __init__(self, config: Callable[[], NotifyConfig]) -> None:
         self.config = config
 
-    @activity.defn(name=ACTIVITY_NOTIFY_RECEIVERS)
+    @implements(NOTIFY_RECEIVERS)
     async def receivers(self, notice: Notice) -> list[str]:
         """The receivers subscribed to ``notice.event``."""
         return self.config().subscribed(notice.event)
 
-    @activity.defn(name=ACTIVITY_DELIVER_NOTIFICATION)
+    @implements(DELIVER_NOTIFICATION)
     async def deliver(self, delivery: Delivery) -> int:
         """POST the notice to one receiver; its HTTP status when it took it."""
         receiver = self.config().receiver(delivery.receiver)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from temporalio import activity
-
-from workflows.contracts import ACTIVITY_SYNC_OPTIONS, SyncOptions
+from workflows.contracts import SyncOptions
+from workflows.declarations import SYNC_OPTIONS, implements
 
 
 class OptionsActivities:
@@ -20,7 +19,7 @@ class OptionsActivities:
     def __init__(self, current: Callable[[], SyncOptions]) -> None:
         self.current = current
 
-    @activity.defn(name=ACTIVITY_SYNC_OPTIONS)
+    @implements(SYNC_OPTIONS)
     async def sync_options(self) -> SyncOptions:
         """The options this worker runs with; no I/O, never fails."""
         return self.current()

@@ -5,23 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import Engine
-from temporalio import activity
 
 from activities.provenancing import note, note_coalesced
 from api.persistence import provenance, syncstatus
-from workflows.contracts import (
-    ACTIVITY_FINISH_DELETE,
-    ACTIVITY_RECORD_FAILURE,
-    DeleteRequest,
-    FailureReport,
-)
+from workflows.contracts import DeleteRequest, FailureReport
+from workflows.declarations import FINISH_DELETE, RECORD_FAILURE, implements
 
 
 class StatusActivities:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    @activity.defn(name=ACTIVITY_RECORD_FAILURE)
+    @implements(RECORD_FAILURE)
     async def record_failure(self, report: FailureReport) -> None:
         """Mark the sync of ``report.seq`` Failed on its target, or, for a transient failure,
         Retrying with its attempts and error (idempotent)."""
@@ -46,7 +41,7 @@ class StatusActivities:
             detail={"target": report.target, "error": report.error, "attempts": report.attempts},
         )
 
-    @activity.defn(name=ACTIVITY_FINISH_DELETE)
+    @implements(FINISH_DELETE)
     async def finish_delete(self, request: DeleteRequest) -> None:
         """Clean the status and purge the tombstone of a compensated delete (idempotent)."""
         done = await asyncio.to_thread(

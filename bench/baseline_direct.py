@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from k8s.applying import apply_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import render_appconfig
-from rendersync.runtime import run_until_signalled
+from rendersync.processes import run_until_signalled
 from rendersync.settings import Settings
 from worker.events import PoisonMessageError, parse_change
 from worker.topics import wait_for_topic

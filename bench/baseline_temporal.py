@@ -91,7 +91,7 @@ async def drive(address: str, task_queue: str, count: int) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     # Imported here: the workflow sandbox re-imports this module and needs none of it.
-    from rendersync.runtime import run_until_signalled
+    from rendersync.processes import run_until_signalled
 
     address, task_queue = argv
     return run_until_signalled(lambda stop: _serve(address, task_queue, stop))

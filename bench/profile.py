@@ -21,10 +21,11 @@ from temporalio.client import Client
 from bench import load
 from bench.session import Session
 from bench.stats import summary_ms
-from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES, workflow_id_for
+from workflows.contracts import workflow_id_for
+from workflows.declarations import GIT, KUBERNETES
 
 SAMPLE_KEYS = 150
-_SHORT = {ACTIVITY_APPLY_KUBERNETES: "k8s", ACTIVITY_APPLY_GIT: "git"}
+_SHORT = {KUBERNETES.apply.name: "k8s", GIT.apply.name: "git"}
 
 
 def _at(event: HistoryEvent) -> float:

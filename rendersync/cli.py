@@ -1,4 +1,7 @@
-"""The ``rendersync`` command: production entrypoints, the dev stack and operations."""
+"""The ``rendersync`` command: production entrypoints, the dev stack and operations.
+
+Each subcommand runs one function with the parsed arguments and the Settings: the
+long-running processes are those of ``rendersync.processes``."""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
-from rendersync import accesscli, changecli, commands
+from api.persistence.db import make_engine
+from api.persistence.migrating import upgrade
+from rendersync import accesscli, changecli, processes
 from rendersync.devstack import cli as devstack_cli
 from rendersync.logs import configure_logging
 from rendersync.ops import cli as ops_cli
@@ -28,12 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument("--host", help="listen address (default: RENDERSYNC_API__HOST)")
     api.add_argument("--port", type=int, help="listen port (default: RENDERSYNC_API__PORT)")
     api.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
-    api.set_defaults(run=commands.run_api)
+    api.set_defaults(run=processes.run_api)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="migrate the schema to the latest version").set_defaults(
-        run=commands.run_db_upgrade
+        run=run_db_upgrade
     )
 
     emu = sub.add_parser("k8s-emulator", help="serve the Kubernetes API emulator (test/dev)")
@@ -41,11 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--port", type=int, default=6443)
     emu.add_argument("--kubeconfig-out", help="write a kubeconfig pointing at the emulator")
     emu.add_argument("--install-crd", action="store_true", help="register the AppConfig CRD")
-    emu.set_defaults(run=commands.run_k8s_emulator)
+    emu.set_defaults(run=run_k8s_emulator)
     for name, run, what in (
-        ("relay", commands.run_relay, "publish the outbox to Kafka"),
-        ("bridge", commands.run_bridge, "hand Kafka change events to Temporal"),
-        ("worker", commands.run_worker, "run the Temporal worker (workflow + activities)"),
+        ("relay", processes.run_relay, "publish the outbox to Kafka"),
+        ("bridge", processes.run_bridge, "hand Kafka change events to Temporal"),
+        ("worker", processes.run_worker, "run the Temporal worker (workflow + activities)"),
     ):
         sub.add_parser(name, help=what).set_defaults(run=run)
     devstack_cli.add_parsers(sub)
@@ -65,6 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(level=settings.log.level, json_format=settings.log.json_format)
     run: Callable[[argparse.Namespace, Settings], int] = args.run
     return run(args, settings)
+
+
+def run_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    upgrade(make_engine(settings.db.url, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms))
+    return 0
+
+
+def run_k8s_emulator(args: argparse.Namespace, _settings: Settings) -> int:
+    from k8s.emulator import serve
+
+    kubeconfig = Path(args.kubeconfig_out) if args.kubeconfig_out else None
+    return serve(
+        host=args.host, port=args.port, kubeconfig_out=kubeconfig, install_crd=args.install_crd
+    )
 
 
 def setting_error(err: ValidationError) -> str:

@@ -1,13 +1,22 @@
-"""The long-running processes: relay, bridge and worker, built from Settings."""
+"""What ``rendersync api|relay|bridge|worker`` run: each ``run_*`` assembles that process
+from the Settings and runs it until SIGINT/SIGTERM (the API under uvicorn; relay, bridge and
+worker as asyncio programs with a metrics endpoint)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import uvicorn
+from fastapi import FastAPI
+from prometheus_client import start_http_server
 from sqlalchemy import Engine
 
 from activities.git import GitActivities
@@ -16,17 +25,113 @@ from activities.kubernetes import KubernetesActivities
 from activities.notifying import NotifyActivities
 from activities.options import OptionsActivities
 from activities.status import StatusActivities
+from api.limits import max_event_bytes
+from api.persistence.migrating import upgrade
+from api.web.app import create_app
 from k8s.client import make_api_client
+from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.settings import Settings, Target
-from rendersync.wiring import connect_temporal, engine_from, notify_config, sync_options
+from rendersync.wiring import (
+    api_replayer,
+    connect_temporal,
+    engine_from,
+    notify_config,
+    preview_targets,
+    sync_options,
+)
+from worker import publishing, running
 from worker.antientropy import run_anti_entropy
 from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
 from worker.drift import DriftRepair
-from worker.publishing import RelayConfig, run_relay
-from worker.running import build_worker, run_worker
+from worker.publishing import RelayConfig
+from worker.running import build_worker, served
 from worker.signalling import Signaller
 from worker.supervising import HelperLoop, supervise
+
+logger = logging.getLogger(__name__)
+
+
+def run_api(args: argparse.Namespace, settings: Settings) -> int:
+    """``rendersync api``: serve the REST API (after upgrading the schema, unless told not)."""
+    migrate = settings.api.migrate_on_start and not args.no_migrate
+    try:
+        app = build_app(settings, migrate=migrate)
+    except AuthConfigError as err:
+        print(f"rendersync api: {err}", file=sys.stderr)
+        return 2
+    host = args.host or settings.api.host
+    port = args.port if args.port is not None else settings.api.port
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+    return 0
+
+
+def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
+    engine = engine_from(settings)
+    auth = auth_config(settings, engine)
+    if migrate:
+        upgrade(engine)
+    return create_app(
+        engine=engine,
+        targets=tuple(t.value for t in settings.sync.targets),
+        ui_url=settings.temporal.ui_url,
+        temporal_namespace=settings.temporal.namespace,
+        default_page_limit=settings.api.default_page_limit,
+        max_body_bytes=settings.api.max_body_bytes,
+        max_event_bytes=max_event_bytes(settings.kafka.max_request_size),
+        auth=auth,
+        replayer=api_replayer(settings, engine),
+        previews=preview_targets(settings),
+    )
+
+
+def run_relay(_args: argparse.Namespace, settings: Settings) -> int:
+    """``rendersync relay``: publish the outbox to Kafka."""
+    return run_until_signalled(
+        lambda stop: relay_main(settings, stop),
+        metrics_port=settings.metrics.relay_port,
+        metrics_host=settings.metrics.host,
+    )
+
+
+def run_bridge(_args: argparse.Namespace, settings: Settings) -> int:
+    """``rendersync bridge``: hand Kafka change events to Temporal."""
+    return run_until_signalled(
+        lambda stop: bridge_main(settings, stop),
+        metrics_port=settings.metrics.bridge_port,
+        metrics_host=settings.metrics.host,
+    )
+
+
+def run_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    """``rendersync worker``: the Temporal worker and its helper loops."""
+    return run_until_signalled(
+        lambda stop: worker_main(settings, stop),
+        metrics_port=settings.metrics.worker_port,
+        metrics_host=settings.metrics.host,
+    )
+
+
+def run_until_signalled(
+    main: Callable[[asyncio.Event], Awaitable[None]],
+    *,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> int:
+    """Run ``main(stop)``; the first SIGINT/SIGTERM sets ``stop`` for a graceful exit."""
+    if metrics_port:
+        start_http_server(metrics_port, addr=metrics_host)
+        logger.info("metrics on http://%s:%d/metrics", metrics_host, metrics_port)
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+    return 0
 
 
 async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
@@ -40,7 +145,7 @@ async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
         idempotent_producer=kafka.idempotent_producer,
         max_request_size=kafka.max_request_size,
     )
-    await run_relay(config, engine_from(settings), stop=stop)
+    await publishing.run_relay(config, engine_from(settings), stop=stop)
 
 
 async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
@@ -86,16 +191,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
     # The worker owns the sync options: running workflows ask it before each event.
     options = OptionsActivities(lambda: sync_options(settings))
     notify = NotifyActivities(lambda: notify_config(settings))
-    parts = WorkerParts(
-        engine,
-        [
-            status.record_failure,
-            status.finish_delete,
-            options.sync_options,
-            notify.receivers,
-            notify.deliver,
-        ],
-    )
+    parts = WorkerParts(engine, served(status, options, notify))
     if Target.KUBERNETES in settings.sync.targets:
         kube = settings.kubernetes
         parts.kube = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
@@ -106,7 +202,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
             propagation_policy=kube.propagation_policy,
             request_timeout_s=kube.request_timeout_s,
         )
-        parts.activities += [k8s.apply, k8s.delete]
+        parts.activities += served(k8s)
     if Target.GIT in settings.sync.targets:
         git = settings.git
         parts.repo = GitRepository(
@@ -118,7 +214,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
             push_attempts=git.push_attempts,
         )
         git_activities = GitActivities(parts.repo, engine)
-        parts.activities += [git_activities.apply, git_activities.remove]
+        parts.activities += served(git_activities)
     try:
         yield parts
     finally:
@@ -167,6 +263,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             client,
             task_queue=settings.temporal.task_queue,
             activities=parts.activities,
+            targets=options.targets,
             graceful_shutdown_s=settings.sync.worker_grace_s,
         )
         helpers = [
@@ -174,7 +271,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             for name, loop in helper_loops(settings, parts, signaller).items()
         ]
         try:
-            await run_worker(worker, stop=stop)
+            await running.run_worker(worker, stop=stop)
         finally:
             for task in helpers:
                 task.cancel()

@@ -1,10 +1,16 @@
-"""The Temporal worker process: AppConfigSync plus the target and status activities."""
+"""The Temporal worker: AppConfigSync and DeliverNotification, plus the declared activities.
+
+The activities a worker serves are the methods of its activity objects that implement a
+declaration (``workflows.declarations.implements``): :func:`served` lists them, and
+:func:`build_worker` refuses to start without one that its targets require.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -12,8 +18,25 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from workflows import AppConfigSync, DeliverNotification
+from workflows.declarations import declaration_of, required
 
 logger = logging.getLogger(__name__)
+
+
+def served(*implementations: object) -> list[Callable[..., Any]]:
+    """The activity methods of ``implementations``: those implementing a declaration."""
+    return [
+        getattr(implementation, name)
+        for implementation in implementations
+        for name, function in inspect.getmembers(type(implementation), inspect.isfunction)
+        if declaration_of(function) is not None
+    ]
+
+
+def missing(activities: Iterable[Callable[..., Any]], *, targets: Iterable[str]) -> list[str]:
+    """The names of the activities syncing to ``targets`` needs that ``activities`` lack."""
+    names = {d.name for d in map(declaration_of, activities) if d is not None}
+    return [d.name for d in required(targets) if d.name not in names]
 
 
 def build_worker(
@@ -21,9 +44,15 @@ def build_worker(
     *,
     task_queue: str,
     activities: Sequence[Callable[..., Any]],
+    targets: Iterable[str],
     graceful_shutdown_s: float = 30.0,
     max_concurrent_activities: int = 100,
 ) -> Worker:
+    """A worker serving ``activities``; ValueError when one the sync to ``targets`` calls is
+    not among them (a workflow would wait for it forever)."""
+    lacking = missing(activities, targets=targets)
+    if lacking:
+        raise ValueError(f"the worker serves no activity {lacking}")
     return Worker(
         client,
         task_queue=task_queue,

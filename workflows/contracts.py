@@ -24,19 +24,9 @@ TARGET_GIT = "git"
 OP_UPSERT = "upsert"
 OP_DELETE = "delete"
 
-# Activity names (registered by the worker, mocked by tests under the same names).
-ACTIVITY_APPLY_KUBERNETES = "apply_kubernetes"
-ACTIVITY_DELETE_KUBERNETES = "delete_kubernetes"
-ACTIVITY_APPLY_GIT = "apply_git"
-ACTIVITY_REMOVE_GIT = "remove_git"
-ACTIVITY_RECORD_FAILURE = "record_failure"
-ACTIVITY_FINISH_DELETE = "finish_delete"
-#: Local activity: the worker's current SyncOptions, asked for before each handled event.
-ACTIVITY_SYNC_OPTIONS = "sync_options"
-#: The child workflow that delivers one notification, and its activities.
+# The activities are declared, with their argument and result types, in workflows.declarations.
+#: The child workflow that delivers one notification.
 NOTIFY_WORKFLOW_TYPE = "DeliverNotification"
-ACTIVITY_NOTIFY_RECEIVERS = "notify_receivers"
-ACTIVITY_DELIVER_NOTIFICATION = "deliver_notification"
 
 # Notification events: the state changes a webhook receiver can subscribe to.
 EVENT_FAILED = "Failed"

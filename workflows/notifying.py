@@ -24,8 +24,6 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
-        ACTIVITY_DELIVER_NOTIFICATION,
-        ACTIVITY_NOTIFY_RECEIVERS,
         EVENT_DELETED,
         EVENT_FAILED,
         EVENT_RECOVERED,
@@ -39,10 +37,10 @@ with workflow.unsafe.imports_passed_through():
         Notice,
         SyncOptions,
     )
+    from workflows.declarations import DELIVER_NOTIFICATION, NOTIFY_RECEIVERS, execute
 
 #: Patch id: runs recorded before notifications existed replay without them.
 PATCH_NOTIFY = "notify-state-changes"
-DELIVERY_TIMEOUT = timedelta(seconds=30)
 
 
 class Notifying:
@@ -124,13 +122,7 @@ class DeliverNotification:
 
     @workflow.run
     async def run(self, notice: Notice) -> int:
-        receivers = await workflow.execute_activity(
-            ACTIVITY_NOTIFY_RECEIVERS,
-            notice,
-            result_type=list[str],
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(maximum_attempts=5),
-        )
+        receivers = await execute(NOTIFY_RECEIVERS, notice)
         policy = RetryPolicy(
             initial_interval=timedelta(seconds=1),
             backoff_coefficient=2.0,
@@ -138,10 +130,9 @@ class DeliverNotification:
             maximum_attempts=max(1, notice.delivery_attempts),
         )
         deliveries = [
-            workflow.execute_activity(
-                ACTIVITY_DELIVER_NOTIFICATION,
+            execute(
+                DELIVER_NOTIFICATION,
                 Delivery(receiver=receiver, notice=notice),
-                start_to_close_timeout=DELIVERY_TIMEOUT,
                 retry_policy=policy,
                 summary=f"{notice.event} to {receiver}",
             )

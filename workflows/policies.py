@@ -1,4 +1,4 @@
-"""Activity options of the AppConfigSync workflow: timeouts, retries and per-target activities.
+"""Activity options of the AppConfigSync workflow: timeouts and retries of its steps.
 
 A target step is one attempt per call: the workflow retries transient failures itself, with
 the exponential backoff ``SyncOptions`` says (capped at ``retry_max_interval_s``), forever.
@@ -13,27 +13,7 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
-from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
-    ACTIVITY_DELETE_KUBERNETES,
-    ACTIVITY_REMOVE_GIT,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
-    SyncOptions,
-)
-
-#: Target name -> activity that applies an ``ApplyRequest`` to it.
-APPLY_ACTIVITIES: dict[str, str] = {
-    TARGET_KUBERNETES: ACTIVITY_APPLY_KUBERNETES,
-    TARGET_GIT: ACTIVITY_APPLY_GIT,
-}
-
-#: Target name -> activity that undoes the sync for a ``DeleteRequest``.
-REMOVE_ACTIVITIES: dict[str, str] = {
-    TARGET_KUBERNETES: ACTIVITY_DELETE_KUBERNETES,
-    TARGET_GIT: ACTIVITY_REMOVE_GIT,
-}
+from workflows.contracts import SyncOptions
 
 #: A step the workflow retries itself: Temporal makes exactly one attempt per call.
 ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
@@ -43,18 +23,21 @@ BOUNDED_ATTEMPTS = 5
 MAX_EXPONENT = 64
 
 
-def unknown_targets(options: SyncOptions) -> list[str]:
-    """Targets in ``options`` that no activity serves (a configuration error)."""
-    return [t for t in options.targets if t not in APPLY_ACTIVITIES or t not in REMOVE_ACTIVITIES]
-
-
 def bounded_policy(options: SyncOptions) -> RetryPolicy:
     """The sync's backoff for a few attempts, for steps that must not hold the sync up."""
+    return step_policy(options, BOUNDED_ATTEMPTS)
+
+
+def step_policy(options: SyncOptions, attempts: int) -> RetryPolicy:
+    """One attempt when ``attempts`` is 1 (the workflow retries the step itself), otherwise
+    ``attempts`` at the sync's backoff."""
+    if attempts == 1:
+        return ONE_ATTEMPT
     return RetryPolicy(
         initial_interval=timedelta(seconds=options.retry_initial_interval_s),
         backoff_coefficient=options.retry_backoff,
         maximum_interval=timedelta(seconds=options.retry_max_interval_s),
-        maximum_attempts=BOUNDED_ATTEMPTS,
+        maximum_attempts=attempts,
     )
 
 

@@ -11,23 +11,28 @@ behind an older one. Deterministic: only workflow APIs, no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from typing import TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import ACTIVITY_SYNC_OPTIONS, SyncOptions
-    from workflows.policies import ONE_ATTEMPT, heartbeat_timeout, start_to_close, unknown_targets
+    from workflows.contracts import SyncOptions
+    from workflows.declarations import (
+        SYNC_OPTIONS,
+        Activity,
+        execute_local,
+        unknown_targets,
+    )
+    from workflows.policies import heartbeat_timeout, start_to_close, step_policy
 
+A = TypeVar("A")
+R = TypeVar("R")
 #: Patch ids: histories of runs started before a behaviour existed replay without it.
 PATCH_CANCEL_SUPERSEDED = "cancel-superseded-attempt"
 PATCH_RETRYING = "transient-errors-retry"
 PATCH_WORKER_OPTIONS = "options-from-worker"
-OPTIONS_TIMEOUT = timedelta(seconds=5)
-OPTIONS_RETRY = RetryPolicy(maximum_attempts=3)
 
 
 class StepError(Exception):
@@ -52,36 +57,36 @@ def never() -> bool:
 
 
 async def run_step(
-    activity: str,
-    arg: Any,
+    declared: Activity[A, R],
+    arg: A,
     *,
     options: SyncOptions,
     target: str,
     summary: str,
-    result_type: type | None = None,
-    retry_policy: RetryPolicy = ONE_ATTEMPT,
+    retry_policy: RetryPolicy | None = None,
     superseded: Callable[[], bool] = never,
-) -> Any:
-    """Run ``activity`` once (or as ``retry_policy`` says); the result, :class:`StepError`
-    when it failed, or :class:`SupersededError` when ``superseded()`` turned true first."""
+) -> R:
+    """Run the step ``declared`` as many times as it declares (or ``retry_policy`` says), with
+    the timeouts of ``options``; its result, :class:`StepError` when it failed, or
+    :class:`SupersededError` when ``superseded()`` turned true first."""
     handle = workflow.start_activity(
-        activity,
+        declared.name,
         arg,
-        result_type=result_type,
+        result_type=declared.result,
         start_to_close_timeout=start_to_close(options),
         heartbeat_timeout=heartbeat_timeout(options),
-        retry_policy=retry_policy,
+        retry_policy=retry_policy or step_policy(options, declared.attempts),
         summary=summary,
     )
     await workflow.wait_condition(lambda: handle.done() or superseded())
     if not handle.done() and workflow.patched(PATCH_CANCEL_SUPERSEDED):
         handle.cancel()
         try:
-            return await handle  # it finished before the cancellation reached it
+            return cast(R, await handle)  # it finished before the cancellation reached it
         except ActivityError as err:
-            raise SupersededError(activity) from err
+            raise SupersededError(declared.name) from err
     try:
-        return await handle
+        return cast(R, await handle)
     except ActivityError as err:
         raise StepError(target, str(err.cause or err), permanent=is_permanent(err)) from err
 
@@ -101,12 +106,7 @@ async def current_options(options: SyncOptions, *, key: str) -> SyncOptions:
     if not workflow.patched(PATCH_WORKER_OPTIONS):
         return options  # a run recorded before: its options are its input's
     try:
-        fresh = await workflow.execute_local_activity(
-            ACTIVITY_SYNC_OPTIONS,
-            result_type=SyncOptions,
-            start_to_close_timeout=OPTIONS_TIMEOUT,
-            retry_policy=OPTIONS_RETRY,
-        )
+        fresh = await execute_local(SYNC_OPTIONS)
     except ActivityError as err:
         workflow.logger.warning("%s: keeping the last sync options (%s)", key, err)
         return options
@@ -114,5 +114,4 @@ async def current_options(options: SyncOptions, *, key: str) -> SyncOptions:
     if bad:
         workflow.logger.error("%s: ignoring options with unknown targets %s", key, bad)
         return options
-    assert isinstance(fresh, SyncOptions)
     return fresh

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
-        ACTIVITY_FINISH_DELETE,
         PHASE_DELETED,
         PHASE_DELETING,
         PHASE_SYNCED,
@@ -24,12 +23,15 @@ with workflow.unsafe.imports_passed_through():
         ChangeEvent,
         DeleteRequest,
         SyncOptions,
-        TargetResult,
         TargetState,
     )
+    from workflows.declarations import FINISH_DELETE, TARGETS, Activity
     from workflows.inbox import Inbox
-    from workflows.policies import APPLY_ACTIVITIES, ONE_ATTEMPT, REMOVE_ACTIVITIES, bounded_policy
+    from workflows.policies import bounded_policy
     from workflows.steps import StepError, never, run_step
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 #: ``FailureReport.target`` when the final status clean-up of a delete fails.
 STATUS_TARGET = "status"
@@ -82,18 +84,16 @@ class TargetSteps:
                 return  # superseded: the newer event is handled next
             try:
                 result = await self._step(
-                    APPLY_ACTIVITIES[target],
+                    TARGETS[target].apply,
                     request,
                     target=target,
                     seq=event.seq,
-                    result_type=TargetResult,
                     superseded=lambda: self._inbox.newer_than(event.seq),
                 )
             except StepError as failed:
                 if first and failed.permanent:
                     await self._compensate(event, failed)
                 raise
-            assert isinstance(result, TargetResult)
             if result.skipped_newer:
                 continue  # nothing written: the target holds nothing of ours to undo
             previous = self._targets.get(target, TargetState()).applied_version
@@ -110,7 +110,7 @@ class TargetSteps:
 
         await self._remove_targets(request, superseded=superseded)
         await self._step(
-            ACTIVITY_FINISH_DELETE,
+            FINISH_DELETE,
             request,
             target=STATUS_TARGET,
             seq=event.seq,
@@ -133,14 +133,14 @@ class TargetSteps:
         request: DeleteRequest,
         *,
         only: list[str] | None = None,
-        policy: RetryPolicy = ONE_ATTEMPT,
+        policy: RetryPolicy | None = None,
         superseded: Callable[[], bool] = never,
     ) -> None:
         """Remove from the targets in reverse order of apply; each removal is idempotent."""
         for target in reversed(self._options.targets):
             if only is None or target in only:
                 await self._step(
-                    REMOVE_ACTIVITIES[target],
+                    TARGETS[target].remove,
                     request,
                     target=target,
                     seq=request.seq,
@@ -159,22 +159,22 @@ class TargetSteps:
 
     async def _step(
         self,
-        activity: str,
-        arg: Any,
+        declared: Activity[A, R],
+        arg: A,
         *,
         target: str,
         seq: int,
-        result_type: type | None = None,
-        policy: RetryPolicy = ONE_ATTEMPT,
+        policy: RetryPolicy | None = None,
         superseded: Callable[[], bool] = never,
-    ) -> Any:
+    ) -> R:
+        """Run the step ``declared`` for version ``seq``; ``policy`` replaces its declared
+        attempts (a compensation retries a few times)."""
         return await run_step(
-            activity,
+            declared,
             arg,
             options=self._options,
             target=target,
-            summary=f"{activity} {self._key} v{seq}",
-            result_type=result_type,
+            summary=f"{declared.name} {self._key} v{seq}",
             retry_policy=policy,
             superseded=superseded,
         )

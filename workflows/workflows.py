@@ -26,7 +26,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
-        ACTIVITY_RECORD_FAILURE,
         OP_DELETE,
         OP_UPSERT,
         PHASE_DELETED,
@@ -44,13 +43,10 @@ with workflow.unsafe.imports_passed_through():
         SyncInput,
         SyncState,
     )
+    from workflows.declarations import RECORD_FAILURE, unknown_targets
     from workflows.inbox import Inbox
     from workflows.notifying import Notifying
-    from workflows.policies import (
-        bounded_policy,
-        retry_delay,
-        unknown_targets,
-    )
+    from workflows.policies import retry_delay
     from workflows.steps import StepError, SupersededError, current_options, never
     from workflows.targets import TargetSteps
 
@@ -284,11 +280,10 @@ class AppConfigSync(TargetSteps, Notifying):
         superseded = never if permanent else (lambda: self._inbox.newer_than(event.seq))
         try:
             await self._step(
-                ACTIVITY_RECORD_FAILURE,
+                RECORD_FAILURE,
                 report,
                 target=failed.target,
                 seq=event.seq,
-                policy=bounded_policy(self._options),
                 superseded=superseded,
             )
         except (StepError, SupersededError) as unrecorded:

@@ -22,11 +22,10 @@ from tests.activities.conftest import Kube, PushGate, Rows, apply_request
 from tests.integration.git.conftest import git
 from tests.waiting import eventually
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
     ApplyRequest,
     TargetResult,
 )
+from workflows.declarations import GIT, KUBERNETES
 
 
 @dataclass(frozen=True)
@@ -121,11 +120,9 @@ async def test_attempt_timed_out_while_queued_stops_before_it_writes(
     row = rows.create("web")
     holder = await _held(push_gate, git_activities, rows)
     outcomes: list[str] = []
-    served = recorded(ACTIVITY_APPLY_GIT, git_activities.apply, outcomes)
+    served = recorded(GIT.apply.name, git_activities.apply, outcomes)
 
-    result = await _run(
-        temporal_client, served, Attempt(ACTIVITY_APPLY_GIT, apply_request(row), 3, 1)
-    )
+    result = await _run(temporal_client, served, Attempt(GIT.apply.name, apply_request(row), 3, 1))
     assert result.startswith("TimeoutError"), result
     await eventually(lambda: _true(bool(outcomes)), timeout_s=15, what="the attempt to end")
     assert outcomes == ["cancelled"]
@@ -147,14 +144,14 @@ async def test_attempt_cancelled_by_its_workflow_stops_before_it_writes(
         method="GET", path_regex=r"/appconfigs/web(\?|$)", latency_s=4, count=1
     )
     outcomes: list[str] = []
-    served = recorded(ACTIVITY_APPLY_KUBERNETES, kube.activities.apply, outcomes)
+    served = recorded(KUBERNETES.apply.name, kube.activities.apply, outcomes)
     queue = f"heartbeats-{uuid.uuid4().hex}"
     async with Worker(
         temporal_client, task_queue=queue, workflows=[AttemptOnce], activities=[served]
     ):
         handle = await temporal_client.start_workflow(
             AttemptOnce.run,
-            Attempt(ACTIVITY_APPLY_KUBERNETES, apply_request(row), 30, 1),
+            Attempt(KUBERNETES.apply.name, apply_request(row), 30, 1),
             id=f"attempt-{uuid.uuid4().hex}",
             task_queue=queue,
         )
@@ -177,7 +174,7 @@ async def test_attempt_longer_than_its_heartbeat_timeout_completes(
     row = rows.create("web")
     holder = await _held(push_gate, git_activities, rows)
     outcomes: list[str] = []
-    served = recorded(ACTIVITY_APPLY_GIT, git_activities.apply, outcomes)
+    served = recorded(GIT.apply.name, git_activities.apply, outcomes)
 
     async def release_later() -> None:
         queue = git_activities.repo._queue()
@@ -186,9 +183,7 @@ async def test_attempt_longer_than_its_heartbeat_timeout_completes(
         push_gate.open()
 
     release = asyncio.create_task(release_later())
-    result = await _run(
-        temporal_client, served, Attempt(ACTIVITY_APPLY_GIT, apply_request(row), 30, 1)
-    )
+    result = await _run(temporal_client, served, Attempt(GIT.apply.name, apply_request(row), 30, 1))
     await release
     await asyncio.wait_for(holder, timeout=30)
     assert result == "completed"

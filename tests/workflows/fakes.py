@@ -1,9 +1,9 @@
-"""Scripted stand-ins for the sync activities, registered under the real activity names."""
+"""Scripted stand-ins for the sync activities, registered under their declared names."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,20 +11,19 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
-    ACTIVITY_DELETE_KUBERNETES,
-    ACTIVITY_FINISH_DELETE,
-    ACTIVITY_RECORD_FAILURE,
-    ACTIVITY_REMOVE_GIT,
-    ACTIVITY_SYNC_OPTIONS,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
     ApplyRequest,
     DeleteRequest,
     FailureReport,
     SyncOptions,
     TargetResult,
+)
+from workflows.declarations import (
+    FINISH_DELETE,
+    RECORD_FAILURE,
+    SYNC_OPTIONS,
+    TARGETS,
+    Target,
+    implements,
 )
 
 WAIT_S = 15.0
@@ -91,15 +90,29 @@ class FakeActivities:
         return [c.seq for c in self.calls if c.activity == activity_name]
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [
-            self.apply_kubernetes,
-            self.apply_git,
-            self.delete_kubernetes,
-            self.remove_git,
+        """A fake of each activity the sync workflow calls: both of every declared target."""
+        fakes: list[Callable[..., Any]] = [
             self.finish_delete,
             self.record_failure,
             self.sync_options,
         ]
+        for target in TARGETS.values():
+            fakes += [self._fake_apply(target), self._fake_remove(target)]
+        return fakes
+
+    def _fake_apply(self, target: Target) -> Callable[[ApplyRequest], Awaitable[TargetResult]]:
+        @activity.defn(name=target.apply.name)
+        async def apply(request: ApplyRequest) -> TargetResult:
+            return await self._apply(target.apply.name, target.name, request)
+
+        return apply
+
+    def _fake_remove(self, target: Target) -> Callable[[DeleteRequest], Awaitable[TargetResult]]:
+        @activity.defn(name=target.remove.name)
+        async def remove(request: DeleteRequest) -> TargetResult:
+            return await self._remove(target.remove.name, target.name, request)
+
+        return remove
 
     async def _step(self, activity_name: str, seq: int) -> None:
         self.calls.append(Call(activity_name, seq))
@@ -127,31 +140,15 @@ class FakeActivities:
         await self._step(activity_name, request.seq)
         return TargetResult(target, request.seq)
 
-    @activity.defn(name=ACTIVITY_APPLY_KUBERNETES)
-    async def apply_kubernetes(self, request: ApplyRequest) -> TargetResult:
-        return await self._apply(ACTIVITY_APPLY_KUBERNETES, TARGET_KUBERNETES, request)
-
-    @activity.defn(name=ACTIVITY_APPLY_GIT)
-    async def apply_git(self, request: ApplyRequest) -> TargetResult:
-        return await self._apply(ACTIVITY_APPLY_GIT, TARGET_GIT, request)
-
-    @activity.defn(name=ACTIVITY_DELETE_KUBERNETES)
-    async def delete_kubernetes(self, request: DeleteRequest) -> TargetResult:
-        return await self._remove(ACTIVITY_DELETE_KUBERNETES, TARGET_KUBERNETES, request)
-
-    @activity.defn(name=ACTIVITY_REMOVE_GIT)
-    async def remove_git(self, request: DeleteRequest) -> TargetResult:
-        return await self._remove(ACTIVITY_REMOVE_GIT, TARGET_GIT, request)
-
-    @activity.defn(name=ACTIVITY_FINISH_DELETE)
+    @implements(FINISH_DELETE)
     async def finish_delete(self, request: DeleteRequest) -> None:
-        await self._step(ACTIVITY_FINISH_DELETE, request.seq)
+        await self._step(FINISH_DELETE.name, request.seq)
 
-    @activity.defn(name=ACTIVITY_RECORD_FAILURE)
+    @implements(RECORD_FAILURE)
     async def record_failure(self, report: FailureReport) -> None:
-        await self._step(ACTIVITY_RECORD_FAILURE, report.seq)
+        await self._step(RECORD_FAILURE.name, report.seq)
         self.reports.append(report)
 
-    @activity.defn(name=ACTIVITY_SYNC_OPTIONS)
+    @implements(SYNC_OPTIONS)
     async def sync_options(self) -> SyncOptions:
         return self.current_options()

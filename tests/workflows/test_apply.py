@@ -10,8 +10,6 @@ from temporalio.client import WorkflowFailureError
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
     PHASE_SYNCED,
     PHASE_SYNCING,
     QUERY_STATE,
@@ -21,6 +19,7 @@ from workflows.contracts import (
     SyncState,
     TargetState,
 )
+from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -30,8 +29,8 @@ async def test_create_applies_kubernetes_then_git(sync: SyncDriver, fake: FakeAc
 
     state = await sync.wait_synced(1)
 
-    assert fake.names() == [ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT]
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1]
+    assert fake.names() == [KUBERNETES.apply.name, GIT.apply.name]
+    assert fake.versions(KUBERNETES.apply.name) == [1]
     assert state.key == sync.key
     assert state.desired_version == 1
     assert state.targets == {
@@ -48,13 +47,13 @@ async def test_targets_follow_the_configured_order(sync: SyncDriver, fake: FakeA
 
     await sync.wait_synced(3)
 
-    assert fake.names() == [ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES]
+    assert fake.names() == [GIT.apply.name, KUBERNETES.apply.name]
 
 
 async def test_state_query_shows_syncing_while_applying(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    gate = fake.block(ACTIVITY_APPLY_GIT)
+    gate = fake.block(GIT.apply.name)
     await sync.upsert(1)
     await gate.wait_entered()
 
@@ -77,8 +76,8 @@ async def test_later_update_applies_to_every_target(sync: SyncDriver, fake: Fake
 
     state = await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2]
     assert state.events_seen == 2
 
 

@@ -11,13 +11,12 @@ from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
     PHASE_FAILED,
     PHASE_SYNCED,
     TARGET_GIT,
     TARGET_KUBERNETES,
 )
+from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -59,12 +58,12 @@ async def test_continues_as_new_carrying_state_and_pending_event(
     assert state.desired_version == 3
     assert state.targets[TARGET_KUBERNETES].applied_version == 3
     assert state.targets[TARGET_GIT].applied_version == 3
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2, 3]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2, 3]
 
     await sync.upsert(3, 2)  # dedupe survives the new run
     await sync.upsert(4)
     await sync.wait_synced(4)
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 3, 4]
+    assert fake.versions(GIT.apply.name) == [1, 2, 3, 4]
 
 
 async def test_failed_state_survives_continue_as_new(
@@ -74,7 +73,7 @@ async def test_failed_state_survives_continue_as_new(
     await sync.upsert(1)
     await sync.wait_synced(1)
     first_run = await run_id(sync)
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
     await sync.upsert(2)
     await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
 
@@ -87,4 +86,4 @@ async def test_failed_state_survives_continue_as_new(
 
     await sync.retry()
     await sync.wait_synced(2)
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2, 2]

@@ -9,20 +9,16 @@ import pytest
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
-    ACTIVITY_DELETE_KUBERNETES,
-    ACTIVITY_FINISH_DELETE,
-    ACTIVITY_REMOVE_GIT,
     PHASE_DELETED,
     PHASE_DELETING,
     SyncState,
 )
+from workflows.declarations import FINISH_DELETE, GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-APPLY = [ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT]
-COMPENSATE = [ACTIVITY_REMOVE_GIT, ACTIVITY_DELETE_KUBERNETES, ACTIVITY_FINISH_DELETE]
+APPLY = [KUBERNETES.apply.name, GIT.apply.name]
+COMPENSATE = [GIT.remove.name, KUBERNETES.remove.name, FINISH_DELETE.name]
 
 
 async def result(sync: SyncDriver) -> SyncState:
@@ -39,7 +35,7 @@ async def test_delete_compensates_in_reverse_and_completes(
     final = await result(sync)
 
     assert fake.names() == APPLY + COMPENSATE
-    assert fake.versions(ACTIVITY_FINISH_DELETE) == [2]
+    assert fake.versions(FINISH_DELETE.name) == [2]
     assert final.phase == PHASE_DELETED
     assert final.handled_version == 2
     assert final.targets == {}
@@ -61,7 +57,7 @@ async def test_recreate_during_delete_applies_after_compensation(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    gate = fake.block(ACTIVITY_REMOVE_GIT)
+    gate = fake.block(GIT.remove.name)
     await sync.delete(2)
     await gate.wait_entered()
     assert (await sync.state()).phase == PHASE_DELETING
@@ -73,7 +69,7 @@ async def test_recreate_during_delete_applies_after_compensation(
     state = await sync.wait_synced(3)
 
     assert fake.names() == APPLY + COMPENSATE + APPLY
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 3]
+    assert fake.versions(GIT.apply.name) == [1, 3]
     assert set(state.targets) == {"kubernetes", "git"}
 
 
@@ -95,7 +91,7 @@ async def test_recreate_after_completed_delete_starts_a_new_run(
 
 
 async def test_delete_racing_with_updates(sync: SyncDriver, fake: FakeActivities) -> None:
-    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    gate = fake.block(KUBERNETES.apply.name)
     await sync.upsert(1)
     await gate.wait_entered()
     await sync.upsert(2)
@@ -108,15 +104,15 @@ async def test_delete_racing_with_updates(sync: SyncDriver, fake: FakeActivities
 
     # v1's attempt is cancelled by the newer events; the delete is never coalesced away: its
     # compensation runs after every apply of the old incarnation and before the recreate.
-    assert fake.versions(ACTIVITY_REMOVE_GIT) == [3]
+    assert fake.versions(GIT.remove.name) == [3]
     assert_compensation_between(fake, old_below=3, new_above=3)
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES)[-1] == 5
+    assert fake.versions(KUBERNETES.apply.name)[-1] == 5
 
 
 async def test_updates_then_delete_skip_superseded_updates_and_complete(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    gate = fake.block(KUBERNETES.apply.name)
     await sync.upsert(1)
     await gate.wait_entered()
     await sync.upsert(2, 3)
@@ -127,7 +123,7 @@ async def test_updates_then_delete_skip_superseded_updates_and_complete(
     final = await result(sync)
 
     assert fake.names()[-3:] == COMPENSATE
-    assert fake.versions(ACTIVITY_REMOVE_GIT) == [4]
+    assert fake.versions(GIT.remove.name) == [4]
     assert_compensation_between(fake, old_below=4, new_above=4)
     assert final.handled_version == 4
     assert final.events_seen == 5
@@ -137,8 +133,8 @@ def assert_compensation_between(fake: FakeActivities, *, old_below: int, new_abo
     """Every apply before the compensation is of an older version, every one after of a newer
     (a recreate): the delete was neither skipped nor overtaken."""
     names = fake.names()
-    start = names.index(ACTIVITY_REMOVE_GIT)
-    applies = {ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT}
+    start = names.index(GIT.remove.name)
+    applies = {KUBERNETES.apply.name, GIT.apply.name}
     before = [c.seq for c in fake.calls[:start] if c.activity in applies]
     after = [c.seq for c in fake.calls[start:] if c.activity in applies]
     assert all(seq < old_below for seq in before), fake.calls

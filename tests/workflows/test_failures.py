@@ -9,12 +9,6 @@ import pytest
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
-    ACTIVITY_DELETE_KUBERNETES,
-    ACTIVITY_FINISH_DELETE,
-    ACTIVITY_RECORD_FAILURE,
-    ACTIVITY_REMOVE_GIT,
     PHASE_FAILED,
     PHASE_RETRYING,
     TARGET_GIT,
@@ -23,6 +17,7 @@ from workflows.contracts import (
     SyncState,
     workflow_id_for,
 )
+from workflows.declarations import FINISH_DELETE, GIT, KUBERNETES, RECORD_FAILURE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -36,12 +31,12 @@ async def wait_failed(sync: SyncDriver, seq: int) -> SyncState:
 async def test_transient_failures_are_retried_to_success(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    fake.fail(ACTIVITY_APPLY_GIT, times=2)
+    fake.fail(GIT.apply.name, times=2)
 
     await sync.upsert(1)
     await sync.wait_synced(1)
 
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 1, 1]
+    assert fake.versions(GIT.apply.name) == [1, 1, 1]
     # Each failed attempt is recorded as Retrying (never Failed), with its count.
     assert [(r.permanent, r.attempts) for r in fake.reports] == [(False, 1), (False, 2)]
     assert (await sync.state()).attempts == 0
@@ -52,7 +47,7 @@ async def test_transient_failures_retry_without_end_and_show_retrying(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    fake.fail(ACTIVITY_APPLY_KUBERNETES, times=12)  # far beyond the old 8-attempt budget
+    fake.fail(KUBERNETES.apply.name, times=12)  # far beyond the old 8-attempt budget
 
     await sync.upsert(2)
     state = await sync.wait_state(
@@ -64,7 +59,7 @@ async def test_transient_failures_retry_without_end_and_show_retrying(
     assert await sync.sync_state_attribute() == PHASE_RETRYING
 
     state = await sync.wait_synced(2)
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1] + [2] * 13
+    assert fake.versions(KUBERNETES.apply.name) == [1] + [2] * 13
     assert (state.attempts, state.retrying_version, state.last_error) == (0, 0, "")
     assert all(not r.permanent for r in fake.reports)
 
@@ -73,14 +68,14 @@ async def test_newer_change_interrupts_the_backoff_of_a_retrying_one(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
     sync.options = replace(FAST_RETRIES, retry_initial_interval_s=600, retry_max_interval_s=600)
-    fake.fail(ACTIVITY_APPLY_GIT, times=1)
+    fake.fail(GIT.apply.name, times=1)
     await sync.upsert(1)
     await sync.wait_state(lambda s: s.phase == PHASE_RETRYING, "v1 Retrying")
 
     await sync.upsert(2)  # must not wait ten minutes behind v1
     await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2]
 
 
 async def test_newer_change_cancels_a_hanging_attempt(
@@ -88,41 +83,41 @@ async def test_newer_change_cancels_a_hanging_attempt(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    gate = fake.block(ACTIVITY_APPLY_GIT)  # v2's Git write hangs (a stuck push, say)
+    gate = fake.block(GIT.apply.name)  # v2's Git write hangs (a stuck push, say)
     await sync.upsert(2)
     await gate.wait_entered()
 
     await sync.upsert(3)
     state = await sync.wait_synced(3)
 
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 3]
+    assert fake.versions(GIT.apply.name) == [1, 2, 3]
     assert state.targets[TARGET_GIT].applied_version == 3
 
 
 async def test_retry_signal_cuts_the_backoff_short(sync: SyncDriver, fake: FakeActivities) -> None:
     sync.options = replace(FAST_RETRIES, retry_initial_interval_s=600, retry_max_interval_s=600)
-    fake.fail(ACTIVITY_APPLY_KUBERNETES, times=1)
+    fake.fail(KUBERNETES.apply.name, times=1)
     await sync.upsert(1)
     await sync.wait_state(lambda s: s.phase == PHASE_RETRYING, "Retrying")
 
     await sync.retry()
     await sync.wait_synced(1)
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 1]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 1]
 
 
 async def test_a_retrying_sync_continues_as_new_and_keeps_retrying(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
     sync.options = replace(FAST_RETRIES, continue_as_new_after=3)
-    fake.fail(ACTIVITY_APPLY_GIT, times=6)
+    fake.fail(GIT.apply.name, times=6)
     await sync.upsert(1)
     first_run = (await sync.handle.describe()).run_id
 
     state = await sync.wait_synced(1)
 
     assert (await sync.handle.describe()).run_id != first_run
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1] * 7
+    assert fake.versions(GIT.apply.name) == [1] * 7
     assert state.events_seen == 1
 
 
@@ -131,13 +126,13 @@ async def test_permanent_failure_is_failed_and_recorded(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
 
     await sync.upsert(2)
     state = await wait_failed(sync, 2)
     await sync.wait_state(lambda s: len(fake.reports) == 1, "failure recorded")
 
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]  # not retried
+    assert fake.versions(GIT.apply.name) == [1, 2]  # not retried
     assert state.targets[TARGET_KUBERNETES].applied_version == 2  # not a first apply: kept
     assert "apply_git v2 failed" in state.last_error
     assert await sync.sync_state_attribute() == PHASE_FAILED
@@ -154,33 +149,33 @@ async def test_failed_sync_waits_and_retry_signal_cures_it(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
     await sync.upsert(2)
     await wait_failed(sync, 2)
 
     await sync.upsert(2)  # a redelivered duplicate does not re-drive a failed sync
     await sync.wait_state(lambda s: s.events_seen == 3, "duplicate received")
     assert (await sync.state()).phase == PHASE_FAILED
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2]
 
     await sync.retry()
     state = await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2, 2]
     assert state.last_error == ""
     assert state.failed_version == 0
 
 
 async def test_newer_change_cures_a_failed_sync(sync: SyncDriver, fake: FakeActivities) -> None:
-    fake.fail(ACTIVITY_APPLY_KUBERNETES, permanent=True)
+    fake.fail(KUBERNETES.apply.name, permanent=True)
     await sync.upsert(1)
     await wait_failed(sync, 1)
 
     await sync.upsert(2)
     await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [2]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [2]
 
 
 async def test_retry_when_not_failed_is_ignored(sync: SyncDriver, fake: FakeActivities) -> None:
@@ -191,35 +186,35 @@ async def test_retry_when_not_failed_is_ignored(sync: SyncDriver, fake: FakeActi
     await sync.upsert(2)
     await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2]
 
 
 async def test_first_apply_failing_on_git_compensates_kubernetes(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
 
     await sync.upsert(1)
     state = await wait_failed(sync, 1)
     await sync.wait_state(lambda s: len(fake.reports) == 1, "failure recorded")
 
     assert fake.names() == [
-        ACTIVITY_APPLY_KUBERNETES,
-        ACTIVITY_APPLY_GIT,
-        ACTIVITY_DELETE_KUBERNETES,
-        ACTIVITY_RECORD_FAILURE,
+        KUBERNETES.apply.name,
+        GIT.apply.name,
+        KUBERNETES.remove.name,
+        RECORD_FAILURE.name,
     ]
-    assert fake.versions(ACTIVITY_DELETE_KUBERNETES) == [1]
+    assert fake.versions(KUBERNETES.remove.name) == [1]
     assert state.targets == {}
 
     await sync.retry()
     await sync.wait_synced(1)
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 1]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 1]
 
 
 async def test_failed_compensation_is_visible(sync: SyncDriver, fake: FakeActivities) -> None:
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
-    fake.fail(ACTIVITY_DELETE_KUBERNETES, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
+    fake.fail(KUBERNETES.remove.name, permanent=True)
 
     await sync.upsert(1)
     state = await wait_failed(sync, 1)
@@ -233,24 +228,24 @@ async def test_failed_delete_holds_back_a_recreate_until_retried(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    fake.fail(ACTIVITY_DELETE_KUBERNETES, permanent=True)
+    fake.fail(KUBERNETES.remove.name, permanent=True)
     await sync.delete(2)
     await wait_failed(sync, 2)
 
     await sync.upsert(3)
     state = await sync.wait_state(lambda s: s.desired_version == 3, "recreate seen")
     assert state.phase == PHASE_FAILED
-    assert ACTIVITY_FINISH_DELETE not in fake.names()
+    assert FINISH_DELETE.name not in fake.names()
 
     await sync.retry()
     await sync.wait_synced(3)
 
     assert fake.names()[-5:] == [
-        ACTIVITY_REMOVE_GIT,
-        ACTIVITY_DELETE_KUBERNETES,
-        ACTIVITY_FINISH_DELETE,
-        ACTIVITY_APPLY_KUBERNETES,
-        ACTIVITY_APPLY_GIT,
+        GIT.remove.name,
+        KUBERNETES.remove.name,
+        FINISH_DELETE.name,
+        KUBERNETES.apply.name,
+        GIT.apply.name,
     ]
 
 
@@ -258,16 +253,16 @@ async def test_skipped_results_do_not_count_as_applied(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
     # v1 is superseded in the database before any target writes it: nothing is applied.
-    fake.skip(ACTIVITY_APPLY_KUBERNETES)
-    fake.skip(ACTIVITY_APPLY_GIT)
+    fake.skip(KUBERNETES.apply.name)
+    fake.skip(GIT.apply.name)
     await sync.upsert(1)
     state = await sync.wait_synced(1)
     assert state.targets == {}
 
     # v2 is therefore still the first apply: its permanent failure on Git is compensated.
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
     await sync.upsert(2)
     state = await wait_failed(sync, 2)
 
-    assert fake.versions(ACTIVITY_DELETE_KUBERNETES) == [2]
+    assert fake.versions(KUBERNETES.remove.name) == [2]
     assert state.targets == {}

@@ -13,11 +13,6 @@ from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver, change
 from workflows import AppConfigSync
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
-    ACTIVITY_DELETE_KUBERNETES,
-    ACTIVITY_FINISH_DELETE,
-    ACTIVITY_REMOVE_GIT,
     OP_DELETE,
     OP_UPSERT,
     PHASE_DELETED,
@@ -25,11 +20,12 @@ from workflows.contracts import (
     ChangeEvent,
     SyncState,
 )
+from workflows.declarations import FINISH_DELETE, GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-APPLY = [ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT]
-COMPENSATE = [ACTIVITY_REMOVE_GIT, ACTIVITY_DELETE_KUBERNETES, ACTIVITY_FINISH_DELETE]
+APPLY = [KUBERNETES.apply.name, GIT.apply.name]
+COMPENSATE = [GIT.remove.name, KUBERNETES.remove.name, FINISH_DELETE.name]
 
 
 def forced(key: str, seq: int, op: str = OP_UPSERT) -> ChangeEvent:
@@ -54,7 +50,7 @@ async def test_forced_event_at_handled_version_reapplies_once(
     state = await sync.wait_synced(2)
 
     assert fake.names() == APPLY * 3
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 1, 2]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 1, 2]
     assert state.events_seen == 4
 
 
@@ -71,7 +67,7 @@ async def test_forced_event_older_than_newest_is_ignored(
     await sync.upsert(3)
     await sync.wait_synced(3)
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2, 3]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2, 3]
 
 
 async def test_forced_event_with_newer_version_is_a_normal_change(
@@ -87,7 +83,7 @@ async def test_forced_event_with_newer_version_is_a_normal_change(
 async def test_forced_event_during_its_apply_reapplies_after_it(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    gate = fake.block(KUBERNETES.apply.name)
     await sync.upsert(1)
     await gate.wait_entered()
     await sync.send(forced(sync.key, 1))
@@ -104,7 +100,7 @@ async def test_forced_event_for_a_pending_version_adds_nothing(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    gate = fake.block(ACTIVITY_REMOVE_GIT)  # the delete's compensation holds the recreate back
+    gate = fake.block(GIT.remove.name)  # the delete's compensation holds the recreate back
     await sync.delete(2)
     await gate.wait_entered()
     await sync.upsert(3)
@@ -117,8 +113,8 @@ async def test_forced_event_for_a_pending_version_adds_nothing(
     await sync.wait_synced(4)
 
     # v3 was pending behind the delete: it runs once, the forced v3 folded into it.
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 3, 4]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 3, 4]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 3, 4]
+    assert fake.versions(GIT.apply.name) == [1, 3, 4]
 
 
 async def test_forced_delete_reruns_the_compensation(
@@ -126,7 +122,7 @@ async def test_forced_delete_reruns_the_compensation(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    gate = fake.block(ACTIVITY_FINISH_DELETE)
+    gate = fake.block(FINISH_DELETE.name)
     await sync.delete(2)
     await gate.wait_entered()
     await sync.send(forced(sync.key, 2, OP_DELETE))
@@ -157,7 +153,7 @@ async def test_forced_delete_after_completion_runs_the_compensation_again(
 async def test_forced_event_does_not_lift_failed(sync: SyncDriver, fake: FakeActivities) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
     await sync.upsert(2)
     await sync.wait_state(lambda s: s.phase == PHASE_FAILED and len(fake.reports) == 1, "Failed")
     calls = len(fake.calls)
@@ -169,7 +165,7 @@ async def test_forced_event_does_not_lift_failed(sync: SyncDriver, fake: FakeAct
 
     await sync.retry()
     await sync.wait_synced(2)
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2, 2]
 
 
 async def test_history_with_forced_events_replays(sync: SyncDriver, fake: FakeActivities) -> None:
@@ -191,7 +187,7 @@ async def test_failed_forced_redrive_is_redriven_by_retry(
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
 
     await sync.send(forced(sync.key, 1))
     await sync.wait_state(
@@ -199,11 +195,11 @@ async def test_failed_forced_redrive_is_redriven_by_retry(
     )
     await sync.retry()
     state = await sync.wait_state(
-        lambda s: s.phase == "Synced" and len(fake.versions(ACTIVITY_APPLY_GIT)) == 3,
+        lambda s: s.phase == "Synced" and len(fake.versions(GIT.apply.name)) == 3,
         "forced v1 re-driven",
     )
 
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 1, 1]
+    assert fake.versions(GIT.apply.name) == [1, 1, 1]
     assert (state.failed_version, state.last_error) == (0, "")
 
 
@@ -214,12 +210,12 @@ async def test_failed_forced_redrive_is_carried_across_continue_as_new(
     await sync.upsert(1)
     await sync.wait_synced(1)
     first_run = (await sync.handle.describe()).run_id
-    fake.fail(ACTIVITY_APPLY_GIT, times=2, permanent=True)
+    fake.fail(GIT.apply.name, times=2, permanent=True)
     await sync.send(forced(sync.key, 1))
     await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "forced v1 Failed")
     await sync.retry()  # fails again: still Failed, and nothing may block continue-as-new
     await sync.wait_state(
-        lambda s: s.phase == PHASE_FAILED and len(fake.versions(ACTIVITY_APPLY_GIT)) == 3,
+        lambda s: s.phase == PHASE_FAILED and len(fake.versions(GIT.apply.name)) == 3,
         "re-drive failed again",
     )
 
@@ -232,7 +228,7 @@ async def test_failed_forced_redrive_is_carried_across_continue_as_new(
     )
     await sync.retry()
     await sync.wait_state(
-        lambda s: s.phase == "Synced" and len(fake.versions(ACTIVITY_APPLY_GIT)) == 4,
+        lambda s: s.phase == "Synced" and len(fake.versions(GIT.apply.name)) == 4,
         "forced v1 re-driven in the new run",
     )
 

@@ -9,12 +9,11 @@ import pytest
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver, change
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
     PHASE_SYNCED,
     TARGET_GIT,
     TARGET_KUBERNETES,
 )
+from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -25,7 +24,7 @@ async def test_a_target_added_to_the_settings_reaches_a_running_workflow(
     sync.options = replace(FAST_RETRIES, targets=(TARGET_KUBERNETES,))
     await sync.upsert(1)
     await sync.wait_synced(1)
-    assert fake.versions(ACTIVITY_APPLY_GIT) == []
+    assert fake.versions(GIT.apply.name) == []
 
     sync.options = FAST_RETRIES  # the worker now also renders into Git
     await sync.send(replace(change(sync.key, 1), force=True))  # anti-entropy's re-drive
@@ -35,7 +34,7 @@ async def test_a_target_added_to_the_settings_reaches_a_running_workflow(
     await sync.upsert(2)
     state = await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2]
     assert state.targets[TARGET_GIT].applied_version == 2
 
 
@@ -49,5 +48,5 @@ async def test_a_target_removed_from_the_settings_is_no_longer_written(
     await sync.upsert(2)
     await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [1]

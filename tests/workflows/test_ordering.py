@@ -6,11 +6,11 @@ import pytest
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import SyncDriver
-from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES
+from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-TARGET_ACTIVITIES = (ACTIVITY_APPLY_KUBERNETES, ACTIVITY_APPLY_GIT)
+TARGET_ACTIVITIES = (KUBERNETES.apply.name, GIT.apply.name)
 
 
 def assert_non_decreasing(fake: FakeActivities) -> None:
@@ -22,7 +22,7 @@ def assert_non_decreasing(fake: FakeActivities) -> None:
 async def test_burst_while_applying_ends_at_newest_without_waiting(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)  # v1's attempt hangs and is never released
+    gate = fake.block(KUBERNETES.apply.name)  # v1's attempt hangs and is never released
     await sync.upsert(1)
     await gate.wait_entered()
     await sync.upsert(2, 3, 4)
@@ -32,10 +32,10 @@ async def test_burst_while_applying_ends_at_newest_without_waiting(
     # v1's attempt was cancelled, not waited for; whatever of v2, v3 started before the next
     # event arrived was cancelled or finished in order; v1 never reached Git.
     assert not gate.released.is_set()
-    kubernetes = fake.versions(ACTIVITY_APPLY_KUBERNETES)
+    kubernetes = fake.versions(KUBERNETES.apply.name)
     assert (kubernetes[0], kubernetes[-1]) == (1, 4)
     assert kubernetes == sorted(kubernetes)
-    git = fake.versions(ACTIVITY_APPLY_GIT)
+    git = fake.versions(GIT.apply.name)
     assert git[-1] == 4
     assert git == sorted(git)
     assert 1 not in git
@@ -51,8 +51,8 @@ async def test_duplicates_are_ignored(sync: SyncDriver, fake: FakeActivities) ->
     await sync.upsert(2)
     await sync.wait_synced(2)
 
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 2]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 2]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2]
 
 
 async def test_out_of_order_events_never_regress_a_target(
@@ -67,8 +67,8 @@ async def test_out_of_order_events_never_regress_a_target(
     state = await sync.wait_synced(7)
 
     assert state.desired_version == 7
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [5, 7]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [5, 7]
+    assert fake.versions(KUBERNETES.apply.name) == [5, 7]
+    assert fake.versions(GIT.apply.name) == [5, 7]
     assert_non_decreasing(fake)
 
 
@@ -89,7 +89,7 @@ async def test_interleaved_stream_is_non_decreasing_and_ends_at_newest(
 async def test_older_event_arriving_late_does_not_replace_the_newest(
     sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    gate = fake.block(ACTIVITY_APPLY_GIT)
+    gate = fake.block(GIT.apply.name)
     await sync.upsert(1)
     await gate.wait_entered()
     await sync.upsert(4, 3, 2, 4)
@@ -99,5 +99,5 @@ async def test_older_event_arriving_late_does_not_replace_the_newest(
     state = await sync.wait_synced(4)
 
     assert state.desired_version == 4
-    assert fake.versions(ACTIVITY_APPLY_KUBERNETES) == [1, 4]
-    assert fake.versions(ACTIVITY_APPLY_GIT) == [1, 4]
+    assert fake.versions(KUBERNETES.apply.name) == [1, 4]
+    assert fake.versions(GIT.apply.name) == [1, 4]

@@ -10,19 +10,20 @@ from temporalio.worker import Replayer
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
 from workflows import AppConfigSync
-from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES, PHASE_FAILED
+from workflows.contracts import PHASE_FAILED
+from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 async def test_full_lifecycle_history_replays(sync: SyncDriver, fake: FakeActivities) -> None:
-    gate = fake.block(ACTIVITY_APPLY_KUBERNETES)
+    gate = fake.block(KUBERNETES.apply.name)
     await sync.upsert(1)
     await gate.wait_entered()
     await sync.upsert(3, 2)
     gate.release()
     await sync.wait_synced(3)
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
     await sync.upsert(4)
     await sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
     await sync.retry()

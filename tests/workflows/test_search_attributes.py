@@ -18,13 +18,13 @@ from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver, new_key, server_binary
 from workflows import AppConfigSync
 from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
     PHASE_DELETED,
     PHASE_FAILED,
     PHASE_SYNCED,
     SEARCH_ATTRIBUTE_KEY,
     SEARCH_ATTRIBUTE_STATE,
 )
+from workflows.declarations import GIT
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -72,7 +72,7 @@ async def wait_listed(client: Client, query: str, workflow_id: str) -> None:
 async def test_failed_sync_is_found_by_sync_state_and_key(
     dev_sync: SyncDriver, fake: FakeActivities
 ) -> None:
-    fake.fail(ACTIVITY_APPLY_GIT, permanent=True)
+    fake.fail(GIT.apply.name, permanent=True)
     await dev_sync.upsert(1)
     await dev_sync.wait_state(lambda s: s.phase == PHASE_FAILED, "Failed")
 

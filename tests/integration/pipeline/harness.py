@@ -39,7 +39,7 @@ from worker.collecting import OrphanCollection
 from worker.consuming import Bridge, BridgeConfig
 from worker.drift import DriftRepair
 from worker.publishing import RelayConfig, run_relay
-from worker.running import build_worker
+from worker.running import build_worker, served
 from worker.signalling import Signaller
 from worker.supervising import HelperLoop, supervise
 from workflows.contracts import SyncOptions
@@ -133,17 +133,8 @@ class Pipeline:
             self.client,
             task_queue=self.task_queue,
             graceful_shutdown_s=2,
-            activities=[
-                kube.apply,
-                kube.delete,
-                git.apply,
-                git.remove,
-                status.record_failure,
-                status.finish_delete,
-                options.sync_options,
-                notify.receivers,
-                notify.deliver,
-            ],
+            activities=served(kube, git, status, options, notify),
+            targets=self.options.targets,
         )
 
     def signaller(self) -> Signaller:
