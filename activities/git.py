@@ -7,9 +7,9 @@ from temporalio import activity
 
 from activities.applying import run_apply, run_removal, superseded
 from activities.failures import PERMANENT, TRANSIENT
-from activities.gitrepo import GitPermanentError, GitRepository
 from activities.kubernetes import render
 from activities.provenancing import origin
+from gitops.repository import GitPermanentError, GitRepository
 from k8s.manifests import RowCheck, render_yaml
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,

@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from activities.git import GitActivities
-from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
 from activities.notifying import NotifyActivities
 from activities.options import OptionsActivities
 from activities.status import StatusActivities
+from gitops.repository import GitRepository
 from k8s.client import make_api_client
 from rendersync.settings import Settings, Target
 from rendersync.wiring import connect_temporal, engine_from, notify_config, sync_options

@@ -26,12 +26,12 @@ from sqlalchemy import Engine, select, tuple_
 from sqlmodel import col
 from temporalio.client import Client
 
-from activities.gitfiles import file_version
-from activities.gitrepo import GitRepository
 from api.persistence.db import read_session
 from api.persistence.events import envelope, row_image
 from api.persistence.reading import get_appconfig, get_row
 from api.persistence.tables import AppConfigRow
+from gitops.files import file_version
+from gitops.repository import GitRepository
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs

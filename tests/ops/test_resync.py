@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from activities.git import path_of
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.manifests import render_appconfig, render_yaml
 from tests.integration.pipeline.harness import Pipeline

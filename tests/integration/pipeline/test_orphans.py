@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from activities.git import path_of
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from k8s.applying import apply_appconfig
 from k8s.manifests import render_appconfig, render_yaml
 from tests.integration.pipeline.harness import Pipeline

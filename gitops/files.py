@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from activities.gitcmd import GitPermanentError
+from gitops.command import GitPermanentError
 from k8s.manifests import RowCheck
 
 logger = logging.getLogger(__name__)
