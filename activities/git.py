@@ -11,6 +11,7 @@ from activities.kubernetes import render
 from activities.provenancing import origin
 from gitops.repository import GitPermanentError, GitRepository
 from k8s.manifests import RowCheck, render_yaml
+from vocabulary import git_path
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_REMOVE_GIT,
@@ -19,10 +20,6 @@ from workflows.contracts import (
     DeleteRequest,
     TargetResult,
 )
-
-
-def path_of(namespace: str, name: str) -> str:
-    return f"appconfigs/{namespace}/{name}.yaml"
 
 
 def commit_message(verb: str, key: str, version: int) -> str:
@@ -59,7 +56,7 @@ class GitActivities:
 
         async def operation(row_check: RowCheck) -> TargetResult:
             result = await self.repo.apply_file(
-                path=path_of(image.namespace, image.name),
+                path=git_path(image.namespace, image.name),
                 content=render_yaml(render(image)),
                 version=image.seq,
                 message=commit_message("apply", image.key, image.seq),
@@ -85,7 +82,7 @@ class GitActivities:
 
         async def operation(row_check: RowCheck) -> TargetResult:
             result = await self.repo.remove_file(
-                path=path_of(request.namespace, request.name),
+                path=git_path(request.namespace, request.name),
                 version=request.seq,
                 message=commit_message("remove", key, request.seq),
                 row_check=row_check,

@@ -26,6 +26,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from vocabulary import API_VERSION
 from workflows.contracts import (
     ACTIVITY_DELIVER_NOTIFICATION,
     ACTIVITY_NOTIFY_RECEIVERS,
@@ -80,7 +81,7 @@ class NotifyConfig:
 def payload(notice: Notice) -> dict[str, Any]:
     """The versioned JSON body (``schemaVersion`` 1)."""
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "SyncNotification",
         "schemaVersion": SCHEMA_VERSION,
         "id": notice.id,

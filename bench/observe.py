@@ -21,9 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from k8s.manifests import VERSION_ANNOTATION
+from vocabulary import API_VERSION, PLURAL, VERSION_ANNOTATION
 
-WATCH_PATH = "/apis/rendersync.dev/v1alpha1/appconfigs"
+WATCH_PATH = f"/apis/{API_VERSION}/{PLURAL}"
 _APPLY = re.compile(r"apply (\S+) @ (\d+)")
 _ZERO = "0" * 40
 

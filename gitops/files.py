@@ -11,10 +11,9 @@ import yaml
 
 from gitops.command import GitPermanentError
 from k8s.manifests import RowCheck
+from vocabulary import VERSION_ANNOTATION
 
 logger = logging.getLogger(__name__)
-
-VERSION_ANNOTATION = "rendersync.dev/version"
 
 
 def check_path(path: str) -> None:

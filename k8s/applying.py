@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from vocabulary import GROUP, PLURAL, VERSION
+
 from .errors import TransientKubernetesError, wrap
-from .manifests import GROUP, PLURAL, VERSION, RowCheck, holds_newer, version_of
+from .manifests import RowCheck, holds_newer, version_of
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The AppConfig custom resource as data: names, rendering, the version annotation, the CRD.
+"""The AppConfig custom resource as data: rendering, the version annotation, the CRD (the
+names it carries are in ``vocabulary``).
 
 Pure functions only. The same renderer feeds direct apply and the GitOps file, so both targets
 receive exactly the same object (and, through :func:`render_yaml`, the same bytes).
@@ -13,17 +14,11 @@ from typing import Any
 
 import yaml
 
-GROUP = "rendersync.dev"
-VERSION = "v1alpha1"
-PLURAL = "appconfigs"
-KIND = "AppConfig"
-API_VERSION = f"{GROUP}/{VERSION}"
-CRD_NAME = f"{PLURAL}.{GROUP}"
+from vocabulary import API_VERSION, KIND, VERSION_ANNOTATION
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "rendersync"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
-VERSION_ANNOTATION = "rendersync.dev/version"
 
 #: The fence's row check, evaluated immediately before a target write (just before the
 #: Kubernetes call; under the Git repository lock): the row's version, which is the highest

@@ -14,9 +14,9 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from activities.git import path_of
 from api.web.previewing import GitTip
 from gitops.command import failure, run_git
+from vocabulary import git_path
 
 _TIP = "refs/preview/tip"
 
@@ -41,7 +41,7 @@ class GitTipReader:
     async def read(self, namespace: str, name: str) -> GitTip:
         """The branch tip's commit and the key's file (None when absent; a commit of None:
         the branch does not exist yet). Git errors leave as ``gitops.command.GitError``."""
-        path = path_of(namespace, name)
+        path = git_path(namespace, name)
         async with self._lock:
             repo = await self._repository()
             refspec = f"+refs/heads/{self.branch}:{_TIP}"

@@ -35,6 +35,7 @@ from gitops.repository import GitRepository
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
+from vocabulary import GIT_ROOT, git_path
 from worker.events import parse_change
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent, SyncOptions
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 _CHUNK = 200
 #: Signals in flight at once: enough to overlap round trips, few enough for a small server.
 _CONCURRENCY = 8
-GIT_ROOT = "appconfigs"
 KIND_CR = "cr"
 KIND_GIT = "git"
 
@@ -220,7 +220,7 @@ async def _remove(
         )
     if orphan.kind == KIND_GIT and repo is not None:
         result = await repo.remove_file(
-            path=f"{GIT_ROOT}/{orphan.namespace}/{orphan.name}.yaml",
+            path=git_path(orphan.namespace, orphan.name),
             version=orphan.version,
             message=f"rendersync: prune {orphan.key} @ {orphan.version}",
         )

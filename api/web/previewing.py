@@ -27,6 +27,7 @@ from api.web.diffs import as_yaml, comparable, field_changes, unified
 from k8s.dryrun import DryRunApply
 from k8s.errors import KubernetesError
 from k8s.manifests import render_appconfig, render_yaml
+from vocabulary import API_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ async def preview(
     kubernetes = await _kubernetes(cr, "kubernetes" in targets, readers.kubernetes)
     git = await _git(row, cr, text, "git" in targets, readers.git)
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "AppConfigPreview",
         "namespace": row.namespace,
         "name": row.name,

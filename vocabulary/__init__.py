@@ -1,0 +1,41 @@
+"""The shared vocabulary: the one definition of each name the layers use for the same thing.
+
+The AppConfig resource's group, version, kind and plural, the version annotation the targets
+are fenced on, and the file of an AppConfig in the GitOps repository.
+
+Standard library only, no I/O and no project imports: every layer may import it, workflows
+included (sandbox-safe). The values are stored in CRs, Git files, the database and workflow
+histories, so changing one is a migration, not a rename. They are written out literally
+(``Final``); the models that pin the apiVersion and kind use the ``Literal`` types here.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+# --- The AppConfig custom resource ---------------------------------------------------------
+#: The types of ``API_VERSION`` and ``KIND``, for the models that pin them.
+ApiVersionLiteral = Literal["rendersync.dev/v1alpha1"]
+KindLiteral = Literal["AppConfig"]
+
+GROUP: Final = "rendersync.dev"
+VERSION: Final = "v1alpha1"
+KIND: Final[KindLiteral] = "AppConfig"
+PLURAL: Final = "appconfigs"
+#: ``{GROUP}/{VERSION}``: the apiVersion of the CR and of the API's own documents.
+API_VERSION: Final[ApiVersionLiteral] = "rendersync.dev/v1alpha1"
+#: ``{PLURAL}.{GROUP}``: the CRD's name, and the group-qualified resource of RBAC messages.
+CRD_NAME: Final = "appconfigs.rendersync.dev"
+
+#: The annotation holding the version (change sequence number) a target's copy was rendered
+#: at; every target write is fenced on it.
+VERSION_ANNOTATION: Final = "rendersync.dev/version"
+
+# --- The GitOps repository ------------------------------------------------------------------
+#: The folder that holds one file per AppConfig, ``{namespace}/{name}.yaml``.
+GIT_ROOT: Final = "appconfigs"
+
+
+def git_path(namespace: str, name: str) -> str:
+    """The file of the AppConfig ``{namespace}/{name}``, relative to the repository's root."""
+    return f"{GIT_ROOT}/{namespace}/{name}.yaml"
