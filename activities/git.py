@@ -11,11 +11,10 @@ from activities.kubernetes import render
 from activities.provenancing import origin
 from gitops.repository import GitPermanentError, GitRepository
 from k8s.manifests import RowCheck, render_yaml
-from vocabulary import git_path
+from vocabulary import TARGET_GIT, git_path
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_REMOVE_GIT,
-    TARGET_GIT,
     ApplyRequest,
     DeleteRequest,
     TargetResult,

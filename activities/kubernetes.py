@@ -12,10 +12,10 @@ from activities.applying import run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import classify
 from k8s.manifests import RowCheck, render_appconfig
+from vocabulary import TARGET_KUBERNETES
 from workflows.contracts import (
     ACTIVITY_APPLY_KUBERNETES,
     ACTIVITY_DELETE_KUBERNETES,
-    TARGET_KUBERNETES,
     AppConfigImage,
     ApplyRequest,
     DeleteRequest,

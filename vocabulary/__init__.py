@@ -1,7 +1,8 @@
 """The shared vocabulary: the one definition of each name the layers use for the same thing.
 
 The AppConfig resource's group, version, kind and plural, the version annotation the targets
-are fenced on, and the file of an AppConfig in the GitOps repository.
+are fenced on, the file of an AppConfig in the GitOps repository, and the sync's words: its
+targets, the ops of a change and the phases of a key.
 
 Standard library only, no I/O and no project imports: every layer may import it, workflows
 included (sandbox-safe). The values are stored in CRs, Git files, the database and workflow
@@ -39,3 +40,23 @@ GIT_ROOT: Final = "appconfigs"
 def git_path(namespace: str, name: str) -> str:
     """The file of the AppConfig ``{namespace}/{name}``, relative to the repository's root."""
     return f"{GIT_ROOT}/{namespace}/{name}.yaml"
+
+
+# --- The sync ---------------------------------------------------------------------------------
+#: The targets, named in ``SyncOptions.targets``, ``TargetResult.target`` and the status.
+TARGET_KUBERNETES: Final = "kubernetes"
+TARGET_GIT: Final = "git"
+
+#: The op of a change event: the row was written (its image is applied) or deleted.
+OP_UPSERT: Final = "upsert"
+OP_DELETE: Final = "delete"
+
+# Phases, as shown in the API's status.phase and the SyncState search attribute.
+PHASE_PENDING: Final = "Pending"
+PHASE_SYNCING: Final = "Syncing"
+PHASE_SYNCED: Final = "Synced"
+#: A transient error is being retried (without end, at a capped backoff).
+PHASE_RETRYING: Final = "Retrying"
+PHASE_FAILED: Final = "Failed"
+PHASE_DELETING: Final = "Deleting"
+PHASE_DELETED: Final = "Deleted"

@@ -23,6 +23,7 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED
     from workflows.contracts import (
         ACTIVITY_DELIVER_NOTIFICATION,
         ACTIVITY_NOTIFY_RECEIVERS,
@@ -31,10 +32,6 @@ with workflow.unsafe.imports_passed_through():
         EVENT_RECOVERED,
         EVENT_RETRYING,
         NOTIFY_WORKFLOW_TYPE,
-        PHASE_DELETED,
-        PHASE_FAILED,
-        PHASE_RETRYING,
-        PHASE_SYNCED,
         Delivery,
         Notice,
         SyncOptions,

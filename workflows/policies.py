@@ -13,13 +13,12 @@ from datetime import timedelta
 
 from temporalio.common import RetryPolicy
 
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_APPLY_KUBERNETES,
     ACTIVITY_DELETE_KUBERNETES,
     ACTIVITY_REMOVE_GIT,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
     SyncOptions,
 )
 

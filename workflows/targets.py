@@ -14,12 +14,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from vocabulary import PHASE_DELETED, PHASE_DELETING, PHASE_SYNCED, PHASE_SYNCING
     from workflows.contracts import (
         ACTIVITY_FINISH_DELETE,
-        PHASE_DELETED,
-        PHASE_DELETING,
-        PHASE_SYNCED,
-        PHASE_SYNCING,
         ApplyRequest,
         ChangeEvent,
         DeleteRequest,

@@ -19,8 +19,7 @@ from tests.activities.conftest import (
 )
 from tests.integration.git.conftest import git
 from tests.waiting import eventually
-from vocabulary import git_path
-from workflows.contracts import TARGET_GIT, TARGET_KUBERNETES
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES, git_path
 
 
 async def test_apply_slowed_past_a_compensated_delete_creates_no_cr(kube: Kube, rows: Rows) -> None:

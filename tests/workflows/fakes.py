@@ -10,6 +10,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_APPLY_KUBERNETES,
@@ -18,8 +19,6 @@ from workflows.contracts import (
     ACTIVITY_RECORD_FAILURE,
     ACTIVITY_REMOVE_GIT,
     ACTIVITY_SYNC_OPTIONS,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
     ApplyRequest,
     DeleteRequest,
     FailureReport,

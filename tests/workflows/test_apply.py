@@ -9,14 +9,11 @@ from temporalio.client import WorkflowFailureError
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
+from vocabulary import PHASE_SYNCED, PHASE_SYNCING, TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_APPLY_KUBERNETES,
-    PHASE_SYNCED,
-    PHASE_SYNCING,
     QUERY_STATE,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
     SyncOptions,
     SyncState,
     TargetState,

@@ -10,14 +10,8 @@ from temporalio.client import WorkflowExecutionStatus
 from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver
-from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
-    PHASE_FAILED,
-    PHASE_SYNCED,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
-)
+from vocabulary import PHASE_FAILED, PHASE_SYNCED, TARGET_GIT, TARGET_KUBERNETES
+from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -8,14 +8,13 @@ import pytest
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
+from vocabulary import PHASE_DELETED, PHASE_DELETING
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_APPLY_KUBERNETES,
     ACTIVITY_DELETE_KUBERNETES,
     ACTIVITY_FINISH_DELETE,
     ACTIVITY_REMOVE_GIT,
-    PHASE_DELETED,
-    PHASE_DELETING,
     SyncState,
 )
 

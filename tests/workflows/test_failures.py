@@ -8,6 +8,7 @@ import pytest
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver
+from vocabulary import PHASE_FAILED, PHASE_RETRYING, TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_APPLY_KUBERNETES,
@@ -15,10 +16,6 @@ from workflows.contracts import (
     ACTIVITY_FINISH_DELETE,
     ACTIVITY_RECORD_FAILURE,
     ACTIVITY_REMOVE_GIT,
-    PHASE_FAILED,
-    PHASE_RETRYING,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
     FailureReport,
     SyncState,
     workflow_id_for,

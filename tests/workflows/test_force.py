@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver, change
+from vocabulary import OP_DELETE, OP_UPSERT, PHASE_DELETED, PHASE_FAILED
 from workflows import AppConfigSync
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
@@ -18,10 +19,6 @@ from workflows.contracts import (
     ACTIVITY_DELETE_KUBERNETES,
     ACTIVITY_FINISH_DELETE,
     ACTIVITY_REMOVE_GIT,
-    OP_DELETE,
-    OP_UPSERT,
-    PHASE_DELETED,
-    PHASE_FAILED,
     ChangeEvent,
     SyncState,
 )

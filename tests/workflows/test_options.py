@@ -8,13 +8,8 @@ import pytest
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver, change
-from workflows.contracts import (
-    ACTIVITY_APPLY_GIT,
-    ACTIVITY_APPLY_KUBERNETES,
-    PHASE_SYNCED,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
-)
+from vocabulary import PHASE_SYNCED, TARGET_GIT, TARGET_KUBERNETES
+from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

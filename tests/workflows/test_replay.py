@@ -9,8 +9,9 @@ from temporalio.worker import Replayer
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
+from vocabulary import PHASE_FAILED
 from workflows import AppConfigSync
-from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES, PHASE_FAILED
+from workflows.contracts import ACTIVITY_APPLY_GIT, ACTIVITY_APPLY_KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
