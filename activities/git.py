@@ -10,8 +10,8 @@ from activities.failures import PERMANENT, TRANSIENT
 from activities.kubernetes import render
 from activities.provenancing import origin
 from gitops.repository import GitPermanentError, GitRepository
-from k8s.manifests import RowCheck, render_yaml
-from vocabulary import TARGET_GIT, git_path
+from k8s.manifests import render_yaml
+from vocabulary import TARGET_GIT, RowCheck, git_path
 from workflows.contracts import (
     ACTIVITY_APPLY_GIT,
     ACTIVITY_REMOVE_GIT,

@@ -11,8 +11,8 @@ from temporalio import activity
 from activities.applying import run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import classify
-from k8s.manifests import RowCheck, render_appconfig
-from vocabulary import TARGET_KUBERNETES
+from k8s.manifests import render_appconfig
+from vocabulary import TARGET_KUBERNETES, RowCheck
 from workflows.contracts import (
     ACTIVITY_APPLY_KUBERNETES,
     ACTIVITY_DELETE_KUBERNETES,

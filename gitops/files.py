@@ -10,8 +10,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from gitops.command import GitPermanentError
-from k8s.manifests import RowCheck
-from vocabulary import VERSION_ANNOTATION
+from vocabulary import VERSION_ANNOTATION, RowCheck
 
 logger = logging.getLogger(__name__)
 

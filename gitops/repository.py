@@ -20,7 +20,7 @@ from gitops.command import (
     run_git,
 )
 from gitops.files import Change, Staged, batch_message, check_path, file_version, write_text
-from k8s.manifests import RowCheck, holds_newer
+from vocabulary import RowCheck, holds_newer
 
 __all__ = ["GitError", "GitPermanentError", "GitRepository", "GitResult", "GitTransientError"]
 

@@ -1,8 +1,9 @@
 """The shared vocabulary: the one definition of each name the layers use for the same thing.
 
-The AppConfig resource's group, version, kind and plural, the version annotation the targets
-are fenced on, the file of an AppConfig in the GitOps repository, and the sync's words: its
-targets, the ops of a change and the phases of a key.
+The AppConfig resource's group, version, kind and plural; the version annotation the targets
+are fenced on and the fence's rule (the same for every target); the file of an AppConfig in
+the GitOps repository; and the sync's words: its targets, the ops of a change and the phases
+of a key.
 
 Standard library only, no I/O and no project imports: every layer may import it, workflows
 included (sandbox-safe). The values are stored in CRs, Git files, the database and workflow
@@ -12,6 +13,7 @@ histories, so changing one is a migration, not a rename. They are written out li
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Final, Literal
 
 # --- The AppConfig custom resource ---------------------------------------------------------
@@ -31,6 +33,27 @@ CRD_NAME: Final = "appconfigs.rendersync.dev"
 #: The annotation holding the version (change sequence number) a target's copy was rendered
 #: at; every target write is fenced on it.
 VERSION_ANNOTATION: Final = "rendersync.dev/version"
+
+#: The fence's row check, evaluated immediately before a target write (just before the
+#: Kubernetes call; under the Git repository lock): the row's version, which is the highest
+#: version a target may legitimately hold, or None when the version being written is no longer
+#: the row's (the row is gone, a tombstone, or newer), so the write is skipped as superseded.
+#: This covers targets where nothing is left to fence against.
+RowCheck = Callable[[], Awaitable[int | None]]
+
+
+def holds_newer(live: int | None, *, version: int, ceiling: int | None) -> bool:
+    """Whether a target holding ``live`` keeps it against a write (or removal) of ``version``.
+
+    Only a newer incarnation is kept: newer than ``version`` and not above ``ceiling``, the
+    row's version. The annotation is hand-editable, so a live version above the row's was
+    never written by rendersync for this row: it is drift, overwritten or removed. Without a
+    ceiling (None: no row was asked) every newer live version is kept.
+    """
+    if live is None or live <= version:
+        return False
+    return ceiling is None or live <= ceiling
+
 
 # --- The GitOps repository ------------------------------------------------------------------
 #: The folder that holds one file per AppConfig, ``{namespace}/{name}.yaml``.
