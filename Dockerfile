@@ -17,6 +17,8 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY worker ./worker
 COPY k8s ./k8s
+COPY gitops ./gitops
+COPY vocabulary ./vocabulary
 RUN pip wheel --wheel-dir /wheels .
 
 # --- runtime: a virtualenv installed from those wheels only, git, a non-root user ----------

@@ -15,7 +15,7 @@ from activities.heartbeating import heartbeating
 from activities.metrics import observe_applied
 from activities.provenancing import note, note_coalesced
 from api.persistence import provenance, syncstatus
-from k8s.manifests import RowCheck
+from vocabulary import RowCheck
 from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
 
 T = TypeVar("T")

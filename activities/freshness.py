@@ -4,7 +4,7 @@ Events are hints; the row decides. After a delete has been compensated (and its 
 purged), an older upsert (redelivered, or an attempt that outlived its timeout) would
 recreate the resource: the version fence at the target cannot stop it, because nothing is
 left there to compare with. So every write re-checks the row as close to the write as the
-target allows (see :data:`k8s.manifests.RowCheck`): immediately before the Kubernetes call,
+target allows (see :data:`vocabulary.RowCheck`): immediately before the Kubernetes call,
 and under the Git repository lock when the change is staged. A version that is no longer
 the row's is skipped as superseded; the newer change reaches the workflow on its own.
 """
@@ -16,7 +16,7 @@ import asyncio
 from sqlalchemy import Engine
 
 from api.persistence.reading import get_row
-from k8s.manifests import RowCheck
+from vocabulary import RowCheck
 from workflows.contracts import AppConfigImage, DeleteRequest
 
 

@@ -6,16 +6,13 @@ from sqlalchemy import Engine
 
 from activities.applying import run_apply, run_removal, superseded
 from activities.failures import PERMANENT, TRANSIENT
-from activities.gitrepo import GitPermanentError, GitRepository
 from activities.kubernetes import render
 from activities.provenancing import origin
-from k8s.manifests import RowCheck, render_yaml
-from workflows.contracts import TARGET_GIT, ApplyRequest, DeleteRequest, TargetResult
+from gitops.repository import GitPermanentError, GitRepository
+from k8s.manifests import render_yaml
+from vocabulary import TARGET_GIT, RowCheck, git_path
+from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
 from workflows.declarations import GIT, implements
-
-
-def path_of(namespace: str, name: str) -> str:
-    return f"appconfigs/{namespace}/{name}.yaml"
 
 
 def commit_message(verb: str, key: str, version: int) -> str:
@@ -52,7 +49,7 @@ class GitActivities:
 
         async def operation(row_check: RowCheck) -> TargetResult:
             result = await self.repo.apply_file(
-                path=path_of(image.namespace, image.name),
+                path=git_path(image.namespace, image.name),
                 content=render_yaml(render(image)),
                 version=image.seq,
                 message=commit_message("apply", image.key, image.seq),
@@ -78,7 +75,7 @@ class GitActivities:
 
         async def operation(row_check: RowCheck) -> TargetResult:
             result = await self.repo.remove_file(
-                path=path_of(request.namespace, request.name),
+                path=git_path(request.namespace, request.name),
                 version=request.seq,
                 message=commit_message("remove", key, request.seq),
                 row_check=row_check,

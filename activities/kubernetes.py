@@ -10,14 +10,9 @@ from sqlalchemy import Engine
 from activities.applying import run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import classify
-from k8s.manifests import RowCheck, render_appconfig
-from workflows.contracts import (
-    TARGET_KUBERNETES,
-    AppConfigImage,
-    ApplyRequest,
-    DeleteRequest,
-    TargetResult,
-)
+from k8s.manifests import render_appconfig
+from vocabulary import TARGET_KUBERNETES, RowCheck
+from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest, TargetResult
 from workflows.declarations import KUBERNETES, implements
 
 

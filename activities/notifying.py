@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from temporalio.exceptions import ApplicationError
 
+from vocabulary import API_VERSION
 from workflows.contracts import NOTIFY_EVENTS, Delivery, Notice
 from workflows.declarations import DELIVER_NOTIFICATION, NOTIFY_RECEIVERS, implements
 
@@ -74,7 +75,7 @@ class NotifyConfig:
 def payload(notice: Notice) -> dict[str, Any]:
     """The versioned JSON body (``schemaVersion`` 1)."""
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "SyncNotification",
         "schemaVersion": SCHEMA_VERSION,
         "id": notice.id,

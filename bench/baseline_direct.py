@@ -19,6 +19,7 @@ from k8s.client import make_api_client
 from k8s.manifests import render_appconfig
 from rendersync.processes import run_until_signalled
 from rendersync.settings import Settings
+from vocabulary import OP_UPSERT
 from worker.events import PoisonMessageError, parse_change
 from worker.topics import wait_for_topic
 
@@ -31,7 +32,7 @@ async def _apply(api: object, record: ConsumerRecord[bytes, bytes], field_manage
         event = parse_change(record.key, record.value)
     except PoisonMessageError:
         return
-    if event is None or event.image is None or event.op != "upsert":
+    if event is None or event.image is None or event.op != OP_UPSERT:
         return
     image = event.image
     cr = render_appconfig(

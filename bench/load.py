@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy import Engine, text
 
 from api.persistence import writing
+from vocabulary import API_VERSION, KIND
 
 NAMESPACE = "default"
 ACTOR = "bench"
@@ -99,8 +100,8 @@ def outbox_times(engine: Engine, low: int, high: int) -> dict[int, OutboxTimes]:
 
 async def _put(client: httpx.AsyncClient, name: str, i: int) -> Written | None:
     body = {
-        "apiVersion": "rendersync.dev/v1alpha1",
-        "kind": "AppConfig",
+        "apiVersion": API_VERSION,
+        "kind": KIND,
         "metadata": {"name": name},
         "spec": spec(i),
     }

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import httpx
 
-from k8s.manifests import VERSION_ANNOTATION
+from vocabulary import API_VERSION, PLURAL, TARGET_GIT, TARGET_KUBERNETES, VERSION_ANNOTATION
 
-WATCH_PATH = "/apis/rendersync.dev/v1alpha1/appconfigs"
+WATCH_PATH = f"/apis/{API_VERSION}/{PLURAL}"
 _APPLY = re.compile(r"apply (\S+) @ (\d+)")
 _ZERO = "0" * 40
 
@@ -153,9 +153,9 @@ class Targets:
         self.git = git
 
     def by_name(self) -> dict[str, Arrivals]:
-        found = {"kubernetes": self.kube.arrivals}
+        found = {TARGET_KUBERNETES: self.kube.arrivals}
         if self.git is not None:
-            found["git"] = self.git.arrivals
+            found[TARGET_GIT] = self.git.arrivals
         return found
 
     async def converge(self, finals: dict[str, int], *, timeout_s: float) -> bool:

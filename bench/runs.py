@@ -15,11 +15,12 @@ from bench.session import session
 from bench.stack import StackSpec
 from rendersync.devstack.services.childprocesses import ManagedProcess
 from rendersync.devstack.services.temporal import start_temporal_dev_server
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 
 logger = logging.getLogger(__name__)
 
-BOTH = ("kubernetes", "git")
-KUBE = ("kubernetes",)
+BOTH = (TARGET_KUBERNETES, TARGET_GIT)
+KUBE = (TARGET_KUBERNETES,)
 
 
 async def both_targets(config: BenchConfig, run_dir: Path) -> dict[str, Any]:

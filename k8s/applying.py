@@ -18,8 +18,10 @@ from typing import Any, TypeVar
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from vocabulary import GROUP, PLURAL, VERSION, RowCheck, holds_newer
+
 from .errors import TransientKubernetesError, wrap
-from .manifests import GROUP, PLURAL, VERSION, RowCheck, holds_newer, version_of
+from .manifests import version_of
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ async def apply_appconfig(
 ) -> ApplyOutcome:
     """Server-side apply ``cr`` (force, as ``field_manager``) unless a newer version is live.
 
-    ``row_check`` (see :data:`~k8s.manifests.RowCheck`) is evaluated after every read of the
+    ``row_check`` (see :data:`~vocabulary.RowCheck`) is evaluated after every read of the
     live object, immediately before the create or apply call: when it refuses, nothing is
     written (``superseded``). So an attempt that outlived the delete of its key cannot create
     an object that no row backs; the write stays pinned to the resourceVersion read before
@@ -96,7 +98,7 @@ async def apply_appconfig(
 
     Idempotent: applying the same version twice changes nothing. A live object with a higher
     ``rendersync.dev/version`` is left alone (``skipped_newer``) unless it is above the row's
-    version (drift, see :func:`~k8s.manifests.holds_newer`), which is overwritten. The write
+    version (drift, see :func:`~vocabulary.holds_newer`), which is overwritten. The write
     carries the resourceVersion that was read as a precondition; losing that race (409)
     re-reads and decides again, at most ``max_attempts`` times, then raises a transient error.
     An absent object is created with POST, so two creators cannot overwrite each other blindly

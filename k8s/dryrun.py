@@ -17,10 +17,11 @@ from typing import Any
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from vocabulary import GROUP, PLURAL, VERSION
+
 from .applying import APPLY_PATCH, _call, _content, read_appconfig
 from .client import make_api_client
 from .errors import wrap
-from .manifests import GROUP, PLURAL, VERSION
 
 
 @dataclass(frozen=True)

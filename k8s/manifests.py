@@ -1,4 +1,5 @@
-"""The AppConfig custom resource as data: names, rendering, the version annotation, the CRD.
+"""The AppConfig custom resource as data: rendering, the version annotation, the CRD (the
+names it carries are in ``vocabulary``).
 
 Pure functions only. The same renderer feeds direct apply and the GitOps file, so both targets
 receive exactly the same object (and, through :func:`render_yaml`, the same bytes).
@@ -8,29 +9,16 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
-GROUP = "rendersync.dev"
-VERSION = "v1alpha1"
-PLURAL = "appconfigs"
-KIND = "AppConfig"
-API_VERSION = f"{GROUP}/{VERSION}"
-CRD_NAME = f"{PLURAL}.{GROUP}"
+from vocabulary import API_VERSION, KIND, VERSION_ANNOTATION
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "rendersync"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
-VERSION_ANNOTATION = "rendersync.dev/version"
-
-#: The fence's row check, evaluated immediately before a target write (just before the
-#: Kubernetes call; under the Git repository lock): the row's version, which is the highest
-#: version a target may legitimately hold, or None when the version being written is no longer
-#: the row's (the row is gone, a tombstone, or newer), so the write is skipped as superseded.
-#: This covers targets where nothing is left to fence against.
-RowCheck = Callable[[], Awaitable[int | None]]
 
 #: Wide enough that long data values stay on one line in Git diffs.
 _YAML_WIDTH = 4096
@@ -86,19 +74,6 @@ def version_of(obj: Mapping[str, Any] | None) -> int:
     if not isinstance(raw, str) or not raw.isdigit():
         return 0
     return int(raw)
-
-
-def holds_newer(live: int | None, *, version: int, ceiling: int | None) -> bool:
-    """Whether a target holding ``live`` keeps it against a write (or removal) of ``version``.
-
-    Only a newer incarnation is kept: newer than ``version`` and not above ``ceiling``, the
-    row's version. The annotation is hand-editable, so a live version above the row's was
-    never written by rendersync for this row: it is drift, overwritten or removed. Without a
-    ceiling (None: no row was asked) every newer live version is kept.
-    """
-    if live is None or live <= version:
-        return False
-    return ceiling is None or live <= ceiling
 
 
 def load_crd() -> dict[str, Any]:

@@ -21,8 +21,10 @@ from typing import Any
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from vocabulary import GROUP, PLURAL, VERSION
+
 from .errors import KubernetesError, classify, wrap
-from .manifests import GROUP, MANAGED_SELECTOR, PLURAL, VERSION
+from .manifests import MANAGED_SELECTOR
 
 log = logging.getLogger(__name__)
 

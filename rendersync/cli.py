@@ -79,7 +79,7 @@ def run_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_k8s_emulator(args: argparse.Namespace, _settings: Settings) -> int:
-    from k8s.emulator import serve
+    from rendersync.devstack.k8semulator import serve
 
     kubeconfig = Path(args.kubeconfig_out) if args.kubeconfig_out else None
     return serve(

@@ -3,7 +3,7 @@
 Read only, and apart from the worker's working clone (which one writer owns): a bare
 repository of this process, in a temporary folder, takes a shallow fetch of the branch tip
 per read, then ``git show <tip>:<path>``. The git commands and their error classes are the
-sync's (``activities.gitcmd``); the path is the one the Git activity writes.
+sync's (``gitops.command``); the path is the one the Git activity writes.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from activities.git import path_of
-from activities.gitcmd import failure, run_git
 from api.web.previewing import GitTip
+from gitops.command import failure, run_git
+from vocabulary import git_path
 
 _TIP = "refs/preview/tip"
 
@@ -40,8 +40,8 @@ class GitTipReader:
 
     async def read(self, namespace: str, name: str) -> GitTip:
         """The branch tip's commit and the key's file (None when absent; a commit of None:
-        the branch does not exist yet). Git errors leave as ``activities.gitcmd.GitError``."""
-        path = path_of(namespace, name)
+        the branch does not exist yet). Git errors leave as ``gitops.command.GitError``."""
+        path = git_path(namespace, name)
         async with self._lock:
             repo = await self._repository()
             refspec = f"+refs/heads/{self.branch}:{_TIP}"

@@ -20,7 +20,6 @@ from prometheus_client import start_http_server
 from sqlalchemy import Engine
 
 from activities.git import GitActivities
-from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
 from activities.notifying import NotifyActivities
 from activities.options import OptionsActivities
@@ -28,6 +27,7 @@ from activities.status import StatusActivities
 from api.limits import max_event_bytes
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
+from gitops.repository import GitRepository
 from k8s.client import make_api_client
 from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.settings import Settings, Target

@@ -23,11 +23,12 @@ from pydantic_settings import (
 )
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 
 
 class Target(StrEnum):
-    KUBERNETES = "kubernetes"
-    GIT = "git"
+    KUBERNETES = TARGET_KUBERNETES
+    GIT = TARGET_GIT
 
 
 class DbSettings(BaseModel):

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from worker.metrics import ORPHANS_REMOVED
 from worker.resyncing import Orphan, prune, prune_plan
 from worker.supervising import run_every

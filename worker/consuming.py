@@ -23,12 +23,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, IllegalStateError, MessageSizeTooLargeError
 from sqlalchemy import Engine
 
+from vocabulary import OP_DELETE
 from worker import metrics
 from worker.events import Change, parse_message
 from worker.resolving import RowResolver, StoppedError
 from worker.signalling import Signaller
 from worker.topics import ensure_topic, wait_for_topic
-from workflows.contracts import OP_DELETE, ChangeEvent
+from workflows.contracts import ChangeEvent
 
 logger = logging.getLogger(__name__)
 #: Characters of a reason kept in the DLQ header.

@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from workflows.contracts import OP_DELETE, OP_UPSERT, AppConfigImage, ChangeEvent
+from vocabulary import OP_DELETE, OP_UPSERT
+from workflows.contracts import AppConfigImage, ChangeEvent
 
 #: What Debezium sends for a column value it does not have (``unavailable.value.placeholder``).
 UNAVAILABLE = "__debezium_unavailable_value"

@@ -35,10 +35,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.persistence.reading import current_seq, get_row
 from api.persistence.tables import AppConfigRow
+from vocabulary import OP_UPSERT
 from worker import metrics
 from worker.events import Change
 from worker.resyncing import forced_event
-from workflows.contracts import OP_UPSERT, ChangeEvent
+from workflows.contracts import ChangeEvent
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

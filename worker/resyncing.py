@@ -26,15 +26,16 @@ from sqlalchemy import Engine, select, tuple_
 from sqlmodel import col
 from temporalio.client import Client
 
-from activities.gitfiles import file_version
-from activities.gitrepo import GitRepository
 from api.persistence.db import read_session
 from api.persistence.events import envelope, row_image
 from api.persistence.reading import get_appconfig, get_row
 from api.persistence.tables import AppConfigRow
+from gitops.files import file_version
+from gitops.repository import GitRepository
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
+from vocabulary import GIT_ROOT, git_path
 from worker.events import parse_change
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent, SyncOptions
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 _CHUNK = 200
 #: Signals in flight at once: enough to overlap round trips, few enough for a small server.
 _CONCURRENCY = 8
-GIT_ROOT = "appconfigs"
 KIND_CR = "cr"
 KIND_GIT = "git"
 
@@ -220,7 +220,7 @@ async def _remove(
         )
     if orphan.kind == KIND_GIT and repo is not None:
         result = await repo.remove_file(
-            path=f"{GIT_ROOT}/{orphan.namespace}/{orphan.name}.yaml",
+            path=git_path(orphan.namespace, orphan.name),
             version=orphan.version,
             message=f"rendersync: prune {orphan.key} @ {orphan.version}",
         )

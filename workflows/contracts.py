@@ -2,13 +2,16 @@
 
 Everything that crosses the Temporal boundary is one frozen dataclass. Versions are the
 change sequence numbers (``seq``) the API assigns; ids and versions cross, never ORM rows.
-This module is sandbox-safe: standard library only.
+This module is sandbox-safe: standard library only (and the shared ``vocabulary``: phases,
+targets and ops).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from vocabulary import PHASE_PENDING, TARGET_GIT, TARGET_KUBERNETES
 
 WORKFLOW_TYPE = "AppConfigSync"
 SIGNAL_CHANGE = "change"
@@ -17,12 +20,6 @@ QUERY_STATE = "state"
 
 SEARCH_ATTRIBUTE_KEY = "AppConfigKey"
 SEARCH_ATTRIBUTE_STATE = "SyncState"
-
-TARGET_KUBERNETES = "kubernetes"
-TARGET_GIT = "git"
-
-OP_UPSERT = "upsert"
-OP_DELETE = "delete"
 
 # The activities are declared, with their argument and result types, in workflows.declarations.
 #: The child workflow that delivers one notification.
@@ -34,16 +31,6 @@ EVENT_RETRYING = "Retrying"
 EVENT_RECOVERED = "Recovered"
 EVENT_DELETED = "Deleted"
 NOTIFY_EVENTS = (EVENT_FAILED, EVENT_RETRYING, EVENT_RECOVERED, EVENT_DELETED)
-
-# Phases, as shown in the API's status.phase and the SyncState search attribute.
-PHASE_PENDING = "Pending"
-PHASE_SYNCING = "Syncing"
-PHASE_SYNCED = "Synced"
-#: A transient error is being retried (without end, at a capped backoff).
-PHASE_RETRYING = "Retrying"
-PHASE_FAILED = "Failed"
-PHASE_DELETING = "Deleting"
-PHASE_DELETED = "Deleted"
 
 
 def workflow_id_for(key: str) -> str:

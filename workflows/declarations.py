@@ -21,9 +21,8 @@ from typing import Any, Generic, TypeVar, cast, overload
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import (
-    TARGET_GIT,
-    TARGET_KUBERNETES,
     ApplyRequest,
     DeleteRequest,
     Delivery,

@@ -6,7 +6,8 @@ to test on their own.
 
 from __future__ import annotations
 
-from workflows.contracts import OP_DELETE, ChangeEvent
+from vocabulary import OP_DELETE
+from workflows.contracts import ChangeEvent
 
 
 class Inbox:

@@ -23,16 +23,13 @@ from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED
     from workflows.contracts import (
         EVENT_DELETED,
         EVENT_FAILED,
         EVENT_RECOVERED,
         EVENT_RETRYING,
         NOTIFY_WORKFLOW_TYPE,
-        PHASE_DELETED,
-        PHASE_FAILED,
-        PHASE_RETRYING,
-        PHASE_SYNCED,
         Delivery,
         Notice,
         SyncOptions,

@@ -14,11 +14,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from vocabulary import PHASE_DELETED, PHASE_DELETING, PHASE_SYNCED, PHASE_SYNCING
     from workflows.contracts import (
-        PHASE_DELETED,
-        PHASE_DELETING,
-        PHASE_SYNCED,
-        PHASE_SYNCING,
         ApplyRequest,
         ChangeEvent,
         DeleteRequest,

@@ -25,12 +25,8 @@ from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from vocabulary import OP_DELETE, OP_UPSERT, PHASE_DELETED, PHASE_FAILED, PHASE_RETRYING
     from workflows.contracts import (
-        OP_DELETE,
-        OP_UPSERT,
-        PHASE_DELETED,
-        PHASE_FAILED,
-        PHASE_RETRYING,
         QUERY_STATE,
         SEARCH_ATTRIBUTE_KEY,
         SEARCH_ATTRIBUTE_STATE,

@@ -11,6 +11,7 @@ from pydantic.alias_generators import to_camel
 
 from api.persistence.tables import MAX_SEQ
 from api.web.models import AppConfig, ResourceVersion, waited_responses
+from vocabulary import API_VERSION, ApiVersionLiteral
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 _CLOSED = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
@@ -80,7 +81,7 @@ class AppConfigPreview(BaseModel):
 
     model_config = _CAMEL
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
+    api_version: ApiVersionLiteral = API_VERSION
     kind: Literal["AppConfigPreview"] = "AppConfigPreview"
     namespace: str
     name: str
@@ -100,7 +101,7 @@ class AppConfigRollback(BaseModel):
 
     model_config = _CLOSED
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
+    api_version: ApiVersionLiteral = API_VERSION
     kind: Literal["AppConfigRollback"] = "AppConfigRollback"
     to_version: int = Field(
         ge=1, le=MAX_SEQ, description="a resourceVersion from the key's history"

@@ -20,6 +20,7 @@ from starlette.routing import Match
 
 from api.spec import FieldError
 from api.web.context import request_id_var
+from vocabulary import GROUP, PLURAL
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def stale_write(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
 
 
 def status_body(error: ApiError) -> dict[str, Any]:
-    details: dict[str, Any] = {"kind": "appconfigs", "group": "rendersync.dev"}
+    details: dict[str, Any] = {"kind": PLURAL, "group": GROUP}
     if error.name:
         details["name"] = error.name
     if error.causes:

@@ -16,6 +16,7 @@ from api.web.provenance import add_provenance
 from api.web.resources import render, render_revision
 from api.web.status import current_status
 from k8s.labels import SelectorError, parse_selector
+from vocabulary import API_VERSION
 
 router = APIRouter()
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
@@ -48,7 +49,7 @@ def _list(
         metadata["continue"] = page.continue_token
     items = [render(row, current_status(ctx, row)) for row in page.items]
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "AppConfigList",
         "metadata": metadata,
         "items": items,

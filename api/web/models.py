@@ -24,8 +24,6 @@ from api.spec import DNS1123_LABEL, DNS1123_SUBDOMAIN, AppConfigSpec, SecretRef
 from api.web.deleteoptions import API_VERSIONS, POLICIES
 from api.web.provenancemodels import Provenance
 from api.web.resources import (
-    API_VERSION,
-    KIND,
     LABEL_VALUE,
     LABEL_VALUE_MAX,
     NAME_MAX,
@@ -33,6 +31,7 @@ from api.web.resources import (
     QUALIFIED_KEY,
     RESOURCE_VERSION,
 )
+from vocabulary import API_VERSION, GROUP, KIND, PLURAL, ApiVersionLiteral, KindLiteral
 
 __all__ = ["AppConfigSpec", "SecretRef"]
 
@@ -60,8 +59,8 @@ class StatusCause(BaseModel):
 
 
 class StatusDetails(BaseModel):
-    kind: str = "appconfigs"
-    group: str = "rendersync.dev"
+    kind: str = PLURAL
+    group: str = GROUP
     name: str | None = None
     causes: list[StatusCause] | None = None
 
@@ -128,8 +127,8 @@ class AppConfigStatus(BaseModel):
 class AppConfig(BaseModel):
     model_config = _CAMEL
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = API_VERSION
-    kind: Literal["AppConfig"] = KIND
+    api_version: ApiVersionLiteral = API_VERSION
+    kind: KindLiteral = KIND
     metadata: ObjectMeta
     spec: AppConfigSpec
     status: AppConfigStatus
@@ -147,7 +146,7 @@ class ListMeta(BaseModel):
 class AppConfigList(BaseModel):
     model_config = _CAMEL
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = API_VERSION
+    api_version: ApiVersionLiteral = API_VERSION
     kind: Literal["AppConfigList"] = "AppConfigList"
     metadata: ListMeta
     items: list[AppConfig]
@@ -180,7 +179,7 @@ class ReplayResult(BaseModel):
 
     model_config = _CAMEL
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
+    api_version: ApiVersionLiteral = API_VERSION
     kind: Literal["Replay"] = "Replay"
     key: str
     action: str
@@ -211,7 +210,7 @@ class AppConfigTimeline(BaseModel):
 
     model_config = _CAMEL
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
+    api_version: ApiVersionLiteral = API_VERSION
     kind: Literal["AppConfigTimeline"] = "AppConfigTimeline"
     desired_version: int
     versions: list[TimelineVersion]
@@ -236,7 +235,7 @@ class SelfSubjectReview(BaseModel):
 
     model_config = _CAMEL
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = "rendersync.dev/v1alpha1"
+    api_version: ApiVersionLiteral = API_VERSION
     kind: Literal["SelfSubjectReview"] = "SelfSubjectReview"
     status: SelfSubjectReviewStatus
 
@@ -281,8 +280,8 @@ class UpdateMetadata(_MetadataInput):
 class _AppConfigInput(BaseModel):
     model_config = _CLOSED
 
-    api_version: Literal["rendersync.dev/v1alpha1"] = API_VERSION
-    kind: Literal["AppConfig"] = KIND
+    api_version: ApiVersionLiteral = API_VERSION
+    kind: KindLiteral = KIND
     spec: AppConfigSpec
     status: Any = Field(None, description="read-only; ignored")
 

@@ -27,6 +27,7 @@ from api.web.diffs import as_yaml, comparable, field_changes, unified
 from k8s.dryrun import DryRunApply
 from k8s.errors import KubernetesError
 from k8s.manifests import render_appconfig, render_yaml
+from vocabulary import API_VERSION, TARGET_GIT, TARGET_KUBERNETES
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,10 @@ async def preview(
     )
     text = render_yaml(cr)
     changed = current is None or current.seq != row.seq
-    kubernetes = await _kubernetes(cr, "kubernetes" in targets, readers.kubernetes)
-    git = await _git(row, cr, text, "git" in targets, readers.git)
+    kubernetes = await _kubernetes(cr, TARGET_KUBERNETES in targets, readers.kubernetes)
+    git = await _git(row, cr, text, TARGET_GIT in targets, readers.git)
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "AppConfigPreview",
         "namespace": row.namespace,
         "name": row.name,
@@ -90,7 +91,7 @@ async def preview(
             "generation": row.generation,
         },
         "rendered": {"customResource": cr, "gitPath": git.get("path"), "gitFile": text},
-        "targets": {"kubernetes": kubernetes, "git": git},
+        "targets": {TARGET_KUBERNETES: kubernetes, TARGET_GIT: git},
     }
 
 

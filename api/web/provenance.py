@@ -10,6 +10,7 @@ from api.persistence.provenance import ProvenanceRow
 from api.persistence.tables import Revision
 from api.web.context import ApiContext
 from api.web.resources import timestamp
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 
 
 def _step(row: ProvenanceRow) -> dict[str, Any]:
@@ -25,10 +26,10 @@ def _step(row: ProvenanceRow) -> dict[str, Any]:
         "attempt": row.attempt,
         "detail": detail,
     }
-    if row.stage == "kubernetes" and row.outcome == stored.APPLIED:
+    if row.stage == TARGET_KUBERNETES and row.outcome == stored.APPLIED:
         step["resourceVersion"] = str(detail.get("detail", ""))
         step["uid"] = row.object_uid
-    if row.stage == "git" and row.outcome in (stored.APPLIED, stored.REMOVED):
+    if row.stage == TARGET_GIT and row.outcome in (stored.APPLIED, stored.REMOVED):
         step["commit"] = str(detail.get("detail", ""))
     if "into" in detail:
         step["coalescedInto"] = int(detail["into"])

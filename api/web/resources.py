@@ -10,16 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, json_bytes, string_map_bytes
 from api.persistence.tables import MAX_SEQ, AppConfigRow, Revision
 from api.persistence.writing import Content
 from api.spec import DNS1123_SUBDOMAIN, FieldError, validate_spec
 from k8s.manifests import render_appconfig
+from vocabulary import API_VERSION, KIND
 
-API_VERSION: Final = "rendersync.dev/v1alpha1"
-KIND: Final = "AppConfig"
 _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec", "status"}
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "resourceVersion"}
 _METADATA_READ_ONLY = {"uid", "generation", "creationTimestamp", "managedFields"}

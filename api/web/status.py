@@ -16,7 +16,7 @@ from urllib.parse import quote
 from api.persistence import reading
 from api.persistence.tables import AppConfigRow, SyncStatusRow
 from api.web.context import ApiContext
-from workflows.contracts import (
+from vocabulary import (
     PHASE_DELETING,
     PHASE_FAILED,
     PHASE_PENDING,
@@ -25,8 +25,8 @@ from workflows.contracts import (
     PHASE_SYNCING,
     TARGET_GIT,
     TARGET_KUBERNETES,
-    workflow_id_for,
 )
+from workflows.contracts import workflow_id_for
 
 
 def workflow_url(ui_url: str, temporal_namespace: str, workflow_id: str) -> str:

@@ -21,6 +21,7 @@ from api.web.context import ApiContext
 from api.web.errors import ApiError
 from api.web.resources import render
 from api.web.status import current_status
+from vocabulary import PHASE_DELETED
 
 MAX_WAIT_S = 60.0
 POLL_S = 0.05
@@ -77,7 +78,7 @@ def _snapshot(ctx: ApiContext, row: AppConfigRow) -> tuple[bool, dict[str, Any]]
     if row.deleted:
         current = reading.get_row(ctx.engine, namespace=row.namespace, name=row.name)
         if current is None or current.seq > row.seq:
-            return True, render(row, {"phase": "Deleted", "desiredVersion": row.seq})
+            return True, render(row, {"phase": PHASE_DELETED, "desiredVersion": row.seq})
     status = current_status(ctx, row)
     done = not row.deleted and status["appliedVersion"] >= row.seq
     return done, render(row, status)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from k8s.client import make_api_client
 from rendersync.settings import Settings, Target
 from rendersync.statedir import settings_for

@@ -18,9 +18,9 @@ from api.persistence.syncstatus import list_status
 from api.persistence.tables import SyncStatusRow
 from api.web.status import derive_status, workflow_url
 from rendersync.ops.context import Ops
+from vocabulary import PHASE_FAILED
 from worker.resyncing import all_rows
 from workflows.contracts import (
-    PHASE_FAILED,
     SEARCH_ATTRIBUTE_KEY,
     SEARCH_ATTRIBUTE_STATE,
     WORKFLOW_TYPE,

@@ -15,13 +15,13 @@ from kubernetes_asyncio import client
 from sqlalchemy import Engine
 
 from activities.git import GitActivities
-from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
 from api.persistence import syncstatus, writing
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.persistence.reading import get_row
 from api.persistence.tables import AppConfigRow
+from gitops.repository import GitRepository
 from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import load_crd

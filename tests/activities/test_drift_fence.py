@@ -9,10 +9,10 @@ from typing import Any
 from kubernetes_asyncio import client
 from temporalio.testing import ActivityEnvironment
 
-from k8s.manifests import GROUP, PLURAL, VERSION, VERSION_ANNOTATION, version_of
+from k8s.manifests import version_of
 from tests.activities.conftest import Kube, Rows, apply_request, delete_request
 from tests.waiting import eventually
-from workflows.contracts import TARGET_KUBERNETES
+from vocabulary import GROUP, PLURAL, TARGET_KUBERNETES, VERSION, VERSION_ANNOTATION
 
 
 async def annotate(kube: Kube, name: str, version: str) -> None:

@@ -17,10 +17,11 @@ from temporalio.exceptions import ActivityError
 from temporalio.testing import ActivityEnvironment
 from temporalio.worker import Worker
 
-from activities.git import GitActivities, path_of
+from activities.git import GitActivities
 from tests.activities.conftest import Kube, PushGate, Rows, apply_request
 from tests.integration.git.conftest import git
 from tests.waiting import eventually
+from vocabulary import git_path
 from workflows.contracts import (
     ApplyRequest,
     TargetResult,
@@ -132,8 +133,8 @@ async def test_attempt_timed_out_while_queued_stops_before_it_writes(
     # A later write of the same clone writes whatever still waits for the lock.
     await ActivityEnvironment().run(git_activities.apply, apply_request(rows.create("third")))
     files = git("ls-tree", "-r", "--name-only", "main", cwd=git_remote).split()
-    assert path_of(rows.namespace, "third") in files
-    assert path_of(rows.namespace, "web") not in files, "the timed-out attempt wrote"
+    assert git_path(rows.namespace, "third") in files
+    assert git_path(rows.namespace, "web") not in files, "the timed-out attempt wrote"
 
 
 async def test_attempt_cancelled_by_its_workflow_stops_before_it_writes(
@@ -189,7 +190,7 @@ async def test_attempt_longer_than_its_heartbeat_timeout_completes(
     assert result == "completed"
     assert outcomes == ["completed"]
     files = git("ls-tree", "-r", "--name-only", "main", cwd=git_remote).split()
-    assert path_of(rows.namespace, "web") in files
+    assert git_path(rows.namespace, "web") in files
 
 
 async def _true(value: bool) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.git import GitActivities, path_of
+from activities.git import GitActivities
 from tests.activities.conftest import (
     Kube,
     PushGate,
@@ -19,7 +19,7 @@ from tests.activities.conftest import (
 )
 from tests.integration.git.conftest import git
 from tests.waiting import eventually
-from workflows.contracts import TARGET_GIT, TARGET_KUBERNETES
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES, git_path
 
 
 async def test_apply_slowed_past_a_compensated_delete_creates_no_cr(kube: Kube, rows: Rows) -> None:
@@ -73,8 +73,8 @@ async def test_apply_queued_past_a_compensated_delete_commits_no_file(
     await asyncio.wait_for(holder, timeout=30)
     result = await asyncio.wait_for(zombie, timeout=30)
     files = _files(git_remote)
-    assert path_of(rows.namespace, "web") not in files, "a file was committed that no row backs"
-    assert path_of(rows.namespace, "other") in files
+    assert git_path(rows.namespace, "web") not in files, "a file was committed that no row backs"
+    assert git_path(rows.namespace, "other") in files
     assert result.skipped_newer
     assert result.target == TARGET_GIT
     assert rows.applied("web", TARGET_GIT) == 0

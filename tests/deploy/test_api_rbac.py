@@ -16,12 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from k8s.manifests import GROUP, PLURAL
 from rendersync.devstack.k8semulator import write_kubeconfig
 from tests.deploy.conftest import DEPLOY, OVERLAYS, build_overlay
 from tests.deploy.objects import Obj, auth_modes, config, mounted_file, named, roles_bound_to
 from tests.deploy.rbac import Grant, Rule, allows, grants, used
 from tests.fixtures.topology import Topology
+from vocabulary import GROUP, PLURAL
 
 Built = dict[str, list[Obj]]
 API_TOKEN = "system:serviceaccount:rendersync:rendersync-api"

@@ -12,12 +12,12 @@ import pytest
 from kubernetes_asyncio import client
 
 from k8s.applying import read_appconfig
-from k8s.manifests import GROUP, PLURAL, VERSION
 from tests.deploy.conftest import DEPLOY, build_overlay
 from tests.deploy.objects import named
 from tests.deploy.rbac import Rule, allows, grants, used
 from tests.fixtures.topology import WORKER_TOKEN, Topology
 from tests.waiting import eventually
+from vocabulary import GROUP, PLURAL, VERSION
 
 MERGE = {"content-type": "application/merge-patch+json"}
 MERGE_PATCH: dict[str, Any] = {"_content_type": "application/merge-patch+json"}

@@ -9,8 +9,9 @@ from typing import Any
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from k8s.manifests import GROUP, PLURAL, VERSION, render_appconfig
+from k8s.manifests import render_appconfig
 from tests.waiting import eventually
+from vocabulary import GROUP, PLURAL, VERSION
 
 
 def appconfig(

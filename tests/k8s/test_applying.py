@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from k8s.applying import apply_appconfig, delete_appconfig, read_appconfig, update_status
-from k8s.manifests import GROUP, PLURAL, VERSION, version_of
+from k8s.manifests import version_of
 from k8s.watching import watch_appconfigs
 from tests.k8s.conftest import Cluster
 from tests.k8s.helpers import appconfig, custom, get
+from vocabulary import GROUP, PLURAL, VERSION
 
 pytestmark = pytest.mark.realcluster
 

@@ -12,9 +12,9 @@ import pytest
 from kubernetes_asyncio.client import V1DeleteOptions, V1Preconditions
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from k8s.manifests import GROUP, PLURAL, VERSION
 from tests.k8s.conftest import Cluster
 from tests.k8s.helpers import appconfig, create, custom, get, status_body
+from vocabulary import GROUP, PLURAL, VERSION
 
 pytestmark = pytest.mark.realcluster
 

@@ -11,9 +11,10 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from k8s.applying import apply_appconfig, read_appconfig
 from k8s.dryrun import dry_run_apply
 from k8s.errors import PermanentKubernetesError
-from k8s.manifests import GROUP, PLURAL, VERSION, version_of
+from k8s.manifests import version_of
 from tests.k8s.conftest import Cluster
 from tests.k8s.helpers import appconfig, custom, get
+from vocabulary import GROUP, PLURAL, VERSION
 
 pytestmark = pytest.mark.realcluster
 

@@ -6,17 +6,8 @@ from typing import Any
 
 import yaml
 
-from k8s.manifests import (
-    API_VERSION,
-    CRD_NAME,
-    KIND,
-    MANAGED_BY_LABEL,
-    VERSION_ANNOTATION,
-    load_crd,
-    render_appconfig,
-    render_yaml,
-    version_of,
-)
+from k8s.manifests import MANAGED_BY_LABEL, load_crd, render_appconfig, render_yaml, version_of
+from vocabulary import API_VERSION, CRD_NAME, KIND, VERSION_ANNOTATION
 
 
 def _render(spec: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from kubernetes_asyncio import client
 
 from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.client import make_api_client
-from k8s.manifests import GROUP
 from k8s.reviews import AccessQuestion, review_access, review_token
 from k8s.watching import list_appconfigs
 from rendersync.devstack.k8semulator import Emulator, write_kubeconfig
 from tests.k8s.helpers import appconfig
+from vocabulary import GROUP
 
 
 def _seen(emulator: Emulator, user: str) -> list[tuple[str, str, str | None]]:

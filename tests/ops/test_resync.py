@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from activities.git import path_of
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.manifests import render_appconfig, render_yaml
 from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, synced, wait_synced
+from vocabulary import git_path
 
 GHOST_VERSION = 999_999
 
@@ -34,7 +34,7 @@ async def test_resync_recreates_a_deleted_cr_and_a_missing_git_file(
     await wait_synced(pipe, "api", api)
     assert await delete_appconfig(pipe.kube, namespace=pipe.ns, name="web", version=web)
     removed = await hand_repo(pipe, tmp_path).remove_file(
-        path=path_of(pipe.ns, "api"), version=api, message="oops"
+        path=git_path(pipe.ns, "api"), version=api, message="oops"
     )
     assert removed.changed
     assert not await synced(pipe, "web", web)
@@ -65,7 +65,7 @@ async def plant_orphans(pipe: Pipeline, tmp_path: Path) -> None:
     await apply_appconfig(pipe.kube, cr=ghost)
     stale = {**ghost, "metadata": {**ghost["metadata"], "name": "stale"}}
     await hand_repo(pipe, tmp_path).apply_file(
-        path=path_of(pipe.ns, "stale"),
+        path=git_path(pipe.ns, "stale"),
         content=render_yaml(stale),
         version=GHOST_VERSION,
         message="left behind",

@@ -20,8 +20,9 @@ from api.persistence.writing import (
     delete_appconfig,
     update_appconfig,
 )
-from k8s.manifests import VERSION_ANNOTATION, render_appconfig
+from k8s.manifests import render_appconfig
 from k8s.watching import WatchEvent
+from vocabulary import VERSION_ANNOTATION
 from worker.drift import drifted_row
 
 NS = "ns"

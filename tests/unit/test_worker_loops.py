@@ -7,7 +7,7 @@ from typing import cast
 
 from sqlalchemy import create_engine
 
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from rendersync.processes import WorkerParts, helper_loops
 from rendersync.settings import Settings, SyncSettings
 from worker.signalling import Signaller

@@ -16,10 +16,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
+from vocabulary import OP_DELETE, OP_UPSERT
 from workflows import AppConfigSync
 from workflows.contracts import (
-    OP_DELETE,
-    OP_UPSERT,
     SEARCH_ATTRIBUTE_STATE,
     SIGNAL_CHANGE,
     SIGNAL_RETRY,

@@ -9,16 +9,8 @@ from temporalio.client import WorkflowFailureError
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
-from workflows.contracts import (
-    PHASE_SYNCED,
-    PHASE_SYNCING,
-    QUERY_STATE,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
-    SyncOptions,
-    SyncState,
-    TargetState,
-)
+from vocabulary import PHASE_SYNCED, PHASE_SYNCING, TARGET_GIT, TARGET_KUBERNETES
+from workflows.contracts import QUERY_STATE, SyncOptions, SyncState, TargetState
 from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

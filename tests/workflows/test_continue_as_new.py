@@ -10,12 +10,7 @@ from temporalio.client import WorkflowExecutionStatus
 from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver
-from workflows.contracts import (
-    PHASE_FAILED,
-    PHASE_SYNCED,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
-)
+from vocabulary import PHASE_FAILED, PHASE_SYNCED, TARGET_GIT, TARGET_KUBERNETES
 from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -9,11 +9,11 @@ from sqlalchemy import create_engine
 from temporalio import activity
 
 from activities.git import GitActivities
-from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
 from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
 from activities.status import StatusActivities
+from gitops.repository import GitRepository
 from tests.workflows.fakes import FakeActivities
 from worker.running import missing, served
 from workflows.contracts import SyncOptions

@@ -8,11 +8,8 @@ import pytest
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
-from workflows.contracts import (
-    PHASE_DELETED,
-    PHASE_DELETING,
-    SyncState,
-)
+from vocabulary import PHASE_DELETED, PHASE_DELETING
+from workflows.contracts import SyncState
 from workflows.declarations import FINISH_DELETE, GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

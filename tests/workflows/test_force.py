@@ -11,15 +11,9 @@ from temporalio.worker import Replayer
 from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver, change
+from vocabulary import OP_DELETE, OP_UPSERT, PHASE_DELETED, PHASE_FAILED
 from workflows import AppConfigSync
-from workflows.contracts import (
-    OP_DELETE,
-    OP_UPSERT,
-    PHASE_DELETED,
-    PHASE_FAILED,
-    ChangeEvent,
-    SyncState,
-)
+from workflows.contracts import ChangeEvent, SyncState
 from workflows.declarations import FINISH_DELETE, GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

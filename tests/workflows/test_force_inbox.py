@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tests.workflows.harness import change
-from workflows.contracts import OP_UPSERT, ChangeEvent
+from vocabulary import OP_UPSERT
+from workflows.contracts import ChangeEvent
 from workflows.inbox import Inbox
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.workflows.harness import change
-from workflows.contracts import OP_DELETE
+from vocabulary import OP_DELETE
 from workflows.inbox import Inbox
 
 KEY = "team/app"

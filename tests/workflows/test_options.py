@@ -8,11 +8,7 @@ import pytest
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver, change
-from workflows.contracts import (
-    PHASE_SYNCED,
-    TARGET_GIT,
-    TARGET_KUBERNETES,
-)
+from vocabulary import PHASE_SYNCED, TARGET_GIT, TARGET_KUBERNETES
 from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

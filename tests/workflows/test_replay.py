@@ -9,8 +9,8 @@ from temporalio.worker import Replayer
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
+from vocabulary import PHASE_FAILED
 from workflows import AppConfigSync
-from workflows.contracts import PHASE_FAILED
 from workflows.declarations import GIT, KUBERNETES
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -16,14 +16,9 @@ from temporalio.worker import Worker
 from tests.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver, new_key, server_binary
+from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_SYNCED
 from workflows import AppConfigSync
-from workflows.contracts import (
-    PHASE_DELETED,
-    PHASE_FAILED,
-    PHASE_SYNCED,
-    SEARCH_ATTRIBUTE_KEY,
-    SEARCH_ATTRIBUTE_STATE,
-)
+from workflows.contracts import SEARCH_ATTRIBUTE_KEY, SEARCH_ATTRIBUTE_STATE
 from workflows.declarations import GIT
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -22,6 +22,7 @@ from api.persistence import reading
 from api.web.auth.authenticating import Authentication
 from api.web.auth.principals import Principal
 from api.web.errors import ApiError
+from vocabulary import CRD_NAME, GROUP, PLURAL
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -68,18 +69,14 @@ def action_of(request: Request) -> Action:
 
 
 def forbidden(principal: Principal, action: Action) -> ApiError:
-    verb, resource = action.verb, "appconfigs"
+    verb, resource = action.verb, PLURAL
     if verb == "history":
-        verb, resource = "get", "appconfigs/history"
-    subject = (
-        f'appconfigs.rendersync.dev "{action.name}"'
-        if action.name
-        else ("appconfigs.rendersync.dev")
-    )
+        verb, resource = "get", f"{PLURAL}/history"
+    subject = f'{CRD_NAME} "{action.name}"' if action.name else CRD_NAME
     where = f'in the namespace "{action.namespace}"' if action.namespace else "at the cluster scope"
     message = (
         f'{subject} is forbidden: User "{principal.name}" cannot {verb} resource "{resource}" '
-        f'in API group "rendersync.dev" {where}'
+        f'in API group "{GROUP}" {where}'
     )
     return ApiError(403, message, reason="Forbidden", name=action.name or None)
 

@@ -13,6 +13,7 @@ from api.web.auth.config import AuthConfig
 from api.web.auth.principals import Principal
 from api.web.errors import status_body
 from api.web.models import SelfSubjectReview, error_responses
+from vocabulary import API_VERSION
 
 whoami_router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -21,7 +22,7 @@ whoami_router = APIRouter(prefix="/api/v1", tags=["auth"])
 async def whoami(request: Request, principal: Principal = AuthenticatedDep) -> dict[str, Any]:
     """Who the API takes the caller for (as Kubernetes' SelfSubjectReview)."""
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "SelfSubjectReview",
         "status": {
             "userInfo": {"username": principal.name, "groups": list(principal.groups)},

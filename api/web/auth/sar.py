@@ -16,10 +16,10 @@ from kubernetes_asyncio import client
 
 from api.web.auth.principals import Principal
 from k8s.reviews import AccessQuestion, review_access
+from vocabulary import GROUP, PLURAL
 
 logger = logging.getLogger(__name__)
 
-GROUP, RESOURCE = "rendersync.dev", "appconfigs"
 ApiFactory = Callable[[], Awaitable[client.ApiClient]]
 
 
@@ -40,7 +40,7 @@ class SubjectAccessReviewAuthorizer:
             verb="get" if verb == "history" else verb,
             namespace=namespace,
             group=GROUP,
-            resource=RESOURCE,
+            resource=PLURAL,
             subresource=sub,
         )
 

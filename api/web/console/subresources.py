@@ -22,6 +22,7 @@ from api.web.context import ContextDep
 from api.web.errors import ApiError
 from api.web.models import AppConfigTimeline, NamespacePath, ReplayResult, error_responses
 from api.web.resources import timestamp
+from vocabulary import API_VERSION
 
 #: (namespace, name, reason) -> (what was done, the version re-driven or 0)
 Replayer = Callable[[str, str, str], Awaitable[tuple[str, int]]]
@@ -48,7 +49,7 @@ async def replay(
     except Exception as err:
         raise ApiError(503, f"replay failed: Temporal: {type(err).__name__}") from None
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "Replay",
         "key": f"{namespace}/{name}",
         "action": action,
@@ -60,7 +61,7 @@ def _timeline(
     row: AppConfigRow | None, revisions: list[Revision], reports: list[SyncStatusRow]
 ) -> dict[str, Any]:
     return {
-        "apiVersion": "rendersync.dev/v1alpha1",
+        "apiVersion": API_VERSION,
         "kind": "AppConfigTimeline",
         "desiredVersion": row.seq if row else 0,
         "versions": [

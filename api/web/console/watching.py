@@ -27,6 +27,7 @@ from api.web.console.changefeed import Change, ChangeFeed
 from api.web.errors import ApiError
 from api.web.models import error_responses
 from k8s.labels import Selector, SelectorError, parse_selector
+from vocabulary import KIND
 
 KEEPALIVE_S = 15.0
 router = APIRouter(prefix="/api/v1", tags=["console"])
@@ -40,7 +41,7 @@ def feed_of(request: Request) -> ChangeFeed:
 def event(change: Change) -> dict[str, Any]:
     if change.obj is None:
         meta = {"namespace": change.namespace, "name": change.name}
-        return {"type": "DELETED", "object": {"kind": "AppConfig", "metadata": meta}}
+        return {"type": "DELETED", "object": {"kind": KIND, "metadata": meta}}
     return {"type": "MODIFIED", "object": change.obj}
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from tests.integration.bridge.conftest import outbox_messages, produce, running_bridge
 from tests.waiting import eventually
+from vocabulary import OP_DELETE, OP_UPSERT
 from worker.consuming import coalesce
-from workflows.contracts import OP_DELETE, OP_UPSERT, ChangeEvent
+from workflows.contracts import ChangeEvent
 
 SPEC = {"app": "web", "environment": "dev"}
 

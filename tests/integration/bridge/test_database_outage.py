@@ -13,7 +13,7 @@ from api.persistence.writing import Content, create_appconfig
 from rendersync.devstack.services.childprocesses import free_port
 from tests.integration.bridge.conftest import outbox_messages, produce, running_bridge
 from tests.waiting import eventually
-from workflows.contracts import OP_UPSERT
+from vocabulary import OP_UPSERT
 
 SPEC = {"app": "web", "environment": "dev"}
 

@@ -25,7 +25,7 @@ from tests.integration.bridge.conftest import (
     running_bridge,
 )
 from tests.waiting import eventually
-from workflows.contracts import OP_DELETE, OP_UPSERT
+from vocabulary import OP_DELETE, OP_UPSERT
 
 SPEC = {"app": "web", "environment": "dev"}
 FORGED = 10**12

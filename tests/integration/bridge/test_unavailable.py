@@ -24,7 +24,7 @@ from api.persistence.tables import AppConfigRow
 from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from tests.integration.bridge.conftest import Message, dlq_records, produce, running_bridge
 from tests.waiting import eventually
-from workflows.contracts import OP_DELETE, OP_UPSERT
+from vocabulary import OP_DELETE, OP_UPSERT
 
 #: What Debezium sends for a value it did not get (``unavailable.value.placeholder``).
 UNAVAILABLE = "__debezium_unavailable_value"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 
 AUTHOR = ("rendersync-bot", "bot@rendersync.example")
 PATH = "appconfigs/default/web.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from tests.integration.git.conftest import (
     AUTHOR,
     PATH,

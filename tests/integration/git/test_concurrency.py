@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from tests.integration.git.conftest import (
     PATH,
     OtherWriter,
@@ -38,7 +38,7 @@ async def test_concurrent_push_of_another_file_is_rebased(
     await repo.ensure_clone()
     raced = race_next_push(repo, other, "appconfigs/default/api.yaml", render("api", 4))
 
-    with caplog.at_level(logging.INFO, logger="activities.gitrepo"):
+    with caplog.at_level(logging.INFO, logger="gitops.repository"):
         result = await repo.apply_file(path=PATH, content=render("web", 5), version=5, message=OURS)
 
     assert raced.exists()
@@ -63,7 +63,7 @@ async def test_conflicting_change_to_our_file_is_settled_by_version(
     await repo.apply_file(path=PATH, content=render("web", 1), version=1, message="v1")
     raced = race_next_push(repo, other, PATH, render("web", theirs, replicas=2))
 
-    with caplog.at_level(logging.INFO, logger="activities.gitrepo"):
+    with caplog.at_level(logging.INFO, logger="gitops.repository"):
         result = await repo.apply_file(path=PATH, content=render("web", 5), version=5, message=OURS)
 
     assert raced.exists()
@@ -85,7 +85,7 @@ async def test_many_tasks_in_one_process_all_land(
     repos = [make_repo(), make_repo()]
     names = [f"app{i}" for i in range(12)]
 
-    with caplog.at_level(logging.INFO, logger="activities.gitrepo"):
+    with caplog.at_level(logging.INFO, logger="gitops.repository"):
         results = await asyncio.gather(
             *(
                 repos[i % 2].apply_file(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from activities.gitcmd import classify, redact
-from activities.gitrepo import GitPermanentError, GitRepository, GitTransientError
+from gitops.command import classify, redact
+from gitops.repository import GitPermanentError, GitRepository, GitTransientError
 from tests.integration.git.conftest import (
     PATH,
     OtherWriter,

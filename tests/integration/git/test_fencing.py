@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from activities.gitrepo import GitRepository, GitResult
+from gitops.repository import GitRepository, GitResult
 from tests.integration.git.conftest import PATH, OtherWriter, Remote, render
 
 

@@ -19,7 +19,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.git import GitActivities
-from activities.gitrepo import GitRepository
 from activities.kubernetes import KubernetesActivities
 from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
@@ -27,6 +26,7 @@ from activities.status import StatusActivities
 from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
+from gitops.repository import GitRepository
 from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import load_crd

@@ -22,10 +22,10 @@ from api.persistence.reading import count_rows, current_seq
 from api.web.app import create_app
 from api.web.previewing import PreviewTargets
 from k8s.dryrun import ClusterDryRun
-from k8s.manifests import GROUP, PLURAL, VERSION
 from rendersync.gittip import GitTipReader
 from tests.integration.pipeline.harness import Pipeline
 from tests.waiting import eventually
+from vocabulary import GROUP, PLURAL, VERSION
 
 MERGE = {"content-type": "application/merge-patch+json"}
 KUBE_MERGE: dict[str, Any] = {"_content_type": "application/merge-patch+json"}

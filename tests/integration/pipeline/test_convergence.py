@@ -10,9 +10,9 @@ from typing import Any
 from kubernetes_asyncio import client
 
 from api.persistence import outbox
-from k8s.manifests import VERSION_ANNOTATION
 from tests.integration.pipeline.harness import Pipeline, version_in_yaml
 from tests.waiting import eventually
+from vocabulary import VERSION_ANNOTATION
 from worker.drift import DriftRepair
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent

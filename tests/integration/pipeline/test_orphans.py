@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from activities.git import path_of
-from activities.gitrepo import GitRepository
+from gitops.repository import GitRepository
 from k8s.applying import apply_appconfig
 from k8s.manifests import render_appconfig, render_yaml
 from tests.integration.pipeline.harness import Pipeline
 from tests.waiting import eventually
+from vocabulary import git_path
 
 GHOST_VERSION = 999_999
 GRACE_S = 1.0
@@ -42,7 +42,7 @@ async def plant_orphans(pipe: Pipeline, tmp_path: Path) -> None:
         author_email="zombie@localhost",
     )
     await by_hand.apply_file(
-        path=path_of(pipe.ns, "stale"),
+        path=git_path(pipe.ns, "stale"),
         content=render_yaml(stale),
         version=GHOST_VERSION,
         message="a late write",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from activities.gitcmd import (
+from gitops.command import (
     GitError,
     GitOutput,
     GitPermanentError,
@@ -19,8 +19,8 @@ from activities.gitcmd import (
     failure,
     run_git,
 )
-from activities.gitfiles import Change, Staged, batch_message, check_path, file_version, write_text
-from k8s.manifests import RowCheck, holds_newer
+from gitops.files import Change, Staged, batch_message, check_path, file_version, write_text
+from vocabulary import RowCheck, holds_newer
 
 __all__ = ["GitError", "GitPermanentError", "GitRepository", "GitResult", "GitTransientError"]
 

@@ -9,12 +9,10 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from activities.gitcmd import GitPermanentError
-from k8s.manifests import RowCheck
+from gitops.command import GitPermanentError
+from vocabulary import VERSION_ANNOTATION, RowCheck
 
 logger = logging.getLogger(__name__)
-
-VERSION_ANNOTATION = "rendersync.dev/version"
 
 
 def check_path(path: str) -> None:
