@@ -14,8 +14,8 @@ from activities.freshness import apply_check, removal_check
 from activities.heartbeating import heartbeating
 from activities.metrics import observe_applied
 from activities.provenancing import note, note_coalesced
-from api.persistence import provenance, syncstatus
 from k8s.manifests import RowCheck
+from persistence import provenance, syncstatus
 from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
 
 T = TypeVar("T")

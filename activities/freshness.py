@@ -15,8 +15,8 @@ import asyncio
 
 from sqlalchemy import Engine
 
-from api.persistence.reading import get_row
 from k8s.manifests import RowCheck
+from persistence.reading import get_row
 from workflows.contracts import AppConfigImage, DeleteRequest
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.provenancing import note, note_coalesced
-from api.persistence import provenance, syncstatus
+from persistence import provenance, syncstatus
 from workflows.contracts import (
     ACTIVITY_FINISH_DELETE,
     ACTIVITY_RECORD_FAILURE,

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from api.persistence import writing
+from persistence import writing
 
 NAMESPACE = "default"
 ACTOR = "bench"

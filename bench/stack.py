@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync.devstack.admintoken import issue_admin_token
 from rendersync.stack.git import init_bare_repo
 from rendersync.stack.kafka import KafkaBroker, start_kafka_broker

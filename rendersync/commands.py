@@ -11,9 +11,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.limits import max_event_bytes
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
 from api.web.app import create_app
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync import processes
 from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.runtime import run_until_signalled

@@ -17,8 +17,8 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from api.persistence.tables import AppConfigRow, SyncStatusRow
-from api.persistence.writing import utcnow
+from persistence.tables import AppConfigRow, SyncStatusRow
+from persistence.writing import utcnow
 from worker.resyncing import forced_event
 from worker.signalling import Signaller
 from worker.supervising import run_every

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from api.persistence.db import read_session
-from api.persistence.reading import get_row
-from api.persistence.tables import AppConfigRow, Revision
 from k8s.manifests import render_appconfig, version_of
 from k8s.watching import WatchEvent, watch_appconfigs
+from persistence.db import read_session
+from persistence.reading import get_row
+from persistence.tables import AppConfigRow, Revision
 from worker.resyncing import forced_event
 from worker.signalling import Signaller
 

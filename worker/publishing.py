@@ -26,8 +26,8 @@ from aiokafka.structs import RecordMetadata
 from sqlalchemy import Engine
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
-from api.persistence import outbox, provenance
-from api.persistence.writing import utcnow
+from persistence import outbox, provenance
+from persistence.writing import utcnow
 from worker import metrics
 from worker.leadership import psycopg_conninfo, relay_leadership
 from worker.topics import ensure_topic

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.persistence.reading import get_row
+from persistence.reading import get_row
 from worker.resyncing import forced_event
 from worker.signalling import Signaller
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, SyncOptions, workflow_id_for

@@ -33,8 +33,8 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.persistence.reading import current_seq, get_row
-from api.persistence.tables import AppConfigRow
+from persistence.reading import current_seq, get_row
+from persistence.tables import AppConfigRow
 from worker import metrics
 from worker.events import Change
 from worker.resyncing import forced_event

@@ -28,13 +28,13 @@ from temporalio.client import Client
 
 from activities.gitfiles import file_version
 from activities.gitrepo import GitRepository
-from api.persistence.db import read_session
-from api.persistence.events import envelope, row_image
-from api.persistence.reading import get_appconfig, get_row
-from api.persistence.tables import AppConfigRow
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
+from persistence.db import read_session
+from persistence.events import envelope, row_image
+from persistence.reading import get_appconfig, get_row
+from persistence.tables import AppConfigRow
 from worker.events import parse_change
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent, SyncOptions

@@ -16,9 +16,6 @@ from pydantic import BeforeValidator
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from api.persistence import reading
-from api.persistence.db import read_session
-from api.persistence.tables import Revision
 from api.web.auth.authorizing import allows
 from api.web.auth.principals import Principal
 from api.web.context import ContextDep
@@ -26,6 +23,9 @@ from api.web.errors import ApiError
 from api.web.models import error_responses
 from api.web.provenancemodels import RevisionList
 from api.web.resources import timestamp
+from persistence import reading
+from persistence.db import read_session
+from persistence.tables import Revision
 
 router = APIRouter()
 

@@ -7,8 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.persistence import reading, writing
-from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
 from api.web.apidoc import IF_MATCH_PARAMETER, merge_patch_body, request_body
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
@@ -38,6 +36,8 @@ from api.web.revisionsearch import router as revisions_router
 from api.web.rollbacks import router as rollback_router
 from api.web.waiting import WaitDep, finish
 from k8s.mergepatch import merge_patch
+from persistence import reading, writing
+from persistence.tables import AppConfigRow
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from api.persistence import reading
-from api.persistence.tables import AppConfigRow, SyncStatusRow
 from api.web.context import ApiContext
+from persistence import reading
+from persistence.tables import AppConfigRow, SyncStatusRow
 from workflows.contracts import (
     PHASE_DELETING,
     PHASE_FAILED,

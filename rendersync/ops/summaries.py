@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
-from api.persistence.syncstatus import list_status
-from api.persistence.tables import SyncStatusRow
 from api.web.status import derive_status, workflow_url
+from persistence.syncstatus import list_status
+from persistence.tables import SyncStatusRow
 from rendersync.ops.context import Ops
 from worker.resyncing import all_rows
 from workflows.contracts import (

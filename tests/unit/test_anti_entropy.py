@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence import syncstatus
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.writing import (
+from persistence import syncstatus
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.writing import (
     Content,
     create_appconfig,
     delete_appconfig,

@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.tables import AppConfigRow
-from api.persistence.writing import (
+from k8s.manifests import VERSION_ANNOTATION, render_appconfig
+from k8s.watching import WatchEvent
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.tables import AppConfigRow
+from persistence.writing import (
     Content,
     create_appconfig,
     delete_appconfig,
     update_appconfig,
 )
-from k8s.manifests import VERSION_ANNOTATION, render_appconfig
-from k8s.watching import WatchEvent
 from worker.drift import drifted_row
 
 NS = "ns"

@@ -15,12 +15,12 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Engine
 
-from api.persistence import outbox, syncstatus
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.reading import get_row
-from api.persistence.writing import Content, create_appconfig, update_appconfig
 from api.web.status import derive_status
+from persistence import outbox, syncstatus
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.reading import get_row
+from persistence.writing import Content, create_appconfig, update_appconfig
 from rendersync.stack.processes import free_port
 from tests.waiting import eventually
 from worker.publishing import RelayConfig, run_relay

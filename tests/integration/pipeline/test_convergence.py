@@ -9,8 +9,8 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from api.persistence import outbox
 from k8s.manifests import VERSION_ANNOTATION
+from persistence import outbox
 from tests.integration.pipeline.harness import Pipeline, version_in_yaml
 from tests.waiting import eventually
 from worker.drift import DriftRepair

@@ -22,12 +22,12 @@ import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from k8s.client import make_api_client
 from k8s.emulator import Emulator, running_emulator
 from k8s.manifests import load_crd
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync.stack.processes import ManagedProcess
 from rendersync.stack.temporal import TemporalDevServer, start_temporal_dev_server
 

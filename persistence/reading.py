@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select, tuple_
 from sqlmodel import col
 
-from api.persistence.db import read_session
-from api.persistence.tables import AppConfigRow, ChangeSequence, Revision, SyncStatusRow
+from persistence.db import read_session
+from persistence.tables import AppConfigRow, ChangeSequence, Revision, SyncStatusRow
 
 _SCAN_CHUNK = 200
 

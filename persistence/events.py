@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from api.persistence.tables import AppConfigRow
+from persistence.tables import AppConfigRow
 
 CONNECTOR = "rendersync-outbox"
 SERVER_NAME = "rendersync"

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from api.limits import json_text
-from api.persistence.db import write_session
-from api.persistence.events import envelope, event_key, row_image
-from api.persistence.tables import AppConfigRow, OutboxEvent, Revision
+from persistence.db import write_session
+from persistence.events import envelope, event_key, row_image
+from persistence.tables import AppConfigRow, OutboxEvent, Revision
 
 #: PostgreSQL channel notified on every committed write (the relay listens).
 NOTIFY_CHANNEL = "rendersync_outbox"

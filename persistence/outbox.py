@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
 from sqlmodel import Session, col
 
-from api.persistence.db import write_session
-from api.persistence.syncstatus import MAX_ERROR_CHARS, RELAY_TARGET, lock_status_row
-from api.persistence.tables import OutboxEvent
-from api.persistence.writing import NOTIFY_CHANNEL, utcnow
+from persistence.db import write_session
+from persistence.syncstatus import MAX_ERROR_CHARS, RELAY_TARGET, lock_status_row
+from persistence.tables import OutboxEvent
+from persistence.writing import NOTIFY_CHANNEL, utcnow
 
 __all__ = [
     "NOTIFY_CHANNEL",
