@@ -27,9 +27,9 @@ from sqlalchemy import Engine
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from persistence import outbox, provenance
+from persistence.leadership import psycopg_conninfo, relay_leadership
 from persistence.writing import utcnow
 from worker import metrics
-from worker.leadership import psycopg_conninfo, relay_leadership
 from worker.topics import ensure_topic
 
 logger = logging.getLogger(__name__)

@@ -132,7 +132,7 @@ async def test_an_unreachable_broker_pauses_the_relay_and_loses_nothing(
 async def test_a_second_relay_stands_by_until_the_first_stops(
     engine: Engine, db_url: str, kafka_broker: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="worker.leadership")
+    caplog.set_level("INFO", logger="persistence.leadership")
     topic = f"relay-{uuid.uuid4().hex[:8]}"
     first_stop, second_stop = asyncio.Event(), asyncio.Event()
     first = asyncio.create_task(
