@@ -17,13 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, tuple_
-from sqlmodel import col
+from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities.gitfiles import file_version
@@ -31,9 +29,8 @@ from activities.gitrepo import GitRepository
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
-from persistence.db import read_session
 from persistence.events import envelope, row_image
-from persistence.reading import get_appconfig, get_row
+from persistence.reading import all_rows, get_appconfig, get_row
 from persistence.tables import AppConfigRow
 from worker.events import parse_change
 from worker.signalling import Signaller
@@ -41,32 +38,11 @@ from workflows.contracts import ChangeEvent, SyncOptions
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 200
 #: Signals in flight at once: enough to overlap round trips, few enough for a small server.
 _CONCURRENCY = 8
 GIT_ROOT = "appconfigs"
 KIND_CR = "cr"
 KIND_GIT = "git"
-
-
-def all_rows(engine: Engine, *, namespace: str | None = None) -> Iterator[AppConfigRow]:
-    """Every appconfigs row, tombstones included, in (namespace, name) order, in chunks."""
-    after: tuple[str, str] | None = None
-    while True:
-        query = select(AppConfigRow)
-        if namespace is not None:
-            query = query.where(col(AppConfigRow.namespace) == namespace)
-        if after is not None:
-            query = query.where(
-                tuple_(col(AppConfigRow.namespace), col(AppConfigRow.name)) > tuple_(*after)
-            )
-        query = query.order_by(col(AppConfigRow.namespace), col(AppConfigRow.name)).limit(_CHUNK)
-        with read_session(engine) as session:
-            chunk = list(session.execute(query).scalars())
-        yield from chunk
-        if len(chunk) < _CHUNK:
-            return
-        after = (chunk[-1].namespace, chunk[-1].name)
 
 
 def forced_event(row: AppConfigRow) -> ChangeEvent:

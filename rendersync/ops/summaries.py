@@ -15,10 +15,10 @@ from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
 from api.web.status import derive_status, workflow_url
+from persistence.reading import all_rows
 from persistence.syncstatus import list_status
 from persistence.tables import SyncStatusRow
 from rendersync.ops.context import Ops
-from worker.resyncing import all_rows
 from workflows.contracts import (
     PHASE_FAILED,
     SEARCH_ATTRIBUTE_KEY,

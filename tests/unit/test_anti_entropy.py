@@ -11,13 +11,13 @@ from sqlalchemy import Engine
 from persistence import syncstatus
 from persistence.db import make_engine
 from persistence.migrating import upgrade
+from persistence.reading import lagging_rows
 from persistence.writing import (
     Content,
     create_appconfig,
     delete_appconfig,
     update_appconfig,
 )
-from worker.antientropy import lagging_rows
 
 TARGETS = ("kubernetes", "git")
 NS = "ns"
