@@ -18,9 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from api.limits import json_text
 from persistence.db import write_session
-from persistence.events import envelope, event_key, row_image
+from persistence.events import envelope, event_key, json_text, row_image
 from persistence.tables import AppConfigRow, OutboxEvent, Revision
 
 #: PostgreSQL channel notified on every committed write (the relay listens).
