@@ -12,7 +12,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.web.status import derive_status, workflow_url
+from persistence.keystatus import derive_status, workflow_url
 from persistence.reading import get_row, sync_status_rows
 from rendersync.ops import output
 from rendersync.ops.context import Ops, OpsError

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
-from api.web.status import derive_status, workflow_url
+from persistence.keystatus import derive_status, workflow_url
 from persistence.reading import all_rows
 from persistence.syncstatus import list_status
 from persistence.tables import SyncStatusRow

@@ -15,9 +15,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Engine
 
-from api.web.status import derive_status
 from persistence import outbox, syncstatus
 from persistence.db import make_engine
+from persistence.keystatus import derive_status
 from persistence.migrating import upgrade
 from persistence.reading import get_row
 from persistence.writing import Content, create_appconfig, update_appconfig
