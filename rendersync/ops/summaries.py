@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
-from persistence.keystatus import derive_status, workflow_url
+from persistence.keystatus import key_status, workflow_url
 from persistence.reading import all_rows
 from persistence.syncstatus import list_status
 from persistence.tables import SyncStatusRow
@@ -75,7 +75,7 @@ def from_database(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
     temporal = ops.settings.temporal
     found = []
     for row in all_rows(ops.engine, namespace=namespace):
-        status = derive_status(
+        status = key_status(
             row,
             reports[row.namespace, row.name],
             targets=ops.targets,
@@ -85,13 +85,13 @@ def from_database(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
         found.append(
             SyncSummary(
                 key=f"{row.namespace}/{row.name}",
-                phase=status["phase"],
-                desired_version=status["desiredVersion"],
-                applied_version=status["appliedVersion"],
-                attempts=status["attempts"],
-                last_error=status["lastError"],
-                workflow_id=status["workflowId"],
-                workflow_url=status["workflowUrl"],
+                phase=status.phase,
+                desired_version=status.desired_version,
+                applied_version=status.applied_version,
+                attempts=status.attempts,
+                last_error=status.last_error,
+                workflow_id=status.workflow_id,
+                workflow_url=status.workflow_url,
             )
         )
     return found
