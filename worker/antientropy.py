@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from persistence.reading import lagging_rows
-from worker.resyncing import forced_event
+from worker.events import forced_event
 from worker.signalling import Signaller
 from worker.supervising import run_every
 

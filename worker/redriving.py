@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from persistence.reading import get_row
-from worker.resyncing import forced_event
+from worker.events import forced_event
 from worker.signalling import Signaller
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, SyncOptions, workflow_id_for
 

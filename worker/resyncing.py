@@ -15,9 +15,8 @@ only if the row is still absent.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,11 @@ from activities.gitrepo import GitRepository
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
-from persistence.events import envelope, row_image
 from persistence.reading import all_rows, get_appconfig, get_row
 from persistence.tables import AppConfigRow
-from worker.events import parse_change
+from worker.events import forced_event
 from worker.signalling import Signaller
-from workflows.contracts import ChangeEvent, SyncOptions
+from workflows.contracts import SyncOptions
 
 logger = logging.getLogger(__name__)
 
@@ -43,24 +41,6 @@ _CONCURRENCY = 8
 GIT_ROOT = "appconfigs"
 KIND_CR = "cr"
 KIND_GIT = "git"
-
-
-def forced_event(row: AppConfigRow) -> ChangeEvent:
-    """The forced change event of ``row``: parsed like the bridge parses a Debezium snapshot
-    read of it (``op: r``; a tombstone becomes a delete). No commit time: a re-drive must not
-    feed the sync latency metric."""
-    payload = envelope(
-        op="r",
-        before=None,
-        after=row_image(row),
-        seq=row.seq,
-        committed_at=row.updated_at,
-        database="rendersync",
-    )
-    event = parse_change(None, json.dumps(payload).encode())
-    if event is None:  # an ``r`` event with a row image always describes the row
-        raise ValueError(f"row {row.namespace}/{row.name} yields no change event")
-    return replace(event, force=True, committed_at_ms=0)
 
 
 async def resync_all(
