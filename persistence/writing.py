@@ -44,12 +44,14 @@ class VersionConflictError(Exception):
 
 
 class EventTooLargeError(Exception):
-    """The change event of the write would exceed the limit the relay's producer accepts."""
+    """The change event of the write would exceed the limit the relay's producer accepts;
+    ``content`` is what the write would have stored."""
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, limit: int, content: Content) -> None:
         super().__init__(f"the change event would be {size} bytes, max {limit}")
         self.size = size
         self.limit = limit
+        self.content = content
 
 
 class UidConflictError(Exception):
@@ -275,7 +277,9 @@ def _record(
     )
     encoded = json_text(change)
     if max_event_bytes is not None and (size := len(encoded.encode())) > max_event_bytes:
-        raise EventTooLargeError(size, max_event_bytes)
+        raise EventTooLargeError(
+            size, max_event_bytes, Content(row.spec, row.labels, row.annotations)
+        )
     session.add(
         OutboxEvent(
             seq=row.seq,
