@@ -13,6 +13,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY rendersync ./rendersync
 COPY api ./api
+COPY persistence ./persistence
 COPY workflows ./workflows
 COPY activities ./activities
 COPY worker ./worker

@@ -14,7 +14,7 @@ from activities.freshness import apply_check, removal_check
 from activities.heartbeating import heartbeating
 from activities.metrics import observe_applied
 from activities.provenancing import note, note_coalesced
-from api.persistence import provenance, syncstatus
+from persistence import provenance, syncstatus
 from vocabulary import RowCheck
 from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
 

@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.metrics import SYNC_FAILURES
 from activities.provenancing import note
-from api.persistence import provenance, syncstatus
+from persistence import provenance, syncstatus
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

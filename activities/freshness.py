@@ -15,7 +15,7 @@ import asyncio
 
 from sqlalchemy import Engine
 
-from api.persistence.reading import get_row
+from persistence.reading import get_row
 from vocabulary import RowCheck
 from workflows.contracts import AppConfigImage, DeleteRequest
 

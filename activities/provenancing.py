@@ -1,5 +1,5 @@
 """Provenance notes the activities write as they report their results (see
-``api.persistence.provenance``).
+``persistence.provenance``).
 
 Each note names the workflow run and activity attempt that wrote it, from
 ``activity.info()``: workflow id, run id, activity id, type and attempt. temporalio 1.35
@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio import activity
 
-from api.persistence import provenance
-from api.persistence.provenance import Origin, Record
+from persistence import provenance
+from persistence.provenance import Origin, Record
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import Engine
 
 from activities.provenancing import note, note_coalesced
-from api.persistence import provenance, syncstatus
+from persistence import provenance, syncstatus
 from workflows.contracts import DeleteRequest, FailureReport
 from workflows.declarations import FINISH_DELETE, RECORD_FAILURE, implements
 

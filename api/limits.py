@@ -19,9 +19,10 @@ JSON itself needs (quotes, control characters) count.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+from persistence.events import json_text
 
 #: The API server's limit on the total size of an object's annotations (keys + values).
 KUBERNETES_ANNOTATIONS_BYTES = 256 * 1024
@@ -42,11 +43,6 @@ def max_event_bytes(max_request_size: int) -> int:
     """The largest change event (envelope JSON, in bytes) a producer with this
     ``max_request_size`` accepts."""
     return max_request_size - KAFKA_RECORD_OVERHEAD_BYTES
-
-
-def json_text(value: Any) -> str:
-    """Compact JSON with sorted keys, not ASCII-escaped: the form events and measures use."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_bytes(value: Any) -> int:

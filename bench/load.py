@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from api.persistence import writing
+from persistence import writing
 from vocabulary import API_VERSION, KIND
 
 NAMESPACE = "default"

@@ -21,7 +21,7 @@ from temporalio.client import Client
 from bench import load
 from bench.session import Session
 from bench.stats import summary_ms
-from workflows.contracts import workflow_id_for
+from vocabulary import workflow_id_for
 from workflows.declarations import GIT, KUBERNETES
 
 SAMPLE_KEYS = 150

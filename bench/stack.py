@@ -24,8 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync.devstack.admintoken import issue_admin_token
 from rendersync.devstack.description import (
     PIPELINE,

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.persistence import apitokens, rolebindings
 from api.web.auth.roles import ROLES
+from persistence import apitokens, rolebindings
 from rendersync.devstack.admintoken import ADMIN_TOKEN_FILE
 from rendersync.ops import output
 from rendersync.settings import Settings

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync import accesscli, changecli, processes
 from rendersync.devstack import cli as devstack_cli
 from rendersync.logs import configure_logging

@@ -25,10 +25,10 @@ from activities.notifying import NotifyActivities
 from activities.options import OptionsActivities
 from activities.status import StatusActivities
 from api.limits import max_event_bytes
-from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from gitops.repository import GitRepository
 from k8s.client import make_api_client
+from persistence.migrating import upgrade
 from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.settings import Settings, Target
 from rendersync.wiring import (

@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from activities.notifying import NotifyConfig, Receiver
-from api.persistence.db import make_engine
 from api.web.previewing import PreviewTargets
 from k8s.dryrun import ClusterDryRun
+from persistence.db import make_engine
 from rendersync.gittip import GitTipReader
 from rendersync.settings import Settings, Target
 from worker.redriving import replay_key

@@ -83,3 +83,8 @@ PHASE_RETRYING: Final = "Retrying"
 PHASE_FAILED: Final = "Failed"
 PHASE_DELETING: Final = "Deleting"
 PHASE_DELETED: Final = "Deleted"
+
+
+def workflow_id_for(key: str) -> str:
+    """The workflow id of an AppConfig key ``{namespace}/{name}``."""
+    return f"appconfig:{key}"

@@ -12,50 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 
-from sqlalchemy import Engine, select
-from sqlmodel import Session, col
+from sqlalchemy import Engine
 
-from api.persistence.tables import AppConfigRow, SyncStatusRow
-from api.persistence.writing import utcnow
-from worker.resyncing import forced_event
+from persistence.reading import lagging_rows
+from worker.events import forced_event
 from worker.signalling import Signaller
 from worker.supervising import run_every
 
 logger = logging.getLogger(__name__)
-
-
-def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> list[AppConfigRow]:
-    """Rows last written over ``grace_s`` ago that some target has not caught up with.
-
-    A key whose sync failed *at the row's version* is left out: it waits for a fix and
-    `syncs replay`, and re-driving it would change nothing. A failure at an older version
-    excuses nothing: the row moved on (its event may have been lost), so the key is lagging;
-    and once a failure is cleared the key is lagging again until every target holds the row.
-    """
-    cutoff = utcnow() - timedelta(seconds=grace_s)
-    with Session(engine) as session:
-        rows = list(
-            session.execute(
-                select(AppConfigRow).where(col(AppConfigRow.updated_at) < cutoff)
-            ).scalars()
-        )
-        statuses = list(session.execute(select(SyncStatusRow)).scalars())
-    applied = {(s.namespace, s.name, s.target): s.applied_version for s in statuses}
-    failed: dict[tuple[str, str], int] = {}
-    for s in statuses:
-        key = (s.namespace, s.name)
-        failed[key] = max(failed.get(key, 0), s.failed_version)
-    return [
-        row
-        for row in rows
-        if failed.get((row.namespace, row.name), 0) < row.seq
-        and (
-            row.deleted
-            or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets)
-        )
-    ]
 
 
 async def run_anti_entropy(

@@ -19,15 +19,13 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Engine, select
-from sqlmodel import col
+from sqlalchemy import Engine
 
-from api.persistence.db import read_session
-from api.persistence.reading import get_row
-from api.persistence.tables import AppConfigRow, Revision
 from k8s.manifests import render_appconfig, version_of
 from k8s.watching import WatchEvent, watch_appconfigs
-from worker.resyncing import forced_event
+from persistence.reading import get_row, revision_at
+from persistence.tables import AppConfigRow, Revision
+from worker.events import forced_event
 from worker.signalling import Signaller
 
 logger = logging.getLogger(__name__)
@@ -66,18 +64,6 @@ def _matches(source: AppConfigRow | Revision, live: dict[str, Any]) -> bool:
     )
 
 
-def _revision_at(engine: Engine, row: AppConfigRow, version: int) -> Revision | None:
-    """The key's revision written at ``version``: None when the key never had that version
-    (a revision at that seq belongs to another key, or to a delete)."""
-    with read_session(engine) as session:
-        revision = session.execute(
-            select(Revision).where(col(Revision.seq) == version)
-        ).scalar_one_or_none()
-    if revision is None or (revision.namespace, revision.name) != (row.namespace, row.name):
-        return None
-    return None if revision.op == "delete" else revision
-
-
 def drifted_row(engine: Engine, event: WatchEvent) -> AppConfigRow | None:
     """The row to re-apply if ``event`` shows drift from the database, else None."""
     namespace, name = event.key
@@ -91,7 +77,7 @@ def drifted_row(engine: Engine, event: WatchEvent) -> AppConfigRow | None:
         return None if _matches(row, event.object) else row
     if version > row.seq or version == 0:
         return row  # a forged or removed version annotation
-    revision = _revision_at(engine, row, version)
+    revision = revision_at(engine, namespace=row.namespace, name=row.name, seq=version)
     if revision is not None and _matches(revision, event.object):
         return None  # an older version as it was rendered: the sync of the row is under way
     return row

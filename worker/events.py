@@ -5,7 +5,9 @@ emits it for the ``appconfigs`` table, with or without the JsonConverter ``{sche
 wrapper: json columns as JSON strings (or objects), ``op`` c/u/r = upsert, ``d`` = delete, an
 update whose row has ``deleted`` set = delete (a tombstone write). The version is the row's
 ``seq``, never ``source.lsn``. A Kafka tombstone (null value) and a delete without a row image
-(the purge of a compensated tombstone) carry nothing to do and yield None.
+(the purge of a compensated tombstone) carry nothing to do and yield None. ``row_event``
+builds the event of a row read from the database, with the values a snapshot read (``op:
+r``) of it would parse to.
 
 Every malformed message raises ``PoisonMessageError`` with the reason, whatever is wrong with
 it (types, nesting, JSON). A json column that Debezium sent as its unavailable-value
@@ -16,10 +18,12 @@ bridge can read the row instead.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from persistence.tables import AppConfigRow
 from vocabulary import OP_DELETE, OP_UPSERT
 from workflows.contracts import AppConfigImage, ChangeEvent
 
@@ -205,3 +209,33 @@ def _decode_key(key: bytes) -> str | None:
     if text.startswith("{"):
         return None  # Debezium's JSON key struct; the row image is authoritative
     return text
+
+
+def row_event(row: AppConfigRow, *, force: bool = False, committed_at_ms: int = 0) -> ChangeEvent:
+    """The change event of ``row`` as it stands: an upsert of its image, a tombstone a delete
+    carrying the tombstone's image. The same event the bridge parses from a Debezium snapshot
+    read of the row."""
+    image = AppConfigImage(
+        namespace=row.namespace,
+        name=row.name,
+        uid=row.uid or "",
+        seq=row.seq,
+        generation=row.generation or 1,
+        spec=copy.deepcopy(row.spec),
+        labels=dict(row.labels),
+        annotations=dict(row.annotations),
+    )
+    return ChangeEvent(
+        key=f"{row.namespace}/{row.name}",
+        seq=row.seq,
+        op=OP_DELETE if row.deleted else OP_UPSERT,
+        image=image,
+        committed_at_ms=committed_at_ms,
+        force=force,
+    )
+
+
+def forced_event(row: AppConfigRow) -> ChangeEvent:
+    """The forced change event of ``row`` (a re-drive: see ``ChangeEvent.force``). No commit
+    time: a re-drive must not feed the sync latency metric."""
+    return row_event(row, force=True)

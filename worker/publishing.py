@@ -19,17 +19,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeAlias
 
-import psycopg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from aiokafka.structs import RecordMetadata
 from sqlalchemy import Engine
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
-from api.persistence import outbox, provenance
-from api.persistence.writing import utcnow
+from persistence import outbox, provenance
+from persistence.leadership import relay_leadership
+from persistence.writing import utcnow
 from worker import metrics
-from worker.leadership import psycopg_conninfo, relay_leadership
 from worker.topics import ensure_topic
 
 logger = logging.getLogger(__name__)
@@ -128,19 +127,6 @@ async def publish_batch(engine: Engine, producer: AIOKafkaProducer, topic: str, 
     return len(pending)
 
 
-async def _listen(conninfo: str, wake: asyncio.Event) -> None:
-    """Set ``wake`` on every NOTIFY; reconnects after a connection loss."""
-    while True:
-        try:
-            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-                await conn.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
-                async for _ in conn.notifies():
-                    wake.set()
-        except psycopg.Error as err:
-            logger.warning("LISTEN connection lost (%s); reconnecting", err)
-            await asyncio.sleep(1)
-
-
 async def run_relay(config: RelayConfig, engine: Engine, *, stop: asyncio.Event) -> None:
     """Publish until ``stop`` is set; waits for leadership first. While Kafka is unreachable
     it retries with backoff: progress pauses, nothing is marked published."""
@@ -175,7 +161,7 @@ async def _run_connected(config: RelayConfig, engine: Engine, stop: asyncio.Even
     wake = asyncio.Event()
     listener = None
     if engine.dialect.name == "postgresql":
-        listener = asyncio.create_task(_listen(psycopg_conninfo(config.db_url), wake))
+        listener = asyncio.create_task(outbox.listen_for_writes(config.db_url, wake))
     try:
         await _publish_loop(config, engine, producer, wake, stop)
     finally:

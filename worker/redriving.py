@@ -17,10 +17,11 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.persistence.reading import get_row
-from worker.resyncing import forced_event
+from persistence.reading import get_row
+from vocabulary import workflow_id_for
+from worker.events import forced_event
 from worker.signalling import Signaller
-from workflows.contracts import SIGNAL_RETRY, RetryRequest, SyncOptions, workflow_id_for
+from workflows.contracts import SIGNAL_RETRY, RetryRequest, SyncOptions
 
 ACTION_RETRIED = "retry signalled"
 ACTION_RESTARTED = "restarted from the database"

@@ -27,18 +27,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.persistence.reading import current_seq, get_row
-from api.persistence.tables import AppConfigRow
+from persistence.reading import current_seq, get_row
+from persistence.tables import AppConfigRow
 from vocabulary import OP_UPSERT
 from worker import metrics
-from worker.events import Change
-from worker.resyncing import forced_event
+from worker.events import Change, row_event
 from workflows.contracts import ChangeEvent
 
 logger = logging.getLogger(__name__)
@@ -145,8 +144,3 @@ def same_incarnation(change: Change, row: AppConfigRow) -> bool:
     of a later incarnation must not stand in for the event: handed over, its version would
     make the workflow drop the delete that ended this incarnation, still queued behind."""
     return not change.uid or change.uid == row.uid
-
-
-def row_event(row: AppConfigRow, *, committed_at_ms: int = 0) -> ChangeEvent:
-    """The change event of ``row`` as it stands (a tombstone: a delete), not forced."""
-    return replace(forced_event(row), force=False, committed_at_ms=committed_at_ms)

@@ -15,76 +15,32 @@ only if the row is still absent.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, tuple_
-from sqlmodel import col
+from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.persistence.db import read_session
-from api.persistence.events import envelope, row_image
-from api.persistence.reading import get_appconfig, get_row
-from api.persistence.tables import AppConfigRow
 from gitops.files import file_version
 from gitops.repository import GitRepository
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
+from persistence.reading import all_rows, get_appconfig, get_row
+from persistence.tables import AppConfigRow
 from vocabulary import GIT_ROOT, git_path
-from worker.events import parse_change
+from worker.events import forced_event
 from worker.signalling import Signaller
-from workflows.contracts import ChangeEvent, SyncOptions
+from workflows.contracts import SyncOptions
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 200
 #: Signals in flight at once: enough to overlap round trips, few enough for a small server.
 _CONCURRENCY = 8
 KIND_CR = "cr"
 KIND_GIT = "git"
-
-
-def all_rows(engine: Engine, *, namespace: str | None = None) -> Iterator[AppConfigRow]:
-    """Every appconfigs row, tombstones included, in (namespace, name) order, in chunks."""
-    after: tuple[str, str] | None = None
-    while True:
-        query = select(AppConfigRow)
-        if namespace is not None:
-            query = query.where(col(AppConfigRow.namespace) == namespace)
-        if after is not None:
-            query = query.where(
-                tuple_(col(AppConfigRow.namespace), col(AppConfigRow.name)) > tuple_(*after)
-            )
-        query = query.order_by(col(AppConfigRow.namespace), col(AppConfigRow.name)).limit(_CHUNK)
-        with read_session(engine) as session:
-            chunk = list(session.execute(query).scalars())
-        yield from chunk
-        if len(chunk) < _CHUNK:
-            return
-        after = (chunk[-1].namespace, chunk[-1].name)
-
-
-def forced_event(row: AppConfigRow) -> ChangeEvent:
-    """The forced change event of ``row``: parsed like the bridge parses a Debezium snapshot
-    read of it (``op: r``; a tombstone becomes a delete). No commit time: a re-drive must not
-    feed the sync latency metric."""
-    payload = envelope(
-        op="r",
-        before=None,
-        after=row_image(row),
-        seq=row.seq,
-        committed_at=row.updated_at,
-        database="rendersync",
-    )
-    event = parse_change(None, json.dumps(payload).encode())
-    if event is None:  # an ``r`` event with a row image always describes the row
-        raise ValueError(f"row {row.namespace}/{row.name} yields no change event")
-    return replace(event, force=True, committed_at_ms=0)
 
 
 async def resync_all(

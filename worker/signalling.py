@@ -9,6 +9,7 @@ import logging
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
+from vocabulary import workflow_id_for
 from workflows.contracts import (
     SEARCH_ATTRIBUTE_KEY,
     SIGNAL_CHANGE,
@@ -16,7 +17,6 @@ from workflows.contracts import (
     ChangeEvent,
     SyncInput,
     SyncOptions,
-    workflow_id_for,
 )
 
 logger = logging.getLogger(__name__)

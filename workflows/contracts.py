@@ -33,11 +33,6 @@ EVENT_DELETED = "Deleted"
 NOTIFY_EVENTS = (EVENT_FAILED, EVENT_RETRYING, EVENT_RECOVERED, EVENT_DELETED)
 
 
-def workflow_id_for(key: str) -> str:
-    """The workflow id of an AppConfig key ``{namespace}/{name}``."""
-    return f"appconfig:{key}"
-
-
 @dataclass(frozen=True)
 class AppConfigImage:
     """The AppConfig as committed at version ``seq``: what every target renders."""

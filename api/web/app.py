@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from api.limits import max_event_bytes as max_event_bytes_for
-from api.persistence.db import ping
 from api.web.apidoc import install_openapi
 from api.web.auth.audit import AuditMiddleware
 from api.web.auth.authorizing import AuthenticatedDep, GuardDep
@@ -25,6 +24,7 @@ from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.models import AUTH_ERRORS, error_responses
 from api.web.previewing import PreviewTargets
 from api.web.routes import router
+from persistence.db import ping
 
 
 def create_app(

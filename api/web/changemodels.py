@@ -9,8 +9,8 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from api.persistence.tables import MAX_SEQ
 from api.web.models import AppConfig, ResourceVersion, waited_responses
+from persistence.tables import MAX_SEQ
 from vocabulary import API_VERSION, ApiVersionLiteral
 
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)

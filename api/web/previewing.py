@@ -1,7 +1,7 @@
 """Previews: what a write would do, without writing (``?dryRun=All``).
 
 The route runs the write itself in a transaction that is rolled back
-(``api.persistence.writing``, ``dry_run=True``): every rule, limit and precondition of a real
+(``persistence.writing``, ``dry_run=True``): every rule, limit and precondition of a real
 write is checked the same way, and nothing it staged (seq, row, revision, outbox event) is
 kept. This module then renders the row it would have written (``k8s.manifests``, the one
 renderer) and compares it with what each target holds now: the cluster through a
@@ -22,11 +22,11 @@ from typing import Any, Protocol
 
 import yaml
 
-from api.persistence.tables import AppConfigRow
 from api.web.diffs import as_yaml, comparable, field_changes, unified
 from k8s.dryrun import DryRunApply
 from k8s.errors import KubernetesError
 from k8s.manifests import render_appconfig, render_yaml
+from persistence.tables import AppConfigRow
 from vocabulary import API_VERSION, TARGET_GIT, TARGET_KUBERNETES
 
 log = logging.getLogger(__name__)

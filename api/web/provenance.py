@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.persistence import provenance as stored
-from api.persistence.provenance import ProvenanceRow
-from api.persistence.tables import Revision
 from api.web.context import ApiContext
 from api.web.resources import timestamp
+from persistence import provenance as stored
+from persistence.provenance import ProvenanceRow
+from persistence.tables import Revision
 from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 
 

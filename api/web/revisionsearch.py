@@ -13,12 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
-from sqlalchemy import Engine, select
-from sqlmodel import col
 
-from api.persistence import reading
-from api.persistence.db import read_session
-from api.persistence.tables import Revision
 from api.web.auth.authorizing import allows
 from api.web.auth.principals import Principal
 from api.web.context import ContextDep
@@ -26,43 +21,15 @@ from api.web.errors import ApiError
 from api.web.models import error_responses
 from api.web.provenancemodels import RevisionList
 from api.web.resources import timestamp
+from persistence import reading
+from persistence.tables import Revision
 
 router = APIRouter()
-
-
-def _revision_namespaces(engine: Engine) -> list[str]:
-    with read_session(engine) as session:
-        query = select(col(Revision.namespace)).distinct().order_by(col(Revision.namespace))
-        return [str(ns) for ns in session.execute(query).scalars()]
 
 
 def _aware(moment: datetime) -> datetime:
     """A time without an offset is UTC, as the API's timestamps are."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _page(
-    engine: Engine,
-    *,
-    namespaces: list[str] | None,
-    actor: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    after: int,
-) -> tuple[list[Revision], bool]:
-    with read_session(engine) as session:
-        query = select(Revision).where(col(Revision.seq) > after)
-        if namespaces is not None:
-            query = query.where(col(Revision.namespace).in_(namespaces))
-        if actor is not None:
-            query = query.where(col(Revision.actor) == actor)
-        if since is not None:
-            query = query.where(col(Revision.created_at) >= _aware(since))
-        if until is not None:
-            query = query.where(col(Revision.created_at) < _aware(until))
-        rows = list(session.execute(query.order_by(col(Revision.seq)).limit(limit + 1)).scalars())
-        return rows[:limit], len(rows) > limit
 
 
 def _render(revision: Revision) -> dict[str, Any]:
@@ -84,7 +51,7 @@ async def _visible(request: Request, namespace: str | None) -> list[str] | None:
     if principal is None or await allows(request, principal, "list", ""):
         return None if namespace is None else [namespace]
     engine = request.app.state.context.engine
-    present = await run_in_threadpool(_revision_namespaces, engine)
+    present = await run_in_threadpool(reading.revision_namespaces, engine)
     wanted = [ns for ns in present if namespace in (None, ns)]
     return [ns for ns in wanted if await allows(request, principal, "list", ns)]
 
@@ -144,12 +111,12 @@ async def list_revisions(
     after = _after(continue_)
     visible = await _visible(request, namespace)
     rows, more = await run_in_threadpool(
-        lambda: _page(
+        lambda: reading.search_revisions(
             ctx.engine,
             namespaces=visible,
             actor=actor,
-            since=since,
-            until=until,
+            since=None if since is None else _aware(since),
+            until=None if until is None else _aware(until),
             limit=limit or ctx.default_page_limit,
             after=after,
         )

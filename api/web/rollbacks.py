@@ -1,5 +1,5 @@
 """``POST .../appconfigs/{name}/rollback``: write an older revision's spec and labels as a new
-revision (``api.persistence.rollingback``), so it flows through the pipeline like any write.
+revision (``persistence.rollingback``), so it flows through the pipeline like any write.
 
 The auth guard takes it for an ``update`` of the namespace (``editor``); a rollback of a
 deleted key recreates it. Preconditions as for PUT: ``metadata.resourceVersion`` (409) or
@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
-from api.persistence import rollingback, writing
 from api.spec import FieldError
 from api.web.apidoc import IF_MATCH_PARAMETER, request_body
 from api.web.bodies import actor_of, if_match_version, read_json
@@ -23,6 +22,7 @@ from api.web.context import ContextDep
 from api.web.errors import ApiError, invalid, stale_write
 from api.web.models import AppConfig, NamespacePath, error_responses, waited_responses
 from api.web.waiting import WaitDep, finish
+from persistence import rollingback, writing
 
 router = APIRouter()
 

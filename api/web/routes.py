@@ -7,8 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.persistence import reading, writing
-from api.persistence.tables import AppConfigRow
 from api.spec import FieldError
 from api.web.apidoc import IF_MATCH_PARAMETER, merge_patch_body, request_body
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
@@ -27,17 +25,14 @@ from api.web.models import (
     waited_responses,
 )
 from api.web.previewing import preview
-from api.web.resources import (
-    check_name,
-    check_object_size,
-    largest_part,
-    parse_body,
-    render,
-)
+from api.web.resources import check_name, check_object_size, largest_part, parse_body
 from api.web.revisionsearch import router as revisions_router
 from api.web.rollbacks import router as rollback_router
 from api.web.waiting import WaitDep, finish
 from k8s.mergepatch import merge_patch
+from persistence import reading, writing
+from persistence.tables import AppConfigRow
+from vocabulary import API_VERSION, KIND
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
@@ -77,13 +72,40 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
     return final_name, parsed.content, version
 
 
-def _too_large(err: writing.EventTooLargeError, content: writing.Content, name: str) -> ApiError:
+def _too_large(err: writing.EventTooLargeError, name: str) -> ApiError:
     message = (
         f"{err}: the relay's producer accepts messages up to kafka.max_request_size "
         "(less the record's framing); make the largest part smaller"
     )
-    cause = FieldError(largest_part(content), "FieldValueTooLong", message)
+    cause = FieldError(largest_part(err.content), "FieldValueTooLong", message)
     return ApiError(413, message, causes=[cause], name=name)
+
+
+class _StaleBodyError(writing.VersionConflictError):
+    """The resourceVersion a merge patch names is not the row's: a 409, as for a PUT body
+    (a stale If-Match is a 412)."""
+
+
+def _patched(row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
+    """The spec, labels and annotations a JSON merge patch makes of ``row``'s, validated as
+    a PUT body of the merged object would be (422, 413). Only what a client may write is
+    patched: a ``status`` or read-only metadata in the patch is ignored, as in a PUT, and a
+    ``metadata.resourceVersion`` in it must be the row's (else _StaleBodyError)."""
+    writable = {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "namespace": row.namespace,
+            "name": row.name,
+            "labels": row.labels,
+            "annotations": row.annotations,
+        },
+        "spec": row.spec,
+    }
+    _, content, version = _parse(merge_patch(writable, patch), row.namespace, row.name)
+    if version is not None and version != row.seq:
+        raise _StaleBodyError(version, row.seq)
+    return content
 
 
 def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
@@ -146,7 +168,7 @@ async def create(
     except writing.AlreadyExistsError as err:
         raise _write_errors(err, name=name, via_if_match=False) from None
     except writing.EventTooLargeError as err:
-        raise _too_large(err, content, name) from None
+        raise _too_large(err, name) from None
     if dry_run:
         return await _previewed(ctx, row, None)
     return await finish(response, ctx, row, wait)
@@ -199,7 +221,7 @@ async def replace(
     except (writing.NotFoundError, writing.VersionConflictError) as err:
         raise _write_errors(err, name=name, via_if_match=via_if_match) from None
     except writing.EventTooLargeError as err:
-        raise _too_large(err, content, name) from None
+        raise _too_large(err, name) from None
     if dry_run:
         return await _previewed(ctx, row, current)
     return await finish(response, ctx, row, wait)
@@ -229,41 +251,23 @@ async def patch(
         raise invalid(name, [cause])
     header = if_match_version(request)
     current = await run_in_threadpool(_live, ctx, namespace, name) if dry_run else None
-    body_version: list[int | None] = [None]
-    merged_content: list[writing.Content] = []
-
-    def change(current: AppConfigRow) -> writing.Content:
-        merged = merge_patch(render(current, {}), patch_body)
-        merged.pop("status", None)
-        merged_meta = merged.get("metadata")
-        requested = patch_body.get("metadata")
-        if isinstance(merged_meta, dict) and not (
-            isinstance(requested, dict) and "resourceVersion" in requested
-        ):
-            merged_meta.pop("resourceVersion", None)
-        _, content, version = _parse(merged, namespace, name)
-        if version is not None and version != current.seq:
-            body_version[0] = version
-            raise writing.VersionConflictError(version, current.seq)
-        merged_content.append(content)
-        return content
-
     try:
         row = await run_in_threadpool(
             writing.modify_appconfig,
             ctx.engine,
             namespace=namespace,
             name=name,
-            change=change,
+            change=lambda row: _patched(row, patch_body),
             expected_version=header,
             actor=actor_of(request),
             max_event_bytes=ctx.max_event_bytes,
             dry_run=dry_run is not None,
         )
     except (writing.NotFoundError, writing.VersionConflictError) as err:
-        raise _write_errors(err, name=name, via_if_match=body_version[0] is None) from None
+        stale_body = isinstance(err, _StaleBodyError)
+        raise _write_errors(err, name=name, via_if_match=not stale_body) from None
     except writing.EventTooLargeError as err:
-        raise _too_large(err, merged_content[-1], name) from None
+        raise _too_large(err, name) from None
     if dry_run:
         return await _previewed(ctx, row, current)
     return await finish(response, ctx, row, wait)

@@ -15,12 +15,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.persistence import reading
-from api.persistence.tables import AppConfigRow
 from api.web.context import ApiContext
 from api.web.errors import ApiError
 from api.web.resources import render
 from api.web.status import current_status
+from persistence import reading
+from persistence.tables import AppConfigRow
 from vocabulary import PHASE_DELETED
 
 MAX_WAIT_S = 60.0

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from api.persistence import apitokens, rolebindings
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
+from persistence import apitokens, rolebindings
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,12 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.persistence.reading import get_row, sync_status_rows
-from api.web.status import derive_status, workflow_url
+from persistence.keystatus import derive_status, workflow_url
+from persistence.reading import get_row, sync_status_rows
 from rendersync.ops import output
 from rendersync.ops.context import Ops, OpsError
-from workflows.contracts import QUERY_STATE, SyncState, workflow_id_for
+from vocabulary import workflow_id_for
+from workflows.contracts import QUERY_STATE, SyncState
 
 #: How many of the newest history events ``show`` lists.
 RECENT_EVENTS = 20

@@ -12,9 +12,10 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
+from persistence.reading import all_rows
 from rendersync.ops import output
 from rendersync.ops.context import Ops
-from worker.resyncing import Orphan, all_rows, prune, prune_plan, resync_all
+from worker.resyncing import Orphan, prune, prune_plan, resync_all
 
 PLAN_COLUMNS = (("KIND", "kind"), ("KEY", "key"), ("VERSION", "version"))
 

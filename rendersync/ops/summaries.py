@@ -14,18 +14,13 @@ from dataclasses import dataclass, replace
 from temporalio.client import WorkflowExecution
 from temporalio.common import SearchAttributeKey
 
-from api.persistence.syncstatus import list_status
-from api.persistence.tables import SyncStatusRow
-from api.web.status import derive_status, workflow_url
+from persistence.keystatus import key_status, workflow_url
+from persistence.reading import all_rows
+from persistence.syncstatus import list_status
+from persistence.tables import SyncStatusRow
 from rendersync.ops.context import Ops
-from vocabulary import PHASE_FAILED
-from worker.resyncing import all_rows
-from workflows.contracts import (
-    SEARCH_ATTRIBUTE_KEY,
-    SEARCH_ATTRIBUTE_STATE,
-    WORKFLOW_TYPE,
-    workflow_id_for,
-)
+from vocabulary import PHASE_FAILED, workflow_id_for
+from workflows.contracts import SEARCH_ATTRIBUTE_KEY, SEARCH_ATTRIBUTE_STATE, WORKFLOW_TYPE
 
 APP_CONFIG_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KEY)
 #: Running workflows whose sync stopped retrying (a closed run's attributes are history).
@@ -75,7 +70,7 @@ def from_database(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
     temporal = ops.settings.temporal
     found = []
     for row in all_rows(ops.engine, namespace=namespace):
-        status = derive_status(
+        status = key_status(
             row,
             reports[row.namespace, row.name],
             targets=ops.targets,
@@ -85,13 +80,13 @@ def from_database(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
         found.append(
             SyncSummary(
                 key=f"{row.namespace}/{row.name}",
-                phase=status["phase"],
-                desired_version=status["desiredVersion"],
-                applied_version=status["appliedVersion"],
-                attempts=status["attempts"],
-                last_error=status["lastError"],
-                workflow_id=status["workflowId"],
-                workflow_url=status["workflowUrl"],
+                phase=status.phase,
+                desired_version=status.desired_version,
+                applied_version=status.applied_version,
+                attempts=status.attempts,
+                last_error=status.last_error,
+                workflow_id=status.workflow_id,
+                workflow_url=status.workflow_url,
             )
         )
     return found

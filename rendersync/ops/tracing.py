@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.persistence import provenance, reading
+from persistence import provenance, reading
 from rendersync.ops.context import Ops, OpsError
 
 COLUMNS = (

@@ -16,15 +16,15 @@ from sqlalchemy import Engine
 
 from activities.git import GitActivities
 from activities.kubernetes import KubernetesActivities
-from api.persistence import syncstatus, writing
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.reading import get_row
-from api.persistence.tables import AppConfigRow
 from gitops.repository import GitRepository
 from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import load_crd
+from persistence import syncstatus, writing
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.reading import get_row
+from persistence.tables import AppConfigRow
 from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.integration.git.conftest import install_hook
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest

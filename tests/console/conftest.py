@@ -16,12 +16,12 @@ import pytest_asyncio
 import uvicorn
 from playwright.async_api import BrowserContext, Page, async_playwright
 
-from api.persistence import apitokens
-from api.persistence.rolebindings import USER, Binding
 from api.web.app import create_app
 from api.web.auth.config import AuthConfig
 from api.web.auth.policy import PolicyAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
+from persistence import apitokens
+from persistence.rolebindings import USER, Binding
 from tests.integration.pipeline.harness import Pipeline
 from tests.waiting import eventually
 from worker.redriving import replay_key

@@ -13,9 +13,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from api.persistence.db import make_engine
 from api.web.auth.policy import load_policy
 from k8s.manifests import load_crd
+from persistence.db import make_engine
 from rendersync.authwiring import auth_config
 from rendersync.devstack.k8semulator.schema import apply_defaults, validate
 from rendersync.settings import Settings

@@ -18,7 +18,8 @@ from temporalio.client import Client
 from rendersync.devstack.resyncing import finished_before_crash
 from tests.e2e.conftest import DevStack
 from tests.waiting import eventually as wait
-from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
+from vocabulary import workflow_id_for
+from workflows.contracts import SIGNAL_RETRY, RetryRequest
 
 NS = "default"
 BASE = f"/api/v1/namespaces/{NS}/appconfigs"

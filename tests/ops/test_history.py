@@ -17,7 +17,8 @@ from rendersync.devstack.services.temporal import TemporalDevServer
 from rendersync.statedir import write_endpoints
 from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, wait_synced
-from workflows.contracts import WORKFLOW_TYPE, SyncInput, SyncState, workflow_id_for
+from vocabulary import workflow_id_for
+from workflows.contracts import WORKFLOW_TYPE, SyncInput, SyncState
 
 
 @workflow.defn(name=WORKFLOW_TYPE, sandboxed=False)

@@ -8,8 +8,7 @@ from temporalio.client import WorkflowExecutionStatus
 from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, fail_applies, wait_phase, wait_synced
 from tests.waiting import eventually
-from vocabulary import PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED
-from workflows.contracts import workflow_id_for
+from vocabulary import PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED, workflow_id_for
 
 
 async def failed_sync(pipe: Pipeline, name: str) -> int:

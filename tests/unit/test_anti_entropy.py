@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence import syncstatus
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.writing import (
+from persistence import syncstatus
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.reading import lagging_rows
+from persistence.writing import (
     Content,
     create_appconfig,
     delete_appconfig,
     update_appconfig,
 )
-from worker.antientropy import lagging_rows
 
 TARGETS = ("kubernetes", "git")
 NS = "ns"

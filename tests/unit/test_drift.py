@@ -11,17 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.tables import AppConfigRow
-from api.persistence.writing import (
-    Content,
-    create_appconfig,
-    delete_appconfig,
-    update_appconfig,
-)
 from k8s.manifests import render_appconfig
 from k8s.watching import WatchEvent
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.tables import AppConfigRow
+from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from vocabulary import VERSION_ANNOTATION
 from worker.drift import drifted_row
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from api.limits import json_text
-from api.persistence.events import envelope, row_image
-from api.persistence.tables import AppConfigRow
+from persistence.events import envelope, json_text, row_image
+from persistence.tables import AppConfigRow
 from worker.events import parse_change
 
 

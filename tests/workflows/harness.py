@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError, RPCStatusCode
 
-from vocabulary import OP_DELETE, OP_UPSERT
+from vocabulary import OP_DELETE, OP_UPSERT, workflow_id_for
 from workflows import AppConfigSync
 from workflows.contracts import (
     SEARCH_ATTRIBUTE_STATE,
@@ -28,7 +28,6 @@ from workflows.contracts import (
     SyncInput,
     SyncOptions,
     SyncState,
-    workflow_id_for,
 )
 
 WAIT_S = 15.0

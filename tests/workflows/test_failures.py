@@ -8,8 +8,8 @@ import pytest
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver
-from vocabulary import PHASE_FAILED, PHASE_RETRYING, TARGET_GIT, TARGET_KUBERNETES
-from workflows.contracts import FailureReport, SyncState, workflow_id_for
+from vocabulary import PHASE_FAILED, PHASE_RETRYING, TARGET_GIT, TARGET_KUBERNETES, workflow_id_for
+from workflows.contracts import FailureReport, SyncState
 from workflows.declarations import FINISH_DELETE, GIT, KUBERNETES, RECORD_FAILURE
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -18,10 +18,10 @@ from fastapi import Depends, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.persistence import reading
 from api.web.auth.authenticating import Authentication
 from api.web.auth.principals import Principal
 from api.web.errors import ApiError
+from persistence import reading
 from vocabulary import CRD_NAME, GROUP, PLURAL
 
 bearer_scheme = HTTPBearer(

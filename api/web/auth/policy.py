@@ -22,9 +22,9 @@ import yaml
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
-from api.persistence.rolebindings import GROUP, USER, Binding, bindings_of
 from api.web.auth.principals import Principal
 from api.web.auth.roles import check_role, grants
+from persistence.rolebindings import GROUP, USER, Binding, bindings_of
 
 
 class PolicyError(ValueError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
-from api.persistence import apitokens
 from api.web.auth.principals import Credentials, InvalidCredentialError, Principal
+from persistence import apitokens
 
 
 class ApiTokenAuthenticator:

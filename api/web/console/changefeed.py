@@ -23,8 +23,8 @@ from typing import Any
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
-from api.persistence import changes as probe
-from api.persistence.changes import Cursor, Key, StatusPrint
+from persistence import changes as probe
+from persistence.changes import Cursor, Key, StatusPrint
 
 logger = logging.getLogger(__name__)
 

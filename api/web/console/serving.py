@@ -12,7 +12,6 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.persistence import reading
 from api.web.auth.authorizing import GuardDep
 from api.web.console import subresources, watching
 from api.web.console.changefeed import ChangeFeed
@@ -21,6 +20,7 @@ from api.web.context import ApiContext
 from api.web.models import AUTH_ERRORS, error_responses
 from api.web.resources import render
 from api.web.status import current_status
+from persistence import reading
 
 STATIC = Path(__file__).parent / "static"
 #: Everything from this origin; no inline script or style, nothing from elsewhere.

@@ -15,13 +15,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.persistence import reading
-from api.persistence.tables import AppConfigRow, Revision, SyncStatusRow
 from api.web.bodies import actor_of
 from api.web.context import ContextDep
 from api.web.errors import ApiError
 from api.web.models import AppConfigTimeline, NamespacePath, ReplayResult, error_responses
 from api.web.resources import timestamp
+from persistence import reading
+from persistence.tables import AppConfigRow, Revision, SyncStatusRow
 from vocabulary import API_VERSION
 
 #: (namespace, name, reason) -> (what was done, the version re-driven or 0)

@@ -20,13 +20,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.persistence import reading
 from api.web.auth.authorizing import Action, BearerDep, allows, authenticated, forbidden
 from api.web.auth.principals import Principal
 from api.web.console.changefeed import Change, ChangeFeed
 from api.web.errors import ApiError
 from api.web.models import error_responses
 from k8s.labels import Selector, SelectorError, parse_selector
+from persistence import reading
 from vocabulary import KIND
 
 KEEPALIVE_S = 15.0

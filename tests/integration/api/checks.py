@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from api.persistence.events import row_image
-from api.persistence.tables import AppConfigRow, OutboxEvent, Revision
+from persistence.events import row_image
+from persistence.tables import AppConfigRow, OutboxEvent, Revision
 
 
 def assert_tables_consistent(engine: Engine) -> None:

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
 from api.web.app import create_app
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync.devstack.services.childprocesses import free_port
 from tests.waiting import wait_until
 

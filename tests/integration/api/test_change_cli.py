@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence.reading import current_seq
+from persistence.reading import current_seq
 from rendersync.cli import main
 from tests.integration.api.conftest import BASE, appconfig
 

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import Engine
 
-from api.persistence.reading import list_revisions
+from persistence.reading import list_revisions
 from tests.integration.api.checks import assert_tables_consistent
 from tests.integration.api.conftest import BASE, appconfig
 

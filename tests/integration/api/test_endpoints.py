@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
-from api.persistence.reading import count_rows
 from api.web.app import create_app
+from persistence.reading import count_rows
 from tests.integration.api.conftest import BASE, appconfig
 
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, max_event_bytes
-from api.persistence.tables import OutboxEvent
 from api.web.app import create_app
+from persistence.tables import OutboxEvent
 from tests.integration.api.conftest import BASE, appconfig
 from worker.events import parse_change
 

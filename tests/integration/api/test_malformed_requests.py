@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.persistence.reading import count_rows, current_seq
+from persistence.reading import count_rows, current_seq
 from tests.integration.api.conftest import BASE, appconfig
 
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -24,11 +24,6 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.config import SchemathesisConfig
 from sqlalchemy import Engine, create_engine
 
-from api.persistence import apitokens, reading
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.reading import InvalidContinueError, count_rows, current_seq, decode_continue
-from api.persistence.rolebindings import USER, Binding
 from api.spec import validate_spec
 from api.web.app import create_app
 from api.web.auth.config import AuthConfig
@@ -37,6 +32,11 @@ from api.web.auth.tokenauth import ApiTokenAuthenticator
 from api.web.waiting import WAIT_VALUES
 from k8s.labels import SelectorError, parse_selector
 from k8s.mergepatch import merge_patch
+from persistence import apitokens, reading
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.reading import InvalidContinueError, count_rows, current_seq, decode_continue
+from persistence.rolebindings import USER, Binding
 
 #: Examples per operation and phase: enough to reach every status, quick on 2 cores.
 MAX_EXAMPLES = 30

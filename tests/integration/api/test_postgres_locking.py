@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from api.persistence import syncstatus
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.reading import get_row
-from api.persistence.writing import Content, create_appconfig, delete_appconfig
+from persistence import syncstatus
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.reading import get_row
+from persistence.writing import Content, create_appconfig, delete_appconfig
 from tests.waiting import wait_until
 
 SPEC = {"app": "web", "environment": "dev"}

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from api.persistence.reading import count_rows, current_seq
+from persistence.reading import count_rows, current_seq
 from tests.integration.api.conftest import BASE, appconfig
 
 DRY = {"dryRun": "All"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.persistence.reading import current_seq
+from persistence.reading import current_seq
 from tests.integration.api.conftest import BASE, appconfig
 
 

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence import syncstatus
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.tables import SyncStatusRow
+from persistence import syncstatus
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.tables import SyncStatusRow
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.persistence import syncstatus
+from persistence import syncstatus
 from tests.integration.api.conftest import BASE, appconfig
 
 TARGETS = ("kubernetes", "git")

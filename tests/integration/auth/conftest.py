@@ -19,14 +19,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.persistence import apitokens
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.rolebindings import GROUP, USER, Binding
 from api.web.app import create_app
 from api.web.auth.config import AuthConfig, Authenticator
 from api.web.auth.policy import PolicyAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
+from persistence import apitokens
+from persistence.db import make_engine
+from persistence.migrating import upgrade
+from persistence.rolebindings import GROUP, USER, Binding
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "rendersync"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from api.persistence import apitokens
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
+from persistence import apitokens
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync.cli import main
 
 

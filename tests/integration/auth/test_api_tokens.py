@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
 
-from api.persistence import apitokens
+from persistence import apitokens
 from tests.integration.auth.conftest import (
     appconfig,
     auth_app,

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.persistence import rolebindings
 from api.web.auth.policy import PolicyError, load_policy
+from persistence import rolebindings
 from tests.integration.auth.conftest import (
     appconfig,
     auth_app,

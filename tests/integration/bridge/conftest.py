@@ -12,9 +12,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import Engine
 
-from api.persistence import outbox
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
+from persistence import outbox
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from worker.consuming import Bridge, BridgeConfig
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
+from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from tests.integration.bridge.conftest import outbox_messages, produce, running_bridge
 from tests.waiting import eventually
 from vocabulary import OP_DELETE, OP_UPSERT

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from sqlalchemy import Engine
 
-from api.persistence.db import make_engine
-from api.persistence.writing import Content, create_appconfig
+from persistence.db import make_engine
+from persistence.writing import Content, create_appconfig
 from rendersync.devstack.services.childprocesses import free_port
 from tests.integration.bridge.conftest import outbox_messages, produce, running_bridge
 from tests.waiting import eventually

@@ -13,9 +13,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Engine
 
-from api.persistence.events import envelope
-from api.persistence.reading import get_row
-from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
+from persistence.events import envelope
+from persistence.reading import get_row
+from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from tests.integration.bridge.conftest import (
     Message,
     RunningBridge,

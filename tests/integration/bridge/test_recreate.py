@@ -8,7 +8,7 @@ import asyncio
 import subprocess
 from typing import Any
 
-from api.persistence import outbox
+from persistence import outbox
 from tests.integration.pipeline.harness import Pipeline, watching
 from tests.waiting import eventually
 

@@ -16,12 +16,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from api.persistence.db import make_engine, write_session
-from api.persistence.events import envelope, row_image
-from api.persistence.migrating import upgrade
-from api.persistence.reading import get_row
-from api.persistence.tables import AppConfigRow
-from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
+from persistence.db import make_engine, write_session
+from persistence.events import envelope, row_image
+from persistence.migrating import upgrade
+from persistence.reading import get_row
+from persistence.tables import AppConfigRow
+from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from tests.integration.bridge.conftest import Message, dlq_records, produce, running_bridge
 from tests.waiting import eventually
 from vocabulary import OP_DELETE, OP_UPSERT

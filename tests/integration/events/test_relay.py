@@ -15,12 +15,12 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import Engine
 
-from api.persistence import outbox, syncstatus
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
-from api.persistence.reading import get_row
-from api.persistence.writing import Content, create_appconfig, update_appconfig
-from api.web.status import derive_status
+from persistence import outbox, syncstatus
+from persistence.db import make_engine
+from persistence.keystatus import derive_status
+from persistence.migrating import upgrade
+from persistence.reading import get_row
+from persistence.writing import Content, create_appconfig, update_appconfig
 from rendersync.devstack.services.childprocesses import free_port
 from tests.waiting import eventually
 from worker.publishing import RelayConfig, run_relay
@@ -132,7 +132,7 @@ async def test_an_unreachable_broker_pauses_the_relay_and_loses_nothing(
 async def test_a_second_relay_stands_by_until_the_first_stops(
     engine: Engine, db_url: str, kafka_broker: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="worker.leadership")
+    caplog.set_level("INFO", logger="persistence.leadership")
     topic = f"relay-{uuid.uuid4().hex[:8]}"
     first_stop, second_stop = asyncio.Event(), asyncio.Event()
     first = asyncio.create_task(

@@ -23,14 +23,14 @@ from activities.kubernetes import KubernetesActivities
 from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
 from activities.status import StatusActivities
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from gitops.repository import GitRepository
 from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import load_crd
 from k8s.watching import watch_appconfigs
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync.devstack.description import StackDescription
 from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.support.stacks import shared_services_stack

@@ -18,7 +18,8 @@ from rendersync.devstack.services.kafka import start_kafka_broker
 from rendersync.devstack.services.temporal import start_temporal_dev_server
 from tests.integration.pipeline.harness import Pipeline, pipeline
 from tests.waiting import eventually
-from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
+from vocabulary import workflow_id_for
+from workflows.contracts import SIGNAL_RETRY, RetryRequest
 
 OUT = Path(__file__).resolve().parents[2] / "workflows" / "histories"
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -17,11 +17,11 @@ from aiokafka.structs import TopicPartition
 from kubernetes_asyncio import client
 from sqlalchemy import text
 
-from api.persistence import reading
-from api.persistence.reading import count_rows, current_seq
 from api.web.app import create_app
 from api.web.previewing import PreviewTargets
 from k8s.dryrun import ClusterDryRun
+from persistence import reading
+from persistence.reading import count_rows, current_seq
 from rendersync.gittip import GitTipReader
 from tests.integration.pipeline.harness import Pipeline
 from tests.waiting import eventually

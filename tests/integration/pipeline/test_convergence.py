@@ -9,7 +9,7 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from api.persistence import outbox
+from persistence import outbox
 from tests.integration.pipeline.harness import Pipeline, version_in_yaml
 from tests.waiting import eventually
 from vocabulary import VERSION_ANNOTATION

@@ -10,7 +10,8 @@ from temporalio.client import WorkflowHandle
 
 from tests.integration.pipeline.harness import Pipeline, version_in_yaml
 from tests.waiting import eventually
-from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
+from vocabulary import workflow_id_for
+from workflows.contracts import SIGNAL_RETRY, RetryRequest
 
 MERGE = {"content-type": "application/merge-patch+json"}
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"

@@ -19,7 +19,8 @@ from temporalio.client import WorkflowExecutionStatus
 from activities.notifying import NotifyConfig, Receiver
 from tests.integration.pipeline.harness import Pipeline
 from tests.waiting import eventually
-from workflows.contracts import NOTIFY_EVENTS, workflow_id_for
+from vocabulary import workflow_id_for
+from workflows.contracts import NOTIFY_EVENTS
 
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -10,7 +10,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlmodel import Session, select
 
-from api.persistence.tables import OutboxEvent
+from persistence.tables import OutboxEvent
 from tests.integration.pipeline.harness import Pipeline, VersionLog, assert_non_decreasing, watching
 from tests.waiting import eventually
 
@@ -124,7 +124,7 @@ async def test_delete_racing_with_updates(pipe: Pipeline) -> None:
 
 
 async def eventually_purged(pipe: Pipeline, name: str) -> bool:
-    from api.persistence.reading import get_row
+    from persistence.reading import get_row
 
     async def purged() -> bool:
         return get_row(pipe.engine, namespace=pipe.ns, name=name) is None

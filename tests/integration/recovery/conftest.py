@@ -21,11 +21,11 @@ import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.persistence.db import make_engine
-from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from k8s.client import make_api_client
 from k8s.manifests import load_crd
+from persistence.db import make_engine
+from persistence.migrating import upgrade
 from rendersync.devstack.description import rendersync_argv
 from rendersync.devstack.k8semulator import Emulator, running_emulator
 from rendersync.devstack.services.childprocesses import ManagedProcess

@@ -18,9 +18,9 @@ import yaml
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from api.persistence.tables import AppConfigRow
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
+from persistence.tables import AppConfigRow
 from tests.integration.pipeline.harness import VersionLog, assert_non_decreasing, watching
 from tests.integration.recovery.conftest import Stack
 from tests.waiting import eventually

@@ -14,9 +14,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from api.persistence.db import write_session
-from api.persistence.tables import AppConfigRow, SyncStatusRow
-from api.persistence.writing import utcnow
+from persistence.db import write_session
+from persistence.tables import AppConfigRow, SyncStatusRow
+from persistence.writing import utcnow
 
 MAX_ERROR_CHARS = 2000
 #: The status entry of a key whose change event the relay set aside (see ``outbox``).

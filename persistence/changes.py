@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
-from api.persistence.db import read_session
-from api.persistence.tables import AppConfigRow, SyncStatusRow
+from persistence.db import read_session
+from persistence.tables import AppConfigRow, SyncStatusRow
 
 Key = tuple[str, str]
 #: What a status row says, to tell a re-read row from a changed one.

@@ -23,6 +23,11 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def psycopg_conninfo(url: str) -> str:
+    """A libpq URI for a SQLAlchemy PostgreSQL URL (any driver suffix dropped)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> Engine:
     """Build the engine for ``url``; creates the parent folder of a SQLite file."""
     if is_sqlite(url):

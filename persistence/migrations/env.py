@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from api.persistence import apitokens, provenance, rolebindings, tables  # noqa: F401  (registers the tables)
+from persistence import apitokens, provenance, rolebindings, tables  # noqa: F401  (registers the tables)
 
 connection = context.config.attributes["connection"]
 context.configure(

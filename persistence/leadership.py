@@ -17,15 +17,12 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
+from persistence.db import psycopg_conninfo
+
 logger = logging.getLogger(__name__)
 
 #: Advisory lock id of the relay ("rsrelay" as a number).
 RELAY_LOCK_ID = 0x7273_7265_6C61_79
-
-
-def psycopg_conninfo(url: str) -> str:
-    """A libpq URI for a SQLAlchemy PostgreSQL URL (any driver suffix dropped)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @asynccontextmanager

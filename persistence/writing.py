@@ -18,10 +18,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from api.limits import json_text
-from api.persistence.db import write_session
-from api.persistence.events import envelope, event_key, row_image
-from api.persistence.tables import AppConfigRow, OutboxEvent, Revision
+from persistence.db import write_session
+from persistence.events import envelope, event_key, json_text, row_image
+from persistence.tables import AppConfigRow, OutboxEvent, Revision
 
 #: PostgreSQL channel notified on every committed write (the relay listens).
 NOTIFY_CHANNEL = "rendersync_outbox"
@@ -45,12 +44,14 @@ class VersionConflictError(Exception):
 
 
 class EventTooLargeError(Exception):
-    """The change event of the write would exceed the limit the relay's producer accepts."""
+    """The change event of the write would exceed the limit the relay's producer accepts;
+    ``content`` is what the write would have stored."""
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, limit: int, content: Content) -> None:
         super().__init__(f"the change event would be {size} bytes, max {limit}")
         self.size = size
         self.limit = limit
+        self.content = content
 
 
 class UidConflictError(Exception):
@@ -276,7 +277,9 @@ def _record(
     )
     encoded = json_text(change)
     if max_event_bytes is not None and (size := len(encoded.encode())) > max_event_bytes:
-        raise EventTooLargeError(size, max_event_bytes)
+        raise EventTooLargeError(
+            size, max_event_bytes, Content(row.spec, row.labels, row.annotations)
+        )
     session.add(
         OutboxEvent(
             seq=row.seq,

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Engine, update
 from sqlmodel import Field, SQLModel, col, select
 
-from api.persistence.db import read_session, write_session
+from persistence.db import read_session, write_session
 
 PREFIX = "rst_"
 #: ``last_used_at`` is written at most this often per token (a read must not become a write).

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlmodel import Field, SQLModel, col, select
 
-from api.persistence.db import read_session, write_session
+from persistence.db import read_session, write_session
 
 USER, GROUP = "User", "Group"
 

@@ -10,28 +10,34 @@ the truth). Set-aside rows are not purged: they are the record of what was not p
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
 from sqlmodel import Session, col
 
-from api.persistence.db import write_session
-from api.persistence.syncstatus import MAX_ERROR_CHARS, RELAY_TARGET, lock_status_row
-from api.persistence.tables import OutboxEvent
-from api.persistence.writing import NOTIFY_CHANNEL, utcnow
+from persistence.db import psycopg_conninfo, write_session
+from persistence.syncstatus import MAX_ERROR_CHARS, RELAY_TARGET, lock_status_row
+from persistence.tables import OutboxEvent
+from persistence.writing import NOTIFY_CHANNEL, utcnow
 
 __all__ = [
     "NOTIFY_CHANNEL",
     "PendingEvent",
     "SetAsideEvent",
     "fetch_unpublished",
+    "listen_for_writes",
     "mark_published",
     "oldest_unpublished_at",
     "purge_published",
     "set_aside",
     "set_aside_events",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,3 +119,18 @@ def purge_published(engine: Engine, *, older_than: timedelta) -> int:
             delete(OutboxEvent).where(col(OutboxEvent.published_at) < utcnow() - older_than)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def listen_for_writes(db_url: str, wake: asyncio.Event) -> None:
+    """Set ``wake`` on every NOTIFY a committed write sends (PostgreSQL only); runs until
+    cancelled and reconnects after a connection loss."""
+    conninfo = psycopg_conninfo(db_url)
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                async for _ in conn.notifies():
+                    wake.set()
+        except psycopg.Error as err:
+            logger.warning("LISTEN connection lost (%s); reconnecting", err)
+            await asyncio.sleep(1)

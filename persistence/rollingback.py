@@ -1,15 +1,15 @@
 """Rolling a key back to one of its revisions: a write like any other, through the write
-path of ``api.persistence.writing`` (one transaction: row, revision, outbox event)."""
+path of ``persistence.writing`` (one transaction: row, revision, outbox event)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from api.persistence.db import write_session
-from api.persistence.events import event_key
-from api.persistence.tables import AppConfigRow, Revision
-from api.persistence.writing import (
+from persistence.db import write_session
+from persistence.events import event_key
+from persistence.tables import AppConfigRow, Revision
+from persistence.writing import (
     Content,
     NotFoundError,
     VersionConflictError,

@@ -24,9 +24,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col
 
-from api.persistence.db import read_session, write_session
-from api.persistence.tables import Revision
-from api.persistence.writing import utcnow
+from persistence.db import read_session, write_session
+from persistence.tables import Revision
+from persistence.writing import utcnow
 
 STAGE_PUBLISH = "publish"
 STAGE_SYNC = "sync"

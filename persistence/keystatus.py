@@ -1,0 +1,129 @@
+"""The ``status`` of an AppConfig key, derived from what the sync recorded per target: the
+API's read-only ``status`` and the ops commands' sync lines.
+
+Phase: Failed when a target failed for good on the current version; Retrying when a target's
+last attempt at the current version failed (also a re-drive of the version it holds; the
+workflow retries it without end); Deleting for a tombstone; Synced when every configured
+target holds the current version; Syncing when a target has reported for the key but not yet
+at this version; Pending before any report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from persistence.tables import AppConfigRow, SyncStatusRow
+from vocabulary import (
+    PHASE_DELETING,
+    PHASE_FAILED,
+    PHASE_PENDING,
+    PHASE_RETRYING,
+    PHASE_SYNCED,
+    PHASE_SYNCING,
+    TARGET_GIT,
+    TARGET_KUBERNETES,
+    workflow_id_for,
+)
+
+
+def workflow_url(ui_url: str, temporal_namespace: str, workflow_id: str) -> str:
+    base = ui_url.rstrip("/")
+    return f"{base}/namespaces/{temporal_namespace}/workflows/{quote(workflow_id, safe='')}"
+
+
+def _target_detail(status: SyncStatusRow) -> dict[str, Any]:
+    detail_key = {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(
+        status.target, "detail"
+    )
+    return {
+        "appliedVersion": status.applied_version,
+        detail_key: status.detail,
+        "lastError": status.last_error,
+        "attempts": status.attempts,
+        "failedVersion": status.failed_version,
+    }
+
+
+def phase_of(row: AppConfigRow, reports: Sequence[SyncStatusRow], targets: Sequence[str]) -> str:
+    by_target = {r.target: r for r in reports}
+    if any(r.failed_version >= row.seq for r in reports):
+        return PHASE_FAILED
+    if any(r.last_error and r.error_version >= row.seq for r in reports):
+        return PHASE_RETRYING  # the current version's last attempt failed; it is retried
+    if row.deleted:
+        return PHASE_DELETING
+    if targets and all(t in by_target and by_target[t].applied_version >= row.seq for t in targets):
+        return PHASE_SYNCED
+    return PHASE_SYNCING if reports else PHASE_PENDING
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """A key's status: its phase, the row's version and the lowest version the configured
+    targets hold, per-target results, the first error, the most attempts, its workflow."""
+
+    phase: str
+    desired_version: int
+    applied_version: int
+    targets: dict[str, dict[str, Any]]
+    last_error: str
+    attempts: int
+    workflow_id: str
+    workflow_url: str
+
+    def as_resource(self) -> dict[str, Any]:
+        """The AppConfig's ``status`` as the API shows it (and ``syncs show`` prints it)."""
+        return {
+            "phase": self.phase,
+            "desiredVersion": self.desired_version,
+            "appliedVersion": self.applied_version,
+            "targets": self.targets,
+            "lastError": self.last_error,
+            "attempts": self.attempts,
+            "workflowId": self.workflow_id,
+            "workflowUrl": self.workflow_url,
+        }
+
+
+def key_status(
+    row: AppConfigRow,
+    reports: Sequence[SyncStatusRow],
+    *,
+    targets: Sequence[str],
+    ui_url: str,
+    temporal_namespace: str,
+) -> KeyStatus:
+    """The status of ``row`` from its ``reports`` (its sync_status rows), over the
+    configured ``targets``; the workflow link points into the Temporal UI at ``ui_url``."""
+    by_target = {r.target: r for r in reports}
+    applied = [by_target[t].applied_version if t in by_target else 0 for t in targets]
+    errors = [r.last_error for r in reports if r.last_error]
+    workflow_id = workflow_id_for(f"{row.namespace}/{row.name}")
+    return KeyStatus(
+        phase=phase_of(row, reports, targets),
+        desired_version=row.seq,
+        applied_version=min(applied) if applied else 0,
+        targets={r.target: _target_detail(r) for r in reports},
+        last_error=errors[0] if errors else "",
+        attempts=max((r.attempts for r in reports), default=0),
+        workflow_id=workflow_id,
+        workflow_url=workflow_url(ui_url, temporal_namespace, workflow_id),
+    )
+
+
+def derive_status(
+    row: AppConfigRow,
+    reports: Sequence[SyncStatusRow],
+    *,
+    targets: Sequence[str],
+    ui_url: str,
+    temporal_namespace: str,
+) -> dict[str, Any]:
+    """``key_status`` as the AppConfig's ``status`` object."""
+    status = key_status(
+        row, reports, targets=targets, ui_url=ui_url, temporal_namespace=temporal_namespace
+    )
+    return status.as_resource()

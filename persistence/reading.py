@@ -1,0 +1,246 @@
+"""Reads: one AppConfig, scans and pages of AppConfigs (one keyset paging), the keys that
+lag behind their row, revisions (a key's, one at a version, a search across keys) and sync
+status rows."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, select, tuple_
+from sqlmodel import col
+
+from persistence.db import read_session
+from persistence.tables import AppConfigRow, ChangeSequence, Revision, SyncStatusRow
+from persistence.writing import utcnow
+
+_SCAN_CHUNK = 200
+
+
+class InvalidContinueError(ValueError):
+    """The continue token was not issued by this API."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[AppConfigRow]
+    continue_token: str | None
+
+
+def get_appconfig(engine: Engine, *, namespace: str, name: str) -> AppConfigRow | None:
+    """The live AppConfig, or None (also for a tombstone awaiting its compensation)."""
+    with read_session(engine) as session:
+        row = session.get(AppConfigRow, (namespace, name))
+        return row if row is not None and not row.deleted else None
+
+
+def get_row(engine: Engine, *, namespace: str, name: str) -> AppConfigRow | None:
+    """The row including a tombstone (deleted, not yet purged)."""
+    with read_session(engine) as session:
+        return session.get(AppConfigRow, (namespace, name))
+
+
+def current_seq(engine: Engine) -> int:
+    with read_session(engine) as session:
+        row = session.get(ChangeSequence, 1)
+        return row.value if row else 0
+
+
+def encode_continue(namespace: str, name: str) -> str:
+    raw = json.dumps([namespace, name]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_continue(token: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        namespace, name = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError) as err:
+        raise InvalidContinueError("continue token is not valid") from err
+    if not isinstance(namespace, str) or not isinstance(name, str):
+        raise InvalidContinueError("continue token is not valid")
+    return namespace, name
+
+
+def _scan(
+    engine: Engine,
+    *,
+    live_only: bool,
+    namespace: str | None = None,
+    namespaces: Collection[str] | None = None,
+    after: tuple[str, str] | None = None,
+) -> Generator[AppConfigRow, None, None]:
+    """AppConfig rows in (namespace, name) order after the key ``after``, read in chunks of
+    ``_SCAN_CHUNK`` by keyset (each chunk starts after the last key of the one before), in
+    one read session. ``live_only`` leaves tombstones out."""
+    with read_session(engine) as session:
+        while True:
+            query = select(AppConfigRow)
+            if live_only:
+                query = query.where(col(AppConfigRow.deleted).is_(False))
+            if namespace is not None:
+                query = query.where(col(AppConfigRow.namespace) == namespace)
+            if namespaces is not None:
+                query = query.where(col(AppConfigRow.namespace).in_(list(namespaces)))
+            if after is not None:
+                query = query.where(
+                    tuple_(col(AppConfigRow.namespace), col(AppConfigRow.name)) > tuple_(*after)
+                )
+            query = query.order_by(col(AppConfigRow.namespace), col(AppConfigRow.name))
+            chunk = list(session.execute(query.limit(_SCAN_CHUNK)).scalars())
+            yield from chunk
+            if len(chunk) < _SCAN_CHUNK:
+                return
+            after = (chunk[-1].namespace, chunk[-1].name)
+
+
+def all_rows(engine: Engine, *, namespace: str | None = None) -> Iterator[AppConfigRow]:
+    """Every appconfigs row, tombstones included, in (namespace, name) order, in chunks."""
+    return _scan(engine, live_only=False, namespace=namespace)
+
+
+def list_appconfigs(
+    engine: Engine,
+    *,
+    namespace: str | None,
+    matches: Callable[[Mapping[str, str]], bool],
+    limit: int,
+    continue_token: str | None,
+    namespaces: Collection[str] | None = None,
+) -> Page:
+    """Live AppConfigs ordered by (namespace, name), filtered by ``matches`` on labels (and,
+    given ``namespaces``, to those namespaces). Returns at most ``limit`` items and a token
+    for the next page when more may follow."""
+    after = decode_continue(continue_token) if continue_token else None
+    items: list[AppConfigRow] = []
+    scan = _scan(engine, live_only=True, namespace=namespace, namespaces=namespaces, after=after)
+    for row in scan:
+        if matches(row.labels):
+            items.append(row)
+            if len(items) == limit:
+                scan.close()
+                return Page(items, encode_continue(row.namespace, row.name))
+    return Page(items, None)
+
+
+def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> list[AppConfigRow]:
+    """Rows last written over ``grace_s`` ago that some target has not caught up with.
+
+    A key whose sync failed *at the row's version* is left out: it waits for a fix and
+    `syncs replay`, and re-driving it would change nothing. A failure at an older version
+    excuses nothing: the row moved on (its event may have been lost), so the key is lagging;
+    and once a failure is cleared the key is lagging again until every target holds the row.
+    """
+    cutoff = utcnow() - timedelta(seconds=grace_s)
+    with read_session(engine) as session:
+        rows = list(
+            session.execute(
+                select(AppConfigRow).where(col(AppConfigRow.updated_at) < cutoff)
+            ).scalars()
+        )
+        statuses = list(session.execute(select(SyncStatusRow)).scalars())
+    applied = {(s.namespace, s.name, s.target): s.applied_version for s in statuses}
+    failed: dict[tuple[str, str], int] = {}
+    for s in statuses:
+        key = (s.namespace, s.name)
+        failed[key] = max(failed.get(key, 0), s.failed_version)
+    return [
+        row
+        for row in rows
+        if failed.get((row.namespace, row.name), 0) < row.seq
+        and (
+            row.deleted
+            or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets)
+        )
+    ]
+
+
+def live_namespaces(engine: Engine) -> list[str]:
+    """The namespaces that hold at least one live AppConfig, sorted."""
+    with read_session(engine) as session:
+        query = (
+            select(col(AppConfigRow.namespace))
+            .where(col(AppConfigRow.deleted).is_(False))
+            .distinct()
+            .order_by(col(AppConfigRow.namespace))
+        )
+        return [str(ns) for ns in session.execute(query).scalars()]
+
+
+def list_revisions(engine: Engine, *, namespace: str, name: str) -> list[Revision]:
+    """Every revision of the key, newest first."""
+    with read_session(engine) as session:
+        query = (
+            select(Revision)
+            .where(col(Revision.namespace) == namespace, col(Revision.name) == name)
+            .order_by(col(Revision.seq).desc())
+        )
+        return list(session.execute(query).scalars())
+
+
+def revision_at(engine: Engine, *, namespace: str, name: str, seq: int) -> Revision | None:
+    """The key's revision written at ``seq``: None when the key never had that version (a
+    revision at that seq belongs to another key, or to a delete)."""
+    with read_session(engine) as session:
+        revision = session.execute(
+            select(Revision).where(col(Revision.seq) == seq)
+        ).scalar_one_or_none()
+    if revision is None or (revision.namespace, revision.name) != (namespace, name):
+        return None
+    return None if revision.op == "delete" else revision
+
+
+def revision_namespaces(engine: Engine) -> list[str]:
+    """The namespaces that have revisions (deleted keys' too), sorted."""
+    with read_session(engine) as session:
+        query = select(col(Revision.namespace)).distinct().order_by(col(Revision.namespace))
+        return [str(ns) for ns in session.execute(query).scalars()]
+
+
+def search_revisions(
+    engine: Engine,
+    *,
+    namespaces: list[str] | None,
+    actor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    after: int,
+) -> tuple[list[Revision], bool]:
+    """Revisions after seq ``after`` in seq order, of ``namespaces`` (all when None), by
+    ``actor``, created at or after ``since`` and before ``until`` (each when given): at most
+    ``limit``, and whether more follow."""
+    with read_session(engine) as session:
+        query = select(Revision).where(col(Revision.seq) > after)
+        if namespaces is not None:
+            query = query.where(col(Revision.namespace).in_(namespaces))
+        if actor is not None:
+            query = query.where(col(Revision.actor) == actor)
+        if since is not None:
+            query = query.where(col(Revision.created_at) >= since)
+        if until is not None:
+            query = query.where(col(Revision.created_at) < until)
+        rows = list(session.execute(query.order_by(col(Revision.seq)).limit(limit + 1)).scalars())
+        return rows[:limit], len(rows) > limit
+
+
+def sync_status_rows(engine: Engine, *, namespace: str, name: str) -> list[SyncStatusRow]:
+    with read_session(engine) as session:
+        query = select(SyncStatusRow).where(
+            col(SyncStatusRow.namespace) == namespace, col(SyncStatusRow.name) == name
+        )
+        return list(session.execute(query).scalars())
+
+
+def count_rows(engine: Engine) -> dict[str, int]:
+    """Row counts per table (diagnostics and tests)."""
+    tables = {"appconfigs": AppConfigRow, "revisions": Revision, "sync_status": SyncStatusRow}
+    with read_session(engine) as session:
+        return {
+            name: int(session.execute(select(func.count()).select_from(table)).scalar_one())
+            for name, table in tables.items()
+        }
