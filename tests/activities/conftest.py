@@ -26,7 +26,7 @@ from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import load_crd
 from rendersync.devstack.k8semulator import Emulator, running_emulator
-from tests.integration.git.conftest import install_hook
+from tests.gitops.conftest import install_hook
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest
 
 SPEC = {"app": "web", "environment": "dev", "replicas": 1}

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from activities.git import GitActivities, path_of
 from tests.activities.conftest import Kube, PushGate, Rows, apply_request
-from tests.integration.git.conftest import git
+from tests.gitops.conftest import git
 from tests.waiting import eventually
 from workflows.contracts import (
     ApplyRequest,

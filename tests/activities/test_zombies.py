@@ -17,7 +17,7 @@ from tests.activities.conftest import (
     clone,
     delete_request,
 )
-from tests.integration.git.conftest import git
+from tests.gitops.conftest import git
 from tests.waiting import eventually
 from workflows.contracts import TARGET_GIT, TARGET_KUBERNETES
 

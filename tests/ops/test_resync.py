@@ -9,8 +9,8 @@ from activities.git import path_of
 from activities.gitrepo import GitRepository
 from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.manifests import render_appconfig, render_yaml
-from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, synced, wait_synced
+from tests.pipeline.harness import Pipeline
 
 GHOST_VERSION = 999_999
 
