@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 
 from k8s.manifests import GROUP, PLURAL, VERSION, VERSION_ANNOTATION, version_of
 from tests.activities.conftest import Kube, Rows, apply_request, delete_request
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from workflows.contracts import TARGET_KUBERNETES
 
 

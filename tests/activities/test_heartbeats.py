@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 from activities.git import GitActivities, path_of
 from tests.activities.conftest import Kube, PushGate, Rows, apply_request
 from tests.gitops.conftest import git
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from workflows.contracts import (
     ApplyRequest,
     TargetResult,

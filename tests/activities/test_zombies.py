@@ -18,7 +18,7 @@ from tests.activities.conftest import (
     delete_request,
 )
 from tests.gitops.conftest import git
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from workflows.contracts import TARGET_GIT, TARGET_KUBERNETES
 
 

@@ -16,7 +16,7 @@ from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from rendersync.devstack.services.childprocesses import free_port
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 BASE = "/api/v1/namespaces/default/appconfigs"
 

@@ -17,7 +17,7 @@ from tests.deploy.conftest import DEPLOY, build_overlay
 from tests.deploy.objects import named
 from tests.deploy.rbac import Rule, allows, grants, used
 from tests.fixtures.topology import WORKER_TOKEN, Topology
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 MERGE_PATCH: dict[str, Any] = {"_content_type": "application/merge-patch+json"}

@@ -25,7 +25,7 @@ from rendersync.devstack.services.childprocesses import (
     wait_for_port,
     wait_for_port_sync,
 )
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 Spawn = Callable[..., ManagedProcess]
 

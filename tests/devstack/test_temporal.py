@@ -25,7 +25,7 @@ from rendersync.devstack.services.temporal import (
     start_temporal_dev_server,
     start_time_skipping_env,
 )
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 SYNC_STATE = SearchAttributeKey.for_keyword("SyncState")
 APP_CONFIG_KEY = SearchAttributeKey.for_keyword("AppConfigKey")

@@ -10,7 +10,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from k8s.manifests import GROUP, PLURAL, VERSION, render_appconfig
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 
 def appconfig(

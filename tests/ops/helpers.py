@@ -13,7 +13,7 @@ import pytest
 
 from rendersync.cli import main
 from tests.pipeline.harness import Pipeline, version_in_yaml
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from workflows.contracts import SyncOptions
 
 

@@ -7,7 +7,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from tests.ops.helpers import Cli, create, fail_applies, wait_phase, wait_synced
 from tests.pipeline.harness import Pipeline
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from workflows.contracts import PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED, workflow_id_for
 
 

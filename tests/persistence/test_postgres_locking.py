@@ -16,7 +16,7 @@ from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.persistence.reading import get_row
 from api.persistence.writing import Content, create_appconfig, delete_appconfig
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 
 SPEC = {"app": "web", "environment": "dev"}
 

@@ -7,7 +7,7 @@ import functools
 from typing import Any
 
 from tests.pipeline.harness import Pipeline, assert_non_decreasing, watching
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

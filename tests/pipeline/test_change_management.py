@@ -25,7 +25,7 @@ from k8s.dryrun import ClusterDryRun
 from k8s.manifests import GROUP, PLURAL, VERSION
 from rendersync.gittip import GitTipReader
 from tests.pipeline.harness import Pipeline
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 KUBE_MERGE: dict[str, Any] = {"_content_type": "application/merge-patch+json"}

@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from temporalio.client import WorkflowHandle
 
 from tests.pipeline.harness import Pipeline, version_in_yaml
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 
 MERGE = {"content-type": "application/merge-patch+json"}

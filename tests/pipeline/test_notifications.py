@@ -18,7 +18,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from activities.notifying import NotifyConfig, Receiver
 from tests.pipeline.harness import Pipeline
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from workflows.contracts import NOTIFY_EVENTS, workflow_id_for
 
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"

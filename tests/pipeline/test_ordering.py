@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from api.persistence.tables import OutboxEvent
 from tests.pipeline.harness import Pipeline, VersionLog, assert_non_decreasing, watching
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

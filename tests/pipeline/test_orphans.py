@@ -13,7 +13,7 @@ from activities.gitrepo import GitRepository
 from k8s.applying import apply_appconfig
 from k8s.manifests import render_appconfig, render_yaml
 from tests.pipeline.harness import Pipeline
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 GHOST_VERSION = 999_999
 GRACE_S = 1.0

@@ -17,7 +17,7 @@ from rendersync.ops import tracing
 from rendersync.ops.context import Ops
 from rendersync.settings import DbSettings, Settings
 from tests.pipeline.harness import Pipeline, version_in_yaml
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.pipeline.harness import Pipeline, version_in_yaml
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 
 def body(name: str, **spec: Any) -> dict[str, Any]:

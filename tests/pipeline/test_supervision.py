@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from tests.pipeline.harness import Pipeline
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 
 def body(name: str, **spec: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from api.persistence.reading import get_row
 from api.persistence.writing import Content, create_appconfig, update_appconfig
 from api.web.status import derive_status
 from rendersync.devstack.services.childprocesses import free_port
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from worker.publishing import RelayConfig, run_relay
 
 SPEC = {"app": "web", "environment": "dev"}

@@ -28,7 +28,7 @@ from tests.api.auth.conftest import (
     user,
 )
 from tests.pipeline.harness import Pipeline
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 
 def database_text(engine: Engine) -> str:

@@ -23,7 +23,7 @@ from api.web.auth.config import AuthConfig
 from api.web.auth.policy import PolicyAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
 from tests.pipeline.harness import Pipeline
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from worker.redriving import replay_key
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import yaml
 
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = """

@@ -22,7 +22,7 @@ from tests.deploy.rbac import allows
 from tests.deploy.test_rbac import shipped_rules
 from tests.fixtures.topology import WORKER_TOKEN, Topology, running_topology
 from tests.pipeline.harness import assert_non_decreasing, watching
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 KEYS = [f"app-{i}" for i in range(8)]

@@ -17,7 +17,7 @@ from temporalio.client import Client
 
 from rendersync.devstack.resyncing import finished_before_crash
 from tests.pipeline.e2e.conftest import DevStack
-from tests.waiting import eventually as wait
+from tests.support.waiting import eventually as wait
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 
 NS = "default"

@@ -17,7 +17,7 @@ from tests.pipeline.harness import (
     watching,
 )
 from tests.pipeline.recovery.conftest import Stack
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"

@@ -23,7 +23,7 @@ from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
 from tests.pipeline.harness import VersionLog, assert_non_decreasing, watching
 from tests.pipeline.recovery.conftest import Stack
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 KEYS = 50

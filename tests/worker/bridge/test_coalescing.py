@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from tests.worker.bridge.conftest import outbox_messages, produce, running_bridge
 from worker.consuming import coalesce
 from workflows.contracts import OP_DELETE, OP_UPSERT, ChangeEvent

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from api.persistence.db import make_engine
 from api.persistence.writing import Content, create_appconfig
 from rendersync.devstack.services.childprocesses import free_port
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from tests.worker.bridge.conftest import outbox_messages, produce, running_bridge
 from workflows.contracts import OP_UPSERT
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from api.persistence.events import envelope
 from api.persistence.reading import get_row
 from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from tests.worker.bridge.conftest import (
     Message,
     RunningBridge,

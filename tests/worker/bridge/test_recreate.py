@@ -10,7 +10,7 @@ from typing import Any
 
 from api.persistence import outbox
 from tests.pipeline.harness import Pipeline, watching
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

@@ -22,7 +22,7 @@ from api.persistence.migrating import upgrade
 from api.persistence.reading import get_row
 from api.persistence.tables import AppConfigRow
 from api.persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from tests.worker.bridge.conftest import Message, dlq_records, produce, running_bridge
 from workflows.contracts import OP_DELETE, OP_UPSERT
 
