@@ -16,7 +16,7 @@ from k8s.manifests import GROUP, PLURAL, VERSION
 from tests.deploy.conftest import DEPLOY, build_overlay
 from tests.deploy.objects import named
 from tests.deploy.rbac import Rule, allows, grants, used
-from tests.fixtures.topology import WORKER_TOKEN, Topology
+from tests.support.topology import WORKER_TOKEN, Topology
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -9,7 +9,7 @@ import pytest
 
 from rendersync.statedir import write_endpoints
 from tests.ops.helpers import Cli, sync_env
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 
 
 @pytest.fixture

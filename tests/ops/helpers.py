@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rendersync.cli import main
-from tests.pipeline.harness import Pipeline, version_in_yaml
+from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 from workflows.contracts import SyncOptions
 

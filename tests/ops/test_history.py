@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from rendersync.devstack.services.temporal import TemporalDevServer
 from rendersync.statedir import write_endpoints
 from tests.ops.helpers import Cli, create, wait_synced
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from workflows.contracts import WORKFLOW_TYPE, SyncInput, SyncState, workflow_id_for
 
 

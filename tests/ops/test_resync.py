@@ -10,7 +10,7 @@ from activities.gitrepo import GitRepository
 from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.manifests import render_appconfig, render_yaml
 from tests.ops.helpers import Cli, create, synced, wait_synced
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 
 GHOST_VERSION = 999_999
 

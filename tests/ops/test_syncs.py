@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.ops.helpers import Cli, create, fail_applies, wait_phase, wait_synced
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 from workflows.contracts import PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED, workflow_id_for
 

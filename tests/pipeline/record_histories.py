@@ -16,7 +16,7 @@ from typing import Any
 from rendersync.devstack.services.gitremote import init_bare_repo
 from rendersync.devstack.services.kafka import start_kafka_broker
 from rendersync.devstack.services.temporal import start_temporal_dev_server
-from tests.pipeline.harness import Pipeline, pipeline
+from tests.support.pipeline import Pipeline, pipeline
 from tests.support.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 

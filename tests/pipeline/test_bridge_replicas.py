@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from tests.pipeline.harness import Pipeline, assert_non_decreasing, watching
+from tests.support.pipeline import Pipeline, assert_non_decreasing, watching
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -24,7 +24,7 @@ from api.web.previewing import PreviewTargets
 from k8s.dryrun import ClusterDryRun
 from k8s.manifests import GROUP, PLURAL, VERSION
 from rendersync.gittip import GitTipReader
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -11,7 +11,7 @@ from kubernetes_asyncio import client
 
 from api.persistence import outbox
 from k8s.manifests import VERSION_ANNOTATION
-from tests.pipeline.harness import Pipeline, version_in_yaml
+from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 from worker.drift import DriftRepair
 from worker.signalling import Signaller

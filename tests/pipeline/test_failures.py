@@ -8,7 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from temporalio.client import WorkflowHandle
 
-from tests.pipeline.harness import Pipeline, version_in_yaml
+from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 

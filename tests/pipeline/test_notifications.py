@@ -17,7 +17,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.notifying import NotifyConfig, Receiver
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 from workflows.contracts import NOTIFY_EVENTS, workflow_id_for
 

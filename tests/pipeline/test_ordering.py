@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from sqlmodel import Session, select
 
 from api.persistence.tables import OutboxEvent
-from tests.pipeline.harness import Pipeline, VersionLog, assert_non_decreasing, watching
+from tests.support.pipeline import Pipeline, VersionLog, assert_non_decreasing, watching
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}

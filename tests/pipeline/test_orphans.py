@@ -12,7 +12,7 @@ from activities.git import path_of
 from activities.gitrepo import GitRepository
 from k8s.applying import apply_appconfig
 from k8s.manifests import render_appconfig, render_yaml
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 
 GHOST_VERSION = 999_999

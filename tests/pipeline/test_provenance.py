@@ -16,7 +16,7 @@ from temporalio.api.enums.v1 import EventType
 from rendersync.ops import tracing
 from rendersync.ops.context import Ops
 from rendersync.settings import DbSettings, Settings
-from tests.pipeline.harness import Pipeline, version_in_yaml
+from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.pipeline.harness import Pipeline, version_in_yaml
+from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 
 

@@ -10,7 +10,7 @@ from kubernetes_asyncio import client
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 
 

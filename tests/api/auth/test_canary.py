@@ -27,7 +27,7 @@ from tests.api.auth.conftest import (
     token_for,
     user,
 )
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 
 

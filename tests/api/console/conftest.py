@@ -22,7 +22,7 @@ from api.web.app import create_app
 from api.web.auth.config import AuthConfig
 from api.web.auth.policy import PolicyAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 from worker.redriving import replay_key
 

@@ -9,7 +9,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.api.console.conftest import Console, sign_in
-from tests.pipeline.harness import Pipeline
+from tests.support.pipeline import Pipeline
 
 DOCS_IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from rendersync.devstack.services.temporal import TemporalDevServer
 from tests.deploy.rbac import allows
 from tests.deploy.test_rbac import shipped_rules
-from tests.fixtures.topology import WORKER_TOKEN, Topology, running_topology
-from tests.pipeline.harness import assert_non_decreasing, watching
+from tests.support.pipeline import assert_non_decreasing, watching
+from tests.support.topology import WORKER_TOKEN, Topology, running_topology
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -10,13 +10,13 @@ import subprocess
 from typing import Any
 
 from k8s.applying import read_appconfig
-from tests.pipeline.harness import (
+from tests.pipeline.recovery.conftest import Stack
+from tests.support.pipeline import (
     VersionLog,
     assert_non_decreasing,
     version_in_yaml,
     watching,
 )
-from tests.pipeline.recovery.conftest import Stack
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}

@@ -21,8 +21,8 @@ from sqlmodel import Session, col
 from api.persistence.tables import AppConfigRow
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
-from tests.pipeline.harness import VersionLog, assert_non_decreasing, watching
 from tests.pipeline.recovery.conftest import Stack
+from tests.support.pipeline import VersionLog, assert_non_decreasing, watching
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}

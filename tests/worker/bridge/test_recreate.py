@@ -9,7 +9,7 @@ import subprocess
 from typing import Any
 
 from api.persistence import outbox
-from tests.pipeline.harness import Pipeline, watching
+from tests.support.pipeline import Pipeline, watching
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
