@@ -14,7 +14,7 @@ from sqlalchemy import create_engine
 
 from api.spec import validate_spec
 from api.web.app import create_app
-from tests.spec_cases import API_ONLY_CASES, OPENAPI_REFUSES, SPEC_CASES
+from tests.support.builders import API_ONLY_CASES, OPENAPI_REFUSES, SPEC_CASES
 
 
 @functools.cache
