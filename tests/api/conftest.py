@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import uvicorn
@@ -16,19 +16,14 @@ from api.persistence.db import make_engine
 from api.persistence.migrating import upgrade
 from api.web.app import create_app
 from rendersync.devstack.services.childprocesses import free_port
+from tests.support.builders import body
 from tests.support.waiting import wait_until
 
 BASE = "/api/v1/namespaces/default/appconfigs"
 
 
-def appconfig(name: str, **spec: Any) -> dict[str, Any]:
-    body_spec = {"app": "web", "environment": "dev", **spec}
-    return {
-        "apiVersion": "rendersync.dev/v1alpha1",
-        "kind": "AppConfig",
-        "metadata": {"name": name},
-        "spec": body_spec,
-    }
+#: The body of a create request as ``kubectl`` sends it (``apiVersion`` and ``kind`` included).
+appconfig = functools.partial(body, typed=True)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.api.conftest import BASE, appconfig
 MERGE = {"content-type": "application/merge-patch+json"}
 
 
-def create(client: TestClient, name: str = "web", **spec: object) -> dict[str, Any]:
+def create(client: TestClient, name: str = "web", **spec: Any) -> dict[str, Any]:
     response = client.post(BASE, json=appconfig(name, **spec))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

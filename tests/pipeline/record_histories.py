@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from rendersync.devstack.services.gitremote import init_bare_repo
 from rendersync.devstack.services.kafka import start_kafka_broker
 from rendersync.devstack.services.temporal import start_temporal_dev_server
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, pipeline
 from tests.support.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
@@ -24,10 +24,6 @@ OUT = Path(__file__).resolve().parents[1] / "workflows" / "histories"
 MERGE = {"content-type": "application/merge-patch+json"}
 SYNCED = {"wait": "synced", "timeout": "30s"}
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def lifecycle(pipe: Pipeline) -> None:

@@ -4,16 +4,12 @@ also when a replica leaves and its partitions move (rebalance)."""
 from __future__ import annotations
 
 import functools
-from typing import Any
 
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, assert_non_decreasing, watching
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
-
-
-def body(name: str) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev"}}
 
 
 async def write(pipe: Pipeline, names: list[str], rounds: int) -> dict[str, int]:

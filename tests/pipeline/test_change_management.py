@@ -24,15 +24,12 @@ from api.web.previewing import PreviewTargets
 from k8s.dryrun import ClusterDryRun
 from k8s.manifests import GROUP, PLURAL, VERSION
 from rendersync.gittip import GitTipReader
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 KUBE_MERGE: dict[str, Any] = {"_content_type": "application/merge-patch+json"}
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 @pytest_asyncio.fixture

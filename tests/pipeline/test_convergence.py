@@ -11,6 +11,7 @@ from kubernetes_asyncio import client
 
 from api.persistence import outbox
 from k8s.manifests import VERSION_ANNOTATION
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 from worker.drift import DriftRepair
@@ -18,10 +19,6 @@ from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent
 
 MERGE = {"content-type": "application/merge-patch+json"}
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def replicas(pipe: Pipeline, name: str) -> int | None:

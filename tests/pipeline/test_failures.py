@@ -8,16 +8,13 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from temporalio.client import WorkflowHandle
 
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, workflow_id_for
 
 MERGE = {"content-type": "application/merge-patch+json"}
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def phase(pipe: Pipeline, name: str) -> str:

@@ -17,6 +17,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.notifying import NotifyConfig, Receiver
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 from workflows.contracts import NOTIFY_EVENTS, workflow_id_for
@@ -114,7 +115,7 @@ async def test_one_notification_per_state_change_despite_a_refusing_receiver(
             notify_attempts=30,
         )
         name = "noisy"
-        v1 = await version_of(pipe, await pipe.api.post(pipe.base, json=_body(name)))
+        v1 = await version_of(pipe, await pipe.api.post(pipe.base, json=body(name)))
         await wait_synced(pipe, name, v1)
 
         # Retrying past 2 attempts (3 refused reads), then Recovered.
@@ -170,10 +171,6 @@ async def _wait_all_done(pipe: Pipeline, name: str, hook: Hook) -> None:
     await eventually(completed, timeout_s=60, what="sync workflow completed")
     for notice in [json.loads(r["raw"]) for r in hook.accepted]:
         await pipe.client.get_workflow_handle(f"notify:{notice['id']}").result()
-
-
-def _body(name: str) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev"}}
 
 
 async def _patch(pipe: Pipeline, name: str, replicas: int) -> Any:

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlmodel import Session, select
 
 from api.persistence.tables import OutboxEvent
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, VersionLog, assert_non_decreasing, watching
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def current_version(pipe: Pipeline, name: str) -> int:

@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from activities.git import path_of
 from activities.gitrepo import GitRepository
 from k8s.applying import apply_appconfig
 from k8s.manifests import render_appconfig, render_yaml
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 
 GHOST_VERSION = 999_999
 GRACE_S = 1.0
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def plant_orphans(pipe: Pipeline, tmp_path: Path) -> None:

@@ -16,15 +16,12 @@ from temporalio.api.enums.v1 import EventType
 from rendersync.ops import tracing
 from rendersync.ops.context import Ops
 from rendersync.settings import DbSettings, Settings
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
 MERGE = {"content-type": "application/merge-patch+json"}
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def traced(pipe: Pipeline, name: str) -> dict[int, dict[str, Any]]:

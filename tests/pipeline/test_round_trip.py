@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def synced(pipe: Pipeline, name: str, version: int) -> bool:

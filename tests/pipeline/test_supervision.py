@@ -4,18 +4,13 @@ what was edited meanwhile."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubernetes_asyncio import client
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 def restarts(loop: str) -> float:

@@ -1,4 +1,9 @@
-"""AppConfig spec cases shared by the CRD schema tests and the REST API's validation tests.
+"""What the tests send: AppConfig request bodies and the spec cases of the validation tests.
+
+:func:`body` is the JSON body of a create (or replace) request, used wherever a test writes
+through the REST API.
+
+The spec cases are shared by the CRD schema tests and the REST API's validation tests.
 
 ``SPEC_CASES`` rows are ``(case id, spec, valid?, field path)``: both the CRD's
 openAPIV3Schema and the API's business rules must agree on validity. The field path is the
@@ -18,6 +23,22 @@ from typing import Any
 Spec = dict[str, Any]
 
 _BASE: Spec = {"app": "web", "environment": "dev"}
+
+
+def body(
+    name: str, *, labels: dict[str, str] | None = None, typed: bool = False, **spec: Any
+) -> dict[str, Any]:
+    """An AppConfig named ``name`` with spec ``app: web, environment: dev`` updated by ``spec``
+    (``app=...`` replaces the default app). ``labels`` go into its metadata when given;
+    ``typed`` adds ``apiVersion`` and ``kind`` as ``kubectl`` sends them (the API accepts the
+    body with or without them)."""
+    metadata: dict[str, Any] = {"name": name}
+    if labels is not None:
+        metadata["labels"] = dict(labels)
+    request: dict[str, Any] = {"metadata": metadata, "spec": {**_BASE, **spec}}
+    if typed:
+        return {"apiVersion": "rendersync.dev/v1alpha1", "kind": "AppConfig", **request}
+    return request
 
 
 def _with(**fields: Any) -> Spec:

@@ -27,13 +27,14 @@ from api.web.app import create_app
 from api.web.auth.config import AuthConfig, Authenticator
 from api.web.auth.policy import PolicyAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
+from tests.support.builders import body
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "rendersync"
 
 
-def appconfig(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
+#: The body of a create request.
+appconfig = body
 
 
 def items(namespace: str) -> str:

@@ -9,18 +9,13 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.api.console.conftest import Console, sign_in
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline
 
+#: The labels of the AppConfigs the console tests create.
+SHOP = {"team": "shop"}
 DOCS_IMAGES = Path(__file__).resolve().parents[3] / "docs" / "images"
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    labels = spec.pop("labels", {"team": "shop"})
-    return {
-        "metadata": {"name": name, "labels": labels},
-        "spec": {"app": "web", "environment": "dev", **spec},
-    }
 
 
 async def open_console(context: BrowserContext, console: Console, fragment: str = "#/") -> Page:
@@ -55,7 +50,7 @@ async def test_create_watch_edit_stale_diff_delete(
     await expect(page.locator("h1")).to_have_text(f"{pipe.ns}/web")
 
     for name, env in (("api", "staging"), ("worker", "dev")):
-        await pipe.api.post(pipe.base, json=body(name, environment=env, replicas=2))
+        await pipe.api.post(pipe.base, json=body(name, labels=SHOP, environment=env, replicas=2))
     await page.goto(f"{console.url}/ui/#/?namespace={pipe.ns}")
     await expect(row(page, pipe, "worker").locator(".badge")).to_have_text("Synced")
     await page.evaluate("window.notReloaded = true")
@@ -131,7 +126,7 @@ async def test_a_failure_is_shown_and_replayed_by_an_admin(
     pipe: Pipeline, console: Console, browser: BrowserContext
 ) -> None:
     pipe.emulator.faults.add(method="POST", path_regex=CR_PATH, status=422, count=1)
-    created = await pipe.api.post(pipe.base, json=body("strict"))
+    created = await pipe.api.post(pipe.base, json=body("strict", labels=SHOP))
     assert created.status_code == 201
     page = await open_console(browser, console, f"#/appconfigs/{pipe.ns}/strict")
     await sign_in(page, console, console.editor, "eve")

@@ -16,7 +16,6 @@ from tests.pipeline.e2e.walkthrough import (
     BASE,
     NS,
     applied_everywhere,
-    body,
     clear_faults,
     cr_version,
     eventually,
@@ -28,6 +27,7 @@ from tests.pipeline.e2e.walkthrough import (
     wait_synced,
     workflow_exists,
 )
+from tests.support.builders import body
 
 
 async def only_the_admin_token_gets_in(stack: DevStack) -> str:
@@ -46,7 +46,7 @@ async def only_the_admin_token_gets_in(stack: DevStack) -> str:
 
 
 async def create_update_delete(stack: DevStack, api: httpx.AsyncClient) -> None:
-    created = await api.post(BASE, json=body("web", replicas=2))
+    created = await api.post(BASE, json=body("web", app="web", replicas=2))
     assert created.status_code == 201, created.text
     v1 = (await wait_synced(api, "web"))["status"]["appliedVersion"]
     assert v1 == int(created.json()["metadata"]["resourceVersion"])
@@ -70,7 +70,7 @@ async def create_update_delete(stack: DevStack, api: httpx.AsyncClient) -> None:
 async def failing_sync_and_replay(stack: DevStack, api: httpx.AsyncClient) -> int:
     """A sync the cluster rejects (422) ends Failed; replayed after the fix, it is Synced."""
     await inject_422(stack, "failing")
-    assert (await api.post(BASE, json=body("failing"))).status_code == 201
+    assert (await api.post(BASE, json=body("failing", app="failing"))).status_code == 201
 
     async def failed() -> bool:
         status = (await api.get(f"{BASE}/failing")).json()["status"]

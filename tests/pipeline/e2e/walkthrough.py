@@ -27,10 +27,6 @@ KUBECTL_INSTALLED = KUBECTL.exists()
 VERSION = "rendersync.dev/version"
 
 
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": name, "environment": "dev", **spec}}
-
-
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, what: str, timeout_s: float = 60
 ) -> None:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import subprocess
-from typing import Any
 
 from k8s.applying import read_appconfig
 from tests.pipeline.recovery.conftest import Stack
+from tests.support.builders import body
 from tests.support.pipeline import (
     VersionLog,
     assert_non_decreasing,
@@ -21,10 +21,6 @@ from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
 CR_PATH = "/apis/rendersync.dev/v1alpha1/namespaces/.*/appconfigs"
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 def git_file(stack: Stack, name: str) -> str | None:

@@ -22,6 +22,7 @@ from api.persistence.tables import AppConfigRow
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
 from tests.pipeline.recovery.conftest import Stack
+from tests.support.builders import body
 from tests.support.pipeline import VersionLog, assert_non_decreasing, watching
 from tests.support.waiting import eventually
 
@@ -31,11 +32,6 @@ KEYS = 50
 REFUSED = r"^(?!.*watch=).*/appconfigs"
 OUTAGE_S = 25.0
 ZOMBIE_LATENCY_S = 9.0  # the stack's start-to-close timeout is 4 s
-
-
-def body(name: str, replicas: int) -> dict[str, Any]:
-    spec = {"app": "web", "environment": "dev", "replicas": replicas}
-    return {"metadata": {"name": name}, "spec": spec}
 
 
 class Workload:
@@ -49,7 +45,7 @@ class Workload:
 
     async def create(self, name: str) -> None:
         response = await self.stack.api.post(
-            self.stack.base, json=body(name, self.rng.randint(0, 9))
+            self.stack.base, json=body(name, replicas=self.rng.randint(0, 9))
         )
         assert response.status_code == 201, response.text
         self.live.add(name)

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from typing import Any
 
 from api.persistence import outbox
+from tests.support.builders import body
 from tests.support.pipeline import Pipeline, watching
 from tests.support.waiting import eventually
 
 MERGE = {"content-type": "application/merge-patch+json"}
-
-
-def body(name: str) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev"}}
 
 
 def removals(pipe: Pipeline, name: str) -> list[str]:
