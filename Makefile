@@ -28,7 +28,7 @@ chromium:
 	@test -x /usr/bin/chromium || { test "$$(id -u)" = 0 && { \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
 		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; } \
-		|| { echo "install Debian's chromium (apt-get install chromium) for tests/console"; exit 1; }; }
+		|| { echo "install Debian's chromium (apt-get install chromium) for tests/api/console"; exit 1; }; }
 
 pytest: $(STAMP) chromium
 	$(BIN)/pytest

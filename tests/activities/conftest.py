@@ -26,7 +26,7 @@ from persistence.migrating import upgrade
 from persistence.reading import get_row
 from persistence.tables import AppConfigRow
 from rendersync.devstack.k8semulator import Emulator, running_emulator
-from tests.integration.git.conftest import install_hook
+from tests.gitops.conftest import install_hook
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest
 
 SPEC = {"app": "web", "environment": "dev", "replicas": 1}

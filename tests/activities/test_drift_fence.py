@@ -11,7 +11,7 @@ from temporalio.testing import ActivityEnvironment
 
 from k8s.manifests import version_of
 from tests.activities.conftest import Kube, Rows, apply_request, delete_request
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from vocabulary import GROUP, PLURAL, TARGET_KUBERNETES, VERSION, VERSION_ANNOTATION
 
 

@@ -19,13 +19,10 @@ from temporalio.worker import Worker
 
 from activities.git import GitActivities
 from tests.activities.conftest import Kube, PushGate, Rows, apply_request
-from tests.integration.git.conftest import git
-from tests.waiting import eventually
+from tests.gitops.conftest import git
+from tests.support.waiting import eventually
 from vocabulary import git_path
-from workflows.contracts import (
-    ApplyRequest,
-    TargetResult,
-)
+from workflows.contracts import ApplyRequest, TargetResult
 from workflows.declarations import GIT, KUBERNETES
 
 

@@ -9,16 +9,9 @@ from pathlib import Path
 from temporalio.testing import ActivityEnvironment
 
 from activities.git import GitActivities
-from tests.activities.conftest import (
-    Kube,
-    PushGate,
-    Rows,
-    apply_request,
-    clone,
-    delete_request,
-)
-from tests.integration.git.conftest import git
-from tests.waiting import eventually
+from tests.activities.conftest import Kube, PushGate, Rows, apply_request, clone, delete_request
+from tests.gitops.conftest import git
+from tests.support.waiting import eventually
 from vocabulary import TARGET_GIT, TARGET_KUBERNETES, git_path
 
 

@@ -19,7 +19,7 @@ import yaml
 
 from rendersync.devstack.services.childprocesses import find_executable
 from rendersync.devstack.services.temporal import TemporalDevServer
-from tests.fixtures.topology import Topology, running_topology
+from tests.support.topology import Topology, running_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

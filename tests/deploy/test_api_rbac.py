@@ -20,7 +20,7 @@ from rendersync.devstack.k8semulator import write_kubeconfig
 from tests.deploy.conftest import DEPLOY, OVERLAYS, build_overlay
 from tests.deploy.objects import Obj, auth_modes, config, mounted_file, named, roles_bound_to
 from tests.deploy.rbac import Grant, Rule, allows, grants, used
-from tests.fixtures.topology import Topology
+from tests.support.topology import Topology
 from vocabulary import GROUP, PLURAL
 
 Built = dict[str, list[Obj]]

@@ -15,8 +15,8 @@ from k8s.applying import read_appconfig
 from tests.deploy.conftest import DEPLOY, build_overlay
 from tests.deploy.objects import named
 from tests.deploy.rbac import Rule, allows, grants, used
-from tests.fixtures.topology import WORKER_TOKEN, Topology
-from tests.waiting import eventually
+from tests.support.topology import WORKER_TOKEN, Topology
+from tests.support.waiting import eventually
 from vocabulary import GROUP, PLURAL, VERSION
 
 MERGE = {"content-type": "application/merge-patch+json"}

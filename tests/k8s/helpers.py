@@ -1,16 +1,14 @@
-"""Small helpers shared by the Kubernetes tests: object builders and deadline waits."""
+"""Small helpers shared by the Kubernetes tests: object builders and reads."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from k8s.manifests import render_appconfig
-from tests.waiting import eventually
 from vocabulary import GROUP, PLURAL, VERSION
 
 
@@ -48,10 +46,3 @@ async def create(api: client.ApiClient, obj: dict[str, Any]) -> dict[str, Any]:
 def status_body(exc: ApiException) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(exc.body or b"{}")
     return body
-
-
-async def wait_for(
-    check: Callable[[], Awaitable[bool]], *, timeout_s: float = 10.0, what: str = "condition"
-) -> None:
-    """Poll ``check`` until it holds; fail with ``what`` after ``timeout_s``."""
-    await eventually(check, timeout_s=timeout_s, what=what, interval_s=0.02)

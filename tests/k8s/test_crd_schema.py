@@ -11,7 +11,7 @@ from k8s.manifests import load_crd
 from rendersync.devstack.k8semulator.schema import apply_defaults, validate
 from tests.k8s.conftest import Cluster
 from tests.k8s.helpers import create, status_body
-from tests.spec_cases import API_ONLY_CASES, SPEC_CASES
+from tests.support.builders import API_ONLY_CASES, SPEC_CASES
 from vocabulary import API_VERSION, KIND
 
 

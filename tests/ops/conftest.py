@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rendersync.statedir import write_endpoints
-from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, sync_env
+from tests.support.pipeline import Pipeline
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from rendersync.cli import main
-from tests.integration.pipeline.harness import Pipeline, version_in_yaml
-from tests.waiting import eventually
+from tests.support.builders import body
+from tests.support.pipeline import Pipeline, version_in_yaml
+from tests.support.waiting import eventually
 from workflows.contracts import SyncOptions
 
 
@@ -54,10 +55,6 @@ class Cli:
         finally:
             root.handlers[:], root.level = handlers, level
         return Result(code, self.capsys.readouterr().out)
-
-
-def body(name: str, **spec: Any) -> dict[str, Any]:
-    return {"metadata": {"name": name}, "spec": {"app": "web", "environment": "dev", **spec}}
 
 
 async def create(pipe: Pipeline, name: str, **spec: Any) -> int:

@@ -15,8 +15,8 @@ from temporalio.worker import Worker
 
 from rendersync.devstack.services.temporal import TemporalDevServer
 from rendersync.statedir import write_endpoints
-from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, wait_synced
+from tests.support.pipeline import Pipeline
 from vocabulary import workflow_id_for
 from workflows.contracts import WORKFLOW_TYPE, SyncInput, SyncState
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from gitops.repository import GitRepository
 from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.manifests import render_appconfig, render_yaml
-from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, synced, wait_synced
+from tests.support.pipeline import Pipeline
 from vocabulary import git_path
 
 GHOST_VERSION = 999_999

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.integration.pipeline.harness import Pipeline
 from tests.ops.helpers import Cli, create, fail_applies, wait_phase, wait_synced
-from tests.waiting import eventually
+from tests.support.pipeline import Pipeline
+from tests.support.waiting import eventually
 from vocabulary import PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED, workflow_id_for
 
 

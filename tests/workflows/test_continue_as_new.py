@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver
 from vocabulary import PHASE_FAILED, PHASE_SYNCED, TARGET_GIT, TARGET_KUBERNETES

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from temporalio.worker import Replayer
 
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver, change
 from vocabulary import OP_DELETE, OP_UPSERT, PHASE_DELETED, PHASE_FAILED

@@ -13,7 +13,7 @@ from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from tests.waiting import eventually
+from tests.support.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver, new_key, server_binary
 from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_SYNCED

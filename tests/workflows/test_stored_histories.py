@@ -1,6 +1,6 @@
 """Determinism across releases: histories recorded from real pipeline runs (kept in
 ``tests/workflows/histories``, re-recorded with ``python -m
-tests.integration.pipeline.record_histories``) replay against the current workflow code."""
+tests.pipeline.record_histories``) replay against the current workflow code."""
 
 from __future__ import annotations
 
