@@ -39,15 +39,15 @@ from rendersync.wiring import (
     preview_targets,
     sync_options,
 )
-from worker import publishing, running
+from worker import relay, temporalworker
 from worker.antientropy import run_anti_entropy
+from worker.bridge import Bridge, BridgeConfig
 from worker.collecting import OrphanCollection
-from worker.consuming import Bridge, BridgeConfig
-from worker.drift import DriftRepair
-from worker.publishing import RelayConfig
-from worker.running import build_worker, served
+from worker.driftrepair import DriftRepair
+from worker.helperloops import HelperLoop, supervise
+from worker.relay import RelayConfig
 from worker.signalling import Signaller
-from worker.supervising import HelperLoop, supervise
+from worker.temporalworker import build_worker, served
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
         idempotent_producer=kafka.idempotent_producer,
         max_request_size=kafka.max_request_size,
     )
-    await publishing.run_relay(config, engine_from(settings), stop=stop)
+    await relay.run_relay(config, engine_from(settings), stop=stop)
 
 
 async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
@@ -271,7 +271,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             for name, loop in helper_loops(settings, parts, signaller).items()
         ]
         try:
-            await running.run_worker(worker, stop=stop)
+            await temporalworker.run_worker(worker, stop=stop)
         finally:
             for task in helpers:
                 task.cancel()

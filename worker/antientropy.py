@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from persistence.reading import lagging_rows
-from worker.events import forced_event
+from worker.changeevents import forced_event
+from worker.helperloops import run_every
 from worker.signalling import Signaller
-from worker.supervising import run_every
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ async def run_anti_entropy(
     stop: asyncio.Event,
 ) -> None:
     """Every ``interval_s`` until ``stop``: re-drive the lagging keys. A failing pass raises
-    (the worker supervises this loop: see ``worker.supervising``)."""
+    (the worker supervises this loop: see ``worker.helperloops``)."""
 
     async def one_pass() -> None:
         rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gitops.repository import GitRepository
+from worker.helperloops import run_every
 from worker.metrics import ORPHANS_REMOVED
 from worker.resyncing import Orphan, prune, prune_plan
-from worker.supervising import run_every
 
 logger = logging.getLogger(__name__)
 

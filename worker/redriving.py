@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from persistence.reading import get_row
 from vocabulary import workflow_id_for
-from worker.events import forced_event
+from worker.changeevents import forced_event
 from worker.signalling import Signaller
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, SyncOptions
 

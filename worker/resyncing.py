@@ -31,7 +31,7 @@ from k8s.watching import list_appconfigs
 from persistence.reading import all_rows, get_appconfig, get_row
 from persistence.tables import AppConfigRow
 from vocabulary import GIT_ROOT, git_path
-from worker.events import forced_event
+from worker.changeevents import forced_event
 from worker.signalling import Signaller
 from workflows.contracts import SyncOptions
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from persistence.events import envelope, json_text, row_image
 from persistence.tables import AppConfigRow
-from worker.events import parse_change
+from worker.changeevents import parse_change
 
 
 def _row() -> AppConfigRow:

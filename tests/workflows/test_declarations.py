@@ -15,7 +15,7 @@ from activities.options import OptionsActivities
 from activities.status import StatusActivities
 from gitops.repository import GitRepository
 from tests.workflows.fakes import FakeActivities
-from worker.running import missing, served
+from worker.temporalworker import missing, served
 from workflows.contracts import SyncOptions
 from workflows.declarations import COMMON, DELIVER_NOTIFICATION, NOTIFY_RECEIVERS, TARGETS
 

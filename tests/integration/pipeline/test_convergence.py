@@ -13,7 +13,7 @@ from persistence import outbox
 from tests.integration.pipeline.harness import Pipeline, version_in_yaml
 from tests.waiting import eventually
 from vocabulary import VERSION_ANNOTATION
-from worker.drift import DriftRepair
+from worker.driftrepair import DriftRepair
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent
 

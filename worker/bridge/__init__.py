@@ -9,7 +9,7 @@ after Temporal accepted every signal before it; Temporal unavailable means back 
 retry, never skip. A message that cannot be parsed, whatever is wrong with it, goes to the
 DLQ with the reason in a header, and so does an event that no row backs; the partition then
 flows on (a message too large to copy there leaves its reason and origin, without the
-value). Events are checked against the database (``worker.resolving``): one whose version
+value). Events are checked against the database (``worker.bridge.resolving``): one whose version
 the row never had is replaced by the row's current version.
 """
 
@@ -25,8 +25,8 @@ from sqlalchemy import Engine
 
 from vocabulary import OP_DELETE
 from worker import metrics
-from worker.events import Change, parse_message
-from worker.resolving import RowResolver, StoppedError
+from worker.bridge.resolving import RowResolver, StoppedError
+from worker.changeevents import Change, parse_message
 from worker.signalling import Signaller
 from worker.topics import ensure_topic, wait_for_topic
 from workflows.contracts import ChangeEvent

@@ -37,7 +37,7 @@ from persistence.reading import current_seq, get_row
 from persistence.tables import AppConfigRow
 from vocabulary import OP_UPSERT
 from worker import metrics
-from worker.events import Change, row_event
+from worker.changeevents import Change, row_event
 from workflows.contracts import ChangeEvent
 
 logger = logging.getLogger(__name__)
