@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from gitops.repository import GitRepository
 from worker.helperloops import run_every
 from worker.metrics import ORPHANS_REMOVED
-from worker.resyncing import Orphan, prune, prune_plan
+from worker.orphans import Orphan, prune, prune_plan
 
 logger = logging.getLogger(__name__)
 
