@@ -42,9 +42,9 @@ from rendersync.wiring import (
 from worker import relay, temporalworker
 from worker.antientropy import run_anti_entropy
 from worker.bridge import Bridge, BridgeConfig
-from worker.collecting import OrphanCollection
 from worker.driftrepair import DriftRepair
 from worker.helperloops import HelperLoop, supervise
+from worker.orphans import OrphanCollection
 from worker.relay import RelayConfig
 from worker.signalling import Signaller
 from worker.temporalworker import build_worker, served

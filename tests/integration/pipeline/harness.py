@@ -36,9 +36,9 @@ from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.support.stacks import shared_services_stack
 from worker.antientropy import run_anti_entropy
 from worker.bridge import Bridge, BridgeConfig
-from worker.collecting import OrphanCollection
 from worker.driftrepair import DriftRepair
 from worker.helperloops import HelperLoop, supervise
+from worker.orphans import OrphanCollection
 from worker.relay import RelayConfig, run_relay
 from worker.signalling import Signaller
 from worker.temporalworker import build_worker, served
