@@ -33,7 +33,7 @@ from k8s.watching import list_appconfigs
 from persistence.reading import all_rows, get_appconfig, get_row
 from vocabulary import GIT_ROOT, git_path
 from worker.helperloops import run_every
-from worker.metrics import ORPHANS_REMOVED
+from worker.pipelinemetrics import ORPHANS_REMOVED
 
 logger = logging.getLogger(__name__)
 

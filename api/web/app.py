@@ -19,10 +19,10 @@ from api.web.console.serving import install_console
 from api.web.console.subresources import Replayer
 from api.web.context import ApiContext
 from api.web.errors import ApiError, install_handlers
-from api.web.metrics import metrics_response
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.models import AUTH_ERRORS, error_responses
 from api.web.previewing import PreviewTargets
+from api.web.requestmetrics import metrics_response
 from api.web.routes import router
 from persistence.db import ping
 

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.web.context import request_id_var
 from api.web.errors import ApiError, status_body
-from api.web.metrics import REQUEST_SECONDS, REQUESTS
+from api.web.requestmetrics import REQUEST_SECONDS, REQUESTS
 
 logger = logging.getLogger(__name__)
 
