@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from activities.applying import run_apply, run_removal, superseded
 from activities.failures import PERMANENT, TRANSIENT
+from activities.frames import run_apply, run_removal, superseded
 from activities.kubernetes import render
 from activities.provenancing import origin
 from gitops.repository import GitPermanentError, GitRepository

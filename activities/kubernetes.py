@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from activities.applying import run_apply, run_removal, superseded
+from activities.frames import run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import classify
 from k8s.manifests import render_appconfig

@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 
 from activities.git import GitActivities
 from activities.kubernetes import KubernetesActivities
-from activities.notifying import NotifyActivities
 from activities.options import OptionsActivities
-from activities.status import StatusActivities
+from activities.reporting import StatusActivities
+from activities.webhooks import NotifyActivities
 from api.limits import max_event_bytes
 from api.web.app import create_app
 from gitops.repository import GitRepository

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from activities.notifying import NotifyConfig, Receiver
+from activities.webhooks import NotifyConfig, Receiver
 from api.web.previewing import PreviewTargets
 from k8s.dryrun import ClusterDryRun
 from persistence.db import make_engine

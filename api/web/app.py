@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from api.limits import max_event_bytes as max_event_bytes_for
+from api.web.apicontext import ApiContext
 from api.web.apidoc import install_openapi
 from api.web.auth.audit import AuditMiddleware
 from api.web.auth.authorizing import AuthenticatedDep, GuardDep
@@ -17,8 +18,7 @@ from api.web.auth.config import AuthConfig
 from api.web.auth.installing import install_auth
 from api.web.console.serving import install_console
 from api.web.console.subresources import Replayer
-from api.web.context import ApiContext
-from api.web.errors import ApiError, install_handlers
+from api.web.httperrors import ApiError, install_handlers
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.models import AUTH_ERRORS, error_responses
 from api.web.previewing import PreviewTargets

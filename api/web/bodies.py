@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 
-from api.web.errors import ApiError
+from api.web.httperrors import ApiError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.spec import FieldError, whole_number
-from api.web.errors import ApiError
+from api.web.httperrors import ApiError
 from api.web.resources import RESOURCE_VERSION
 
 _OPTIONS = {"kind", "apiVersion", "preconditions", "propagationPolicy", "gracePeriodSeconds"}

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.web.context import ApiContext, ContextDep
-from api.web.errors import ApiError
+from api.web.apicontext import ApiContext, ContextDep
+from api.web.httperrors import ApiError
 from api.web.models import AppConfigHistory, AppConfigList, NamespacePath, error_responses
-from api.web.provenance import add_provenance
+from api.web.provenancerendering import add_provenance
 from api.web.resources import render, render_revision
 from api.web.status import current_status
 from k8s.labels import SelectorError, parse_selector

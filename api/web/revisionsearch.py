@@ -14,10 +14,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
 
+from api.web.apicontext import ContextDep
 from api.web.auth.authorizing import allows
 from api.web.auth.principals import Principal
-from api.web.context import ContextDep
-from api.web.errors import ApiError
+from api.web.httperrors import ApiError
 from api.web.models import error_responses
 from api.web.provenancemodels import RevisionList
 from api.web.resources import timestamp

@@ -15,11 +15,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.spec import FieldError
+from api.web.apicontext import ContextDep
 from api.web.apidoc import IF_MATCH_PARAMETER, request_body
 from api.web.bodies import actor_of, if_match_version, read_json
 from api.web.changemodels import AppConfigRollback
-from api.web.context import ContextDep
-from api.web.errors import ApiError, invalid, stale_write
+from api.web.httperrors import ApiError, invalid, stale_write
 from api.web.models import AppConfig, NamespacePath, error_responses, waited_responses
 from api.web.waiting import WaitDep, finish
 from persistence import rollingback, writing

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.spec import FieldError
+from api.web.apicontext import ApiContext, ContextDep
 from api.web.apidoc import IF_MATCH_PARAMETER, merge_patch_body, request_body
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.changemodels import AppConfigOrPreview, DryRunQuery, previewable_responses
-from api.web.context import ApiContext, ContextDep
 from api.web.deleteoptions import DeletePreconditions, parse_delete_options
-from api.web.errors import ApiError, invalid, stale_write
+from api.web.httperrors import ApiError, invalid, stale_write
 from api.web.listing import router as listing_router
 from api.web.models import (
     AppConfig,

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.web.context import ApiContext
-from api.web.errors import ApiError
+from api.web.apicontext import ApiContext
+from api.web.httperrors import ApiError
 from api.web.resources import render
 from api.web.status import current_status
 from persistence import reading

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from persistence.events import envelope, json_text, row_image
+from persistence.envelopes import envelope, json_text, row_image
 from persistence.tables import AppConfigRow
 from worker.changeevents import parse_change
 

@@ -10,9 +10,9 @@ from temporalio import activity
 
 from activities.git import GitActivities
 from activities.kubernetes import KubernetesActivities
-from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
-from activities.status import StatusActivities
+from activities.reporting import StatusActivities
+from activities.webhooks import NotifyActivities, NotifyConfig
 from gitops.repository import GitRepository
 from tests.workflows.fakes import FakeActivities
 from worker.temporalworker import missing, served

@@ -20,7 +20,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from api.web.auth.config import AuthConfig
 from api.web.auth.principals import Credentials, InvalidCredentialError, Principal, bearer_of
-from api.web.errors import ApiError
+from api.web.httperrors import ApiError
 
 logger = logging.getLogger(__name__)
 

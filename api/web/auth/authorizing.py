@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.web.auth.authenticating import Authentication
 from api.web.auth.principals import Principal
-from api.web.errors import ApiError
+from api.web.httperrors import ApiError
 from persistence import reading
 from vocabulary import CRD_NAME, GROUP, PLURAL
 

@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api.web.apicontext import ContextDep
 from api.web.bodies import actor_of
-from api.web.context import ContextDep
-from api.web.errors import ApiError
+from api.web.httperrors import ApiError
 from api.web.models import AppConfigTimeline, NamespacePath, ReplayResult, error_responses
 from api.web.resources import timestamp
 from persistence import reading

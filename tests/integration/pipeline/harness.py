@@ -20,9 +20,9 @@ from temporalio.worker import Worker
 
 from activities.git import GitActivities
 from activities.kubernetes import KubernetesActivities
-from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
-from activities.status import StatusActivities
+from activities.reporting import StatusActivities
+from activities.webhooks import NotifyActivities, NotifyConfig
 from api.web.app import create_app
 from gitops.repository import GitRepository
 from k8s.applying import read_appconfig

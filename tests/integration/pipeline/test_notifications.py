@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from activities.notifying import NotifyConfig, Receiver
+from activities.webhooks import NotifyConfig, Receiver
 from tests.integration.pipeline.harness import Pipeline
 from tests.waiting import eventually
 from vocabulary import workflow_id_for

@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from api.web.auth.authorizing import Action, BearerDep, allows, authenticated, forbidden
 from api.web.auth.principals import Principal
 from api.web.console.changefeed import Change, ChangeFeed
-from api.web.errors import ApiError
+from api.web.httperrors import ApiError
 from api.web.models import error_responses
 from k8s.labels import Selector, SelectorError, parse_selector
 from persistence import reading
