@@ -32,7 +32,7 @@ from persistence.migrating import upgrade
 from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.settings import Settings, Target
 from rendersync.wiring import (
-    api_replayer,
+    api_redriver,
     connect_temporal,
     engine_from,
     notify_config,
@@ -80,7 +80,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
         max_body_bytes=settings.api.max_body_bytes,
         max_event_bytes=max_event_bytes(settings.kafka.max_request_size),
         auth=auth,
-        replayer=api_replayer(settings, engine),
+        redriver=api_redriver(settings, engine),
         previews=preview_targets(settings),
     )
 

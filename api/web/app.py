@@ -17,7 +17,7 @@ from api.web.auth.authorizing import AuthenticatedDep, GuardDep
 from api.web.auth.config import AuthConfig
 from api.web.auth.installing import install_auth
 from api.web.console.serving import install_console
-from api.web.console.subresources import Replayer
+from api.web.console.subresources import Redriver
 from api.web.httperrors import ApiError, install_handlers
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.models import AUTH_ERRORS, error_responses
@@ -37,7 +37,7 @@ def create_app(
     max_body_bytes: int = 1024 * 1024,
     max_event_bytes: int = max_event_bytes_for(DEFAULT_KAFKA_MAX_REQUEST_BYTES),
     auth: AuthConfig | None = None,
-    replayer: Replayer | None = None,
+    redriver: Redriver | None = None,
     previews: PreviewTargets | None = None,
 ) -> FastAPI:
     """Build the API around an engine whose schema is already migrated. ``max_event_bytes``
@@ -66,7 +66,7 @@ def create_app(
     install_handlers(app)
     install_auth(app, auth)
     app.include_router(router, dependencies=[GuardDep], responses=error_responses(*AUTH_ERRORS))
-    install_console(app, replayer=replayer)
+    install_console(app, redriver=redriver)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:

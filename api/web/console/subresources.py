@@ -1,10 +1,12 @@
 """Two subresources the console uses: ``POST .../{name}/replay`` (verb ``replay``, the admin
 role) and ``GET .../{name}/timeline`` (verb ``history``).
 
-Replay takes the code path of ``rendersync syncs replay`` (``worker.redriving``), handed in
-by the process that builds the app (it owns the Temporal connection): the running workflow
-gets the ``retry`` signal, a closed one is restarted from the row. 503 when this API has no
-Temporal connection configured.
+The replay route re-drives the key's sync on the code path of ``rendersync syncs replay``
+(``worker.redriving``), handed in as a :data:`Redriver` by the process that builds the app
+(it owns the Temporal connection): the running workflow gets the ``retry`` signal, a closed
+one is restarted from the row. 503 when this API has no Temporal connection configured. The
+route, its verb and its ``ReplayResult`` keep the user-facing word; the handler's name is the
+OpenAPI operation id, so it stays ``replay`` too.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from persistence.tables import AppConfigRow, Revision, SyncStatusRow
 from vocabulary import API_VERSION
 
 #: (namespace, name, reason) -> (what was done, the version re-driven or 0)
-Replayer = Callable[[str, str, str], Awaitable[tuple[str, int]]]
+Redriver = Callable[[str, str, str], Awaitable[tuple[str, int]]]
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
 router = APIRouter(prefix="/api/v1", tags=["console"])
 
@@ -40,12 +42,12 @@ async def replay(
     row = await run_in_threadpool(reading.get_row, ctx.engine, namespace=namespace, name=name)
     if row is None:
         raise ApiError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
-    replayer: Replayer | None = request.app.state.console.replayer
-    if replayer is None:
+    redriver: Redriver | None = request.app.state.console.redriver
+    if redriver is None:
         raise ApiError(503, "replay is not available: this API has no Temporal connection")
     reason = f"replayed from the API by {actor_of(request)}"
     try:
-        action, version = await replayer(namespace, name, reason)
+        action, version = await redriver(namespace, name, reason)
     except Exception as err:
         raise ApiError(503, f"replay failed: Temporal: {type(err).__name__}") from None
     return {
