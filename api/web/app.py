@@ -18,7 +18,7 @@ from api.web.auth.config import AuthConfig
 from api.web.auth.installing import install_auth
 from api.web.console.serving import install_console
 from api.web.console.subresources import Redriver
-from api.web.httperrors import ApiError, install_handlers
+from api.web.httperrors import HttpError, install_handlers
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.models import AUTH_ERRORS, error_responses
 from api.web.previewing import PreviewTargets
@@ -77,7 +77,7 @@ def create_app(
         try:
             await run_in_threadpool(ping, engine)
         except Exception as err:
-            raise ApiError(503, f"database unreachable: {type(err).__name__}") from None
+            raise HttpError(503, f"database unreachable: {type(err).__name__}") from None
         return {"status": "ok", "database": "reachable"}
 
     metrics_deps = [] if auth.metrics_public else [AuthenticatedDep]

@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.web.apicontext import ContextDep
 from api.web.bodies import actor_of
-from api.web.httperrors import ApiError
+from api.web.httperrors import HttpError
 from api.web.models import AppConfigTimeline, NamespacePath, ReplayResult, error_responses
 from api.web.resources import timestamp
 from persistence import reading
@@ -41,15 +41,15 @@ async def replay(
     """Re-drive the sync of the key (a Failed one, or a Retrying one's next attempt now)."""
     row = await run_in_threadpool(reading.get_row, ctx.engine, namespace=namespace, name=name)
     if row is None:
-        raise ApiError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
+        raise HttpError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
     redriver: Redriver | None = request.app.state.console.redriver
     if redriver is None:
-        raise ApiError(503, "replay is not available: this API has no Temporal connection")
+        raise HttpError(503, "replay is not available: this API has no Temporal connection")
     reason = f"replayed from the API by {actor_of(request)}"
     try:
         action, version = await redriver(namespace, name, reason)
     except Exception as err:
-        raise ApiError(503, f"replay failed: Temporal: {type(err).__name__}") from None
+        raise HttpError(503, f"replay failed: Temporal: {type(err).__name__}") from None
     return {
         "apiVersion": API_VERSION,
         "kind": "Replay",
@@ -93,7 +93,7 @@ async def timeline(namespace: NamespacePath, name: str, ctx: ContextDep) -> dict
     def load() -> dict[str, Any]:
         revisions = reading.list_revisions(ctx.engine, namespace=namespace, name=name)
         if not revisions:
-            raise ApiError(404, f'appconfigs "{name}" has no history', name=name)
+            raise HttpError(404, f'appconfigs "{name}" has no history', name=name)
         row = reading.get_row(ctx.engine, namespace=namespace, name=name)
         reports = reading.sync_status_rows(ctx.engine, namespace=namespace, name=name)
         return _timeline(row, revisions, reports)
