@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.metrics import SYNC_FAILURES
 from activities.provenancing import note
+from activities.syncmetrics import SYNC_FAILURES
 from persistence import provenance, syncstatus
 
 logger = logging.getLogger(__name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from activities.applying import run_apply, run_removal, superseded
 from activities.failures import PERMANENT, TRANSIENT
+from activities.frames import run_apply, run_removal, superseded
 from activities.kubernetes import render
 from activities.provenancing import origin
 from gitops.repository import GitPermanentError, GitRepository
@@ -29,7 +29,8 @@ def commit_message(verb: str, key: str, version: int) -> str:
     return f"rendersync: {verb} {key} @ {version}\n\n" + "\n".join(trailers)
 
 
-def classify(err: BaseException) -> str:
+def git_failure_kind(err: BaseException) -> str:
+    """The failure kind of a Git activity's error: permanent or transient."""
     return PERMANENT if isinstance(err, GitPermanentError) else TRANSIENT
 
 
@@ -65,7 +66,11 @@ class GitActivities:
             )
 
         return await run_apply(
-            operation, engine=self.engine, request=request, target=TARGET_GIT, classify=classify
+            operation,
+            engine=self.engine,
+            request=request,
+            target=TARGET_GIT,
+            classify=git_failure_kind,
         )
 
     @implements(GIT.remove)
@@ -83,5 +88,9 @@ class GitActivities:
             return TargetResult(target=TARGET_GIT, version=request.seq, detail=result.commit)
 
         return await run_removal(
-            operation, engine=self.engine, request=request, target=TARGET_GIT, classify=classify
+            operation,
+            engine=self.engine,
+            request=request,
+            target=TARGET_GIT,
+            classify=git_failure_kind,
         )

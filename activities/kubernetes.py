@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from activities.applying import run_apply, run_removal, superseded
+from activities.frames import run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
-from k8s.errors import classify
+from k8s.errors import kubernetes_failure_kind
 from k8s.manifests import render_appconfig
 from vocabulary import TARGET_KUBERNETES, RowCheck
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest, TargetResult
@@ -102,7 +102,7 @@ class KubernetesActivities:
             engine=self.engine,
             request=request,
             target=TARGET_KUBERNETES,
-            classify=classify,
+            classify=kubernetes_failure_kind,
         )
 
     @implements(KUBERNETES.remove)
@@ -125,7 +125,7 @@ class KubernetesActivities:
             engine=self.engine,
             request=request,
             target=TARGET_KUBERNETES,
-            classify=classify,
+            classify=kubernetes_failure_kind,
         )
         return TargetResult(
             target=TARGET_KUBERNETES, version=request.seq, detail="deleted" if deleted else "absent"

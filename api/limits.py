@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from persistence.events import json_text
+from persistence.envelopes import json_text
 
 #: The API server's limit on the total size of an object's annotations (keys + values).
 KUBERNETES_ANNOTATIONS_BYTES = 256 * 1024

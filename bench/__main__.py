@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import machine, plot, report, runs
-from bench.config import BenchConfig, parse_config
+from bench.benchconfig import BenchConfig, parse_config
 
 logger = logging.getLogger("bench")
 

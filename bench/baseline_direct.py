@@ -20,7 +20,7 @@ from k8s.manifests import render_appconfig
 from rendersync.processes import run_until_signalled
 from rendersync.settings import Settings
 from vocabulary import OP_UPSERT
-from worker.events import PoisonMessageError, parse_change
+from worker.changeevents import PoisonMessageError, parse_change
 from worker.topics import wait_for_topic
 
 logger = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import baseline_temporal, profile, scenarios
-from bench.config import BenchConfig
+from bench.benchconfig import BenchConfig
+from bench.benchstack import StackSpec
 from bench.cost import metered
 from bench.session import session
-from bench.stack import StackSpec
 from rendersync.devstack.services.childprocesses import ManagedProcess
 from rendersync.devstack.services.temporal import start_temporal_dev_server
 from vocabulary import TARGET_GIT, TARGET_KUBERNETES

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from bench import load
-from bench.config import BenchConfig
+from bench.benchconfig import BenchConfig
 from bench.cost import metered
 from bench.observe import Arrivals
 from bench.session import Session

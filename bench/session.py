@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import load
+from bench.benchstack import Stack, StackSpec, running_stack
 from bench.observe import GitPushes, KubeWatch, Targets
-from bench.stack import Stack, StackSpec, running_stack
 
 logger = logging.getLogger(__name__)
 

@@ -73,7 +73,7 @@ def redact(text: str) -> str:
     return _URL_USERINFO.sub(r"\1***@", text)
 
 
-def classify(stderr: str) -> type[GitError]:
+def git_error_class(stderr: str) -> type[GitError]:
     """The error class for a failed command, judged from git's stderr."""
     lowered = stderr.lower()
     if any(pattern in lowered for pattern in _PERMANENT_PATTERNS):
@@ -153,6 +153,6 @@ def failure(command: str, result: GitOutput) -> GitError:
     # Push reports a refusal's reason on stdout (--porcelain), so both streams count.
     parts = (result.stderr.strip(), result.stdout.strip())
     stderr = redact("\n".join(part for part in parts if part))
-    error = classify(stderr)
+    error = git_error_class(stderr)
     logger.debug("git failed", extra={"command": redact(command), "rc": result.returncode})
     return error(f"{redact(command)} exited {result.returncode}: {stderr}")

@@ -40,7 +40,8 @@ class PermanentKubernetesError(KubernetesError):
     """Retrying cannot help; surface it."""
 
 
-def classify(exc: BaseException) -> Classification:
+def kubernetes_failure_kind(exc: BaseException) -> Classification:
+    """Whether a Kubernetes failure is worth retrying (see the module docstring)."""
     if isinstance(exc, TransientKubernetesError):
         return "transient"
     if isinstance(exc, PermanentKubernetesError):
@@ -80,7 +81,11 @@ def wrap(exc: BaseException, context: str) -> KubernetesError:
     """Turn any failure into the matching classified error, keeping the server's message."""
     if isinstance(exc, KubernetesError):
         return exc
-    cls = TransientKubernetesError if classify(exc) == "transient" else PermanentKubernetesError
+    cls = (
+        TransientKubernetesError
+        if kubernetes_failure_kind(exc) == "transient"
+        else PermanentKubernetesError
+    )
     reason = str(getattr(exc, "reason", "") or "")
     status = status_of(exc)
     prefix = f"{context}: {status} {reason}: " if status else f"{context}: "

@@ -23,7 +23,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from vocabulary import GROUP, PLURAL, VERSION
 
-from .errors import KubernetesError, classify, wrap
+from .errors import KubernetesError, kubernetes_failure_kind, wrap
 from .manifests import MANAGED_SELECTOR
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ async def watch_appconfigs(
             log.info("watch resourceVersion %s expired; listing again", rv)
             rv = None
         except KubernetesError as exc:
-            if classify(exc) == "permanent":
+            if kubernetes_failure_kind(exc) == "permanent":
                 raise
             log.warning("watch interrupted, retrying in %.1fs: %s", delay, exc)
             await asyncio.sleep(delay)

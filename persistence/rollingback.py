@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
 from persistence.db import write_session
-from persistence.events import event_key
+from persistence.envelopes import event_key
 from persistence.tables import AppConfigRow, Revision
 from persistence.writing import (
     Content,

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from persistence.db import write_session
-from persistence.events import envelope, event_key, json_text, row_image
+from persistence.envelopes import envelope, event_key, json_text, row_image
 from persistence.tables import AppConfigRow, OutboxEvent, Revision
 
 #: PostgreSQL channel notified on every committed write (the relay listens).

@@ -17,9 +17,9 @@ from pydantic import ValidationError
 from persistence.db import make_engine
 from persistence.migrating import upgrade
 from rendersync import accesscli, changecli, processes
-from rendersync.devstack import cli as devstack_cli
+from rendersync.devstack import devcommand
 from rendersync.logs import configure_logging
-from rendersync.ops import cli as ops_cli
+from rendersync.ops import commands as ops_commands
 from rendersync.settings import Settings
 
 
@@ -54,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
         ("worker", processes.run_worker, "run the Temporal worker (workflow + activities)"),
     ):
         sub.add_parser(name, help=what).set_defaults(run=run)
-    devstack_cli.add_parsers(sub)
-    ops_cli.add_parsers(sub)
+    devcommand.add_parsers(sub)
+    ops_commands.add_parsers(sub)
     accesscli.add_parsers(sub)
     changecli.add_parsers(sub)
     return parser

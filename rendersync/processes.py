@@ -21,9 +21,9 @@ from sqlalchemy import Engine
 
 from activities.git import GitActivities
 from activities.kubernetes import KubernetesActivities
-from activities.notifying import NotifyActivities
 from activities.options import OptionsActivities
-from activities.status import StatusActivities
+from activities.reporting import StatusActivities
+from activities.webhooks import NotifyActivities
 from api.limits import max_event_bytes
 from api.web.app import create_app
 from gitops.repository import GitRepository
@@ -32,22 +32,22 @@ from persistence.migrating import upgrade
 from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.settings import Settings, Target
 from rendersync.wiring import (
-    api_replayer,
+    api_redriver,
     connect_temporal,
     engine_from,
     notify_config,
     preview_targets,
     sync_options,
 )
-from worker import publishing, running
+from worker import relay, temporalworker
 from worker.antientropy import run_anti_entropy
-from worker.collecting import OrphanCollection
-from worker.consuming import Bridge, BridgeConfig
-from worker.drift import DriftRepair
-from worker.publishing import RelayConfig
-from worker.running import build_worker, served
+from worker.bridge import Bridge, BridgeConfig
+from worker.driftrepair import DriftRepair
+from worker.helperloops import HelperLoop, supervise
+from worker.orphans import OrphanCollection
+from worker.relay import RelayConfig
 from worker.signalling import Signaller
-from worker.supervising import HelperLoop, supervise
+from worker.temporalworker import build_worker, served
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
         max_body_bytes=settings.api.max_body_bytes,
         max_event_bytes=max_event_bytes(settings.kafka.max_request_size),
         auth=auth,
-        replayer=api_replayer(settings, engine),
+        redriver=api_redriver(settings, engine),
         previews=preview_targets(settings),
     )
 
@@ -145,7 +145,7 @@ async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
         idempotent_producer=kafka.idempotent_producer,
         max_request_size=kafka.max_request_size,
     )
-    await publishing.run_relay(config, engine_from(settings), stop=stop)
+    await relay.run_relay(config, engine_from(settings), stop=stop)
 
 
 async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
@@ -271,7 +271,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             for name, loop in helper_loops(settings, parts, signaller).items()
         ]
         try:
-            await running.run_worker(worker, stop=stop)
+            await temporalworker.run_worker(worker, stop=stop)
         finally:
             for task in helpers:
                 task.cancel()

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from activities.notifying import NotifyConfig, Receiver
+from activities.webhooks import NotifyConfig, Receiver
 from api.web.previewing import PreviewTargets
 from k8s.dryrun import ClusterDryRun
 from persistence.db import make_engine
 from rendersync.gittip import GitTipReader
 from rendersync.settings import Settings, Target
-from worker.redriving import replay_key
+from worker.redriving import redrive_key
 from workflows.contracts import NOTIFY_EVENTS, SyncOptions
 
 logger = logging.getLogger(__name__)
@@ -110,19 +110,20 @@ async def connect_temporal(settings: Settings, *, stop: asyncio.Event | None = N
             delay = min(delay * 2, 10.0)
 
 
-def api_replayer(
+def api_redriver(
     settings: Settings, engine: Engine
 ) -> Callable[[str, str, str], Awaitable[tuple[str, int]]]:
-    """The API's replay: ``worker.redriving`` over a Temporal client connected on first use
-    (an API whose Temporal is down still serves everything else; replay answers 503)."""
+    """The re-drive behind the API's ``.../replay`` route: ``worker.redriving`` over a
+    Temporal client connected on first use (an API whose Temporal is down still serves
+    everything else; the route answers 503)."""
     clients: list[Client] = []
 
-    async def replay(namespace: str, name: str, reason: str) -> tuple[str, int]:
+    async def redrive(namespace: str, name: str, reason: str) -> tuple[str, int]:
         if not clients:
             temporal = settings.temporal
             connecting = Client.connect(temporal.address, namespace=temporal.namespace)
             clients.append(await asyncio.wait_for(connecting, 10.0))
-        done = await replay_key(
+        done = await redrive_key(
             client=clients[0],
             engine=engine,
             namespace=namespace,
@@ -133,4 +134,4 @@ def api_replayer(
         )
         return done.action, done.version
 
-    return replay
+    return redrive

@@ -1,10 +1,18 @@
-"""Periodic anti-entropy: re-drive keys whose targets lag behind the database.
+"""Anti-entropy: re-drive keys from the database, so targets that lost a change get it back.
 
-A change whose event never reached its workflow (a lost Kafka message, a relay that
-published to a topic that was later lost) leaves the sync status behind the row's version.
-Every pass re-drives, with a forced event, each key whose configured targets have not
-reported its current version for longer than ``grace_s``, and each tombstone whose
-compensation has not finished. Converged keys cost one read, nothing more.
+``resync_all`` hands each appconfigs row to its key's workflow as a *forced* change event
+(a live row as an upsert of its image, a tombstone as a delete), through the bridge's own
+signal-with-start path (``rendersync resync`` runs it once). The workflow re-applies the
+version it already handled once, so a target that lost it (a CR deleted by hand, a missing
+Git file, a lost Kafka message) gets it back; targets fence on the version, so nothing ever
+regresses.
+
+Periodic anti-entropy (:func:`run_anti_entropy`, in the worker): a change whose event never
+reached its workflow (a lost Kafka message, a relay that published to a topic that was later
+lost) leaves the sync status behind the row's version. Every pass re-drives, with a forced
+event, each key whose configured targets have not reported its current version for longer
+than ``grace_s``, and each tombstone whose compensation has not finished. Converged keys
+cost one read, nothing more.
 """
 
 from __future__ import annotations
@@ -14,13 +22,47 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
+from temporalio.client import Client
 
-from persistence.reading import lagging_rows
-from worker.events import forced_event
+from persistence.reading import all_rows, lagging_rows
+from persistence.tables import AppConfigRow
+from worker.changeevents import forced_event
+from worker.helperloops import run_every
 from worker.signalling import Signaller
-from worker.supervising import run_every
+from workflows.contracts import SyncOptions
 
 logger = logging.getLogger(__name__)
+
+#: Signals in flight at once: enough to overlap round trips, few enough for a small server.
+_CONCURRENCY = 8
+
+
+async def resync_all(
+    *,
+    engine: Engine,
+    client: Client,
+    task_queue: str,
+    options: SyncOptions,
+    namespace: str | None = None,
+) -> int:
+    """Signal-with-start every row's workflow with its forced event; returns how many.
+
+    Idempotent and safe while the pipeline runs: a key whose workflow has a newer version
+    ignores the event, one that is busy re-applies after it. The first failed signal raises
+    (nothing is lost: a later resync, or the change itself, delivers it).
+    """
+    signaller = Signaller(client, task_queue=task_queue, options=options)
+    rows = await asyncio.to_thread(lambda: list(all_rows(engine, namespace=namespace)))
+    limit = asyncio.Semaphore(_CONCURRENCY)
+
+    async def send(row: AppConfigRow) -> None:
+        async with limit:
+            event = forced_event(row)
+            await signaller.signal_with_start(event)
+            logger.info("resync: %s v%d %s sent", event.key, event.seq, event.op)
+
+    await asyncio.gather(*(send(row) for row in rows))
+    return len(rows)
 
 
 async def run_anti_entropy(
@@ -33,7 +75,7 @@ async def run_anti_entropy(
     stop: asyncio.Event,
 ) -> None:
     """Every ``interval_s`` until ``stop``: re-drive the lagging keys. A failing pass raises
-    (the worker supervises this loop: see ``worker.supervising``)."""
+    (the worker supervises this loop: see ``worker.helperloops``)."""
 
     async def one_pass() -> None:
         rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)

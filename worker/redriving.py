@@ -1,5 +1,6 @@
 """Re-drive one key's sync: the code path of ``rendersync syncs replay`` and of the API's
-``.../replay`` route.
+``.../replay`` route (the user-facing verb is "replay"; in code, "replay" is only Temporal's
+history replay, so this is a re-drive).
 
 A running workflow gets the ``retry`` signal (it re-drives a ``Failed`` sync with the event
 that failed, a forced one too; makes a ``Retrying`` sync's next attempt now; and ignores the
@@ -19,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from persistence.reading import get_row
 from vocabulary import workflow_id_for
-from worker.events import forced_event
+from worker.changeevents import forced_event
 from worker.signalling import Signaller
 from workflows.contracts import SIGNAL_RETRY, RetryRequest, SyncOptions
 
@@ -29,7 +30,7 @@ ACTION_NOTHING = "nothing to replay"
 
 
 @dataclass(frozen=True)
-class Replayed:
+class Redriven:
     key: str
     action: str
     version: int = 0
@@ -54,7 +55,7 @@ async def signal_retry(client: Client, key: str, *, reason: str) -> bool:
     return True
 
 
-async def replay_key(
+async def redrive_key(
     *,
     client: Client,
     engine: Engine,
@@ -63,15 +64,15 @@ async def replay_key(
     task_queue: str,
     options: SyncOptions,
     reason: str,
-) -> Replayed:
+) -> Redriven:
     """Re-drive ``namespace/name``: retry its running workflow, or restart it from its row
     (nothing when no row backs the key). Idempotent: the workflow dedupes by version."""
     key = f"{namespace}/{name}"
     if await signal_retry(client, key, reason=reason):
-        return Replayed(key, ACTION_RETRIED)
+        return Redriven(key, ACTION_RETRIED)
     row = await asyncio.to_thread(get_row, engine, namespace=namespace, name=name)
     if row is None:
-        return Replayed(key, ACTION_NOTHING)
+        return Redriven(key, ACTION_NOTHING)
     event = forced_event(row)
     await Signaller(client, task_queue=task_queue, options=options).signal_with_start(event)
-    return Replayed(key, ACTION_RESTARTED, event.seq)
+    return Redriven(key, ACTION_RESTARTED, event.seq)

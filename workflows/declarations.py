@@ -3,9 +3,10 @@
 A declaration is the one place an activity is named. The workflows call it through
 :func:`execute` (or ``steps.run_step``), so mypy checks the argument and the result; the
 activities implement it with :func:`implements`, which registers the method under the declared
-name and checks its signature against the declaration; workers (``worker.running.served``) and
-the test fakes list what they serve from here. A target is two activities (:class:`Target`):
-adding one means declaring it in :data:`TARGETS` and implementing both.
+name and checks its signature against the declaration; workers
+(``worker.temporalworker.served``) and the test fakes list what they serve from here. A target
+is two activities (:class:`Target`): adding one means declaring it in :data:`TARGETS` and
+implementing both.
 
 The names are the activity types recorded in workflow histories: renaming one breaks the
 replay of every run that called it. Sandbox-safe: standard library, temporalio, contracts.
@@ -144,7 +145,7 @@ def implements(declared: NoArgActivity[R]) -> Callable[[NoArgMethod[S, R]], NoAr
 
 def implements(declared: Declared) -> Callable[[Any], Any]:
     """Decorate the method implementing ``declared``: an activity of that name, marked so that
-    ``worker.running.served`` finds it; mypy checks its argument and result types."""
+    ``worker.temporalworker.served`` finds it; mypy checks its argument and result types."""
 
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         setattr(method, DECLARATION_ATTR, declared)

@@ -10,19 +10,19 @@ from sqlalchemy import Engine
 
 from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from api.limits import max_event_bytes as max_event_bytes_for
+from api.web.apicontext import ApiContext
 from api.web.apidoc import install_openapi
 from api.web.auth.audit import AuditMiddleware
 from api.web.auth.authorizing import AuthenticatedDep, GuardDep
 from api.web.auth.config import AuthConfig
 from api.web.auth.installing import install_auth
 from api.web.console.serving import install_console
-from api.web.console.subresources import Replayer
-from api.web.context import ApiContext
-from api.web.errors import ApiError, install_handlers
-from api.web.metrics import metrics_response
+from api.web.console.subresources import Redriver
+from api.web.httperrors import HttpError, install_handlers
 from api.web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from api.web.models import AUTH_ERRORS, error_responses
 from api.web.previewing import PreviewTargets
+from api.web.requestmetrics import metrics_response
 from api.web.routes import router
 from persistence.db import ping
 
@@ -37,7 +37,7 @@ def create_app(
     max_body_bytes: int = 1024 * 1024,
     max_event_bytes: int = max_event_bytes_for(DEFAULT_KAFKA_MAX_REQUEST_BYTES),
     auth: AuthConfig | None = None,
-    replayer: Replayer | None = None,
+    redriver: Redriver | None = None,
     previews: PreviewTargets | None = None,
 ) -> FastAPI:
     """Build the API around an engine whose schema is already migrated. ``max_event_bytes``
@@ -66,7 +66,7 @@ def create_app(
     install_handlers(app)
     install_auth(app, auth)
     app.include_router(router, dependencies=[GuardDep], responses=error_responses(*AUTH_ERRORS))
-    install_console(app, replayer=replayer)
+    install_console(app, redriver=redriver)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:
@@ -77,7 +77,7 @@ def create_app(
         try:
             await run_in_threadpool(ping, engine)
         except Exception as err:
-            raise ApiError(503, f"database unreachable: {type(err).__name__}") from None
+            raise HttpError(503, f"database unreachable: {type(err).__name__}") from None
         return {"status": "ok", "database": "reachable"}
 
     metrics_deps = [] if auth.metrics_public else [AuthenticatedDep]

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Request
 
-from api.web.errors import ApiError
+from api.web.httperrors import HttpError
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -20,19 +20,19 @@ async def read_json(request: Request, *, allowed: tuple[str, ...] = (JSON,)) -> 
     """The decoded body; 415 for another content type, 400 for malformed JSON."""
     content_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
     if content_type not in allowed:
-        raise ApiError(415, f"content type {content_type!r} is not supported; use {allowed[0]}")
+        raise HttpError(415, f"content type {content_type!r} is not supported; use {allowed[0]}")
     raw = await request.body()
     if not raw:
-        raise ApiError(400, "request body is empty")
+        raise HttpError(400, "request body is empty")
     try:
         decoded = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ApiError(400, f"request body is not valid JSON: {err}") from None
+        raise HttpError(400, f"request body is not valid JSON: {err}") from None
     try:
         # JSON may escape a lone surrogate, which no UTF-8 text (and no database) can hold.
         json.dumps(decoded, ensure_ascii=False).encode()
     except UnicodeEncodeError:
-        raise ApiError(400, "request body holds a string that is not valid Unicode") from None
+        raise HttpError(400, "request body holds a string that is not valid Unicode") from None
     return decoded
 
 
@@ -42,7 +42,7 @@ def if_match_version(request: Request) -> int | None:
     if value is None or value == "*":
         return None
     if not IF_MATCH.fullmatch(value):
-        raise ApiError(400, f"If-Match must be an ETag as returned by this API, got {value!r}")
+        raise HttpError(400, f"If-Match must be an ETag as returned by this API, got {value!r}")
     return int(value.removeprefix("W/").strip('"'))
 
 

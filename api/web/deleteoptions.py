@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.spec import FieldError, whole_number
-from api.web.errors import ApiError
+from api.web.httperrors import HttpError
 from api.web.resources import RESOURCE_VERSION
 
 _OPTIONS = {"kind", "apiVersion", "preconditions", "propagationPolicy", "gracePeriodSeconds"}
@@ -31,8 +31,8 @@ class DeletePreconditions:
     resource_version: int | None = None
 
 
-def _bad(field: str, message: str) -> ApiError:
-    return ApiError(
+def _bad(field: str, message: str) -> HttpError:
+    return HttpError(
         400,
         f"DeleteOptions: {field}: {message}",
         causes=[FieldError(field, "FieldValueInvalid", message)],
@@ -74,7 +74,7 @@ def _preconditions(raw: Any) -> DeletePreconditions:
 
 
 def parse_delete_options(options: Any) -> DeletePreconditions:
-    """The preconditions of a decoded DeleteOptions body; ApiError 400 naming a bad field."""
+    """The preconditions of a decoded DeleteOptions body; HttpError 400 naming a bad field."""
     if not isinstance(options, dict):
         raise _bad("body", "must be a DeleteOptions object")
     _check_options(options)

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.web.context import ApiContext, ContextDep
-from api.web.errors import ApiError
+from api.web.apicontext import ApiContext, ContextDep
+from api.web.httperrors import HttpError
 from api.web.models import AppConfigHistory, AppConfigList, NamespacePath, error_responses
-from api.web.provenance import add_provenance
+from api.web.provenancerendering import add_provenance
 from api.web.resources import render, render_revision
 from api.web.status import current_status
 from k8s.labels import SelectorError, parse_selector
@@ -41,9 +41,9 @@ def _list(
             namespaces=visible,
         )
     except SelectorError as err:
-        raise ApiError(400, f"labelSelector: {err}") from None
+        raise HttpError(400, f"labelSelector: {err}") from None
     except reading.InvalidContinueError as err:
-        raise ApiError(400, f"continue: {err}") from None
+        raise HttpError(400, f"continue: {err}") from None
     metadata: dict[str, Any] = {"resourceVersion": str(reading.current_seq(ctx.engine))}
     if page.continue_token:
         metadata["continue"] = page.continue_token
@@ -112,7 +112,7 @@ async def history(
         reading.list_revisions, ctx.engine, namespace=namespace, name=name
     )
     if not revisions:
-        raise ApiError(
+        raise HttpError(
             404, f'appconfigs "{name}" has no history in namespace "{namespace}"', name=name
         )
     items = [render_revision(r) for r in revisions]

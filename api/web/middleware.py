@@ -10,9 +10,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web.context import request_id_var
-from api.web.errors import ApiError, status_body
-from api.web.metrics import REQUEST_SECONDS, REQUESTS
+from api.web.apicontext import request_id_var
+from api.web.httperrors import HttpError, status_body
+from api.web.requestmetrics import REQUEST_SECONDS, REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class BodyLimitMiddleware:
         await self.app(scope, _replay(b"".join(chunks), receive), send)
 
     async def _reject(self, send: Send) -> None:
-        error = ApiError(413, f"request body exceeds {self.max_bytes} bytes")
+        error = HttpError(413, f"request body exceeds {self.max_bytes} bytes")
         body = _json_bytes(status_body(error))
         await send(
             {

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BeforeValidator
 
+from api.web.apicontext import ContextDep
 from api.web.auth.authorizing import allows
 from api.web.auth.principals import Principal
-from api.web.context import ContextDep
-from api.web.errors import ApiError
+from api.web.httperrors import HttpError
 from api.web.models import error_responses
 from api.web.provenancemodels import RevisionList
 from api.web.resources import timestamp
@@ -64,7 +64,7 @@ def _after(token: str | None) -> int:
         if namespace != "revisions" or not seq.isdigit():
             raise reading.InvalidContinueError("continue token is not valid")
     except reading.InvalidContinueError as err:
-        raise ApiError(400, f"continue: {err}") from None
+        raise HttpError(400, f"continue: {err}") from None
     return int(seq)
 
 

@@ -15,11 +15,11 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 
 from api.spec import FieldError
+from api.web.apicontext import ContextDep
 from api.web.apidoc import IF_MATCH_PARAMETER, request_body
 from api.web.bodies import actor_of, if_match_version, read_json
 from api.web.changemodels import AppConfigRollback
-from api.web.context import ContextDep
-from api.web.errors import ApiError, invalid, stale_write
+from api.web.httperrors import HttpError, invalid, stale_write
 from api.web.models import AppConfig, NamespacePath, error_responses, waited_responses
 from api.web.waiting import WaitDep, finish
 from persistence import rollingback, writing
@@ -43,19 +43,19 @@ def _expected(request: Request, body: AppConfigRollback) -> tuple[int | None, bo
     rv = body.metadata.resource_version
     in_body = int(rv) if rv else None
     if header is not None and in_body is not None and header != in_body:
-        raise ApiError(412, "If-Match and metadata.resourceVersion disagree: both cannot hold")
+        raise HttpError(412, "If-Match and metadata.resourceVersion disagree: both cannot hold")
     return (header, True) if header is not None else (in_body, False)
 
 
-def _refused(err: Exception, *, name: str, namespace: str, via_if_match: bool) -> ApiError:
+def _refused(err: Exception, *, name: str, namespace: str, via_if_match: bool) -> HttpError:
     if isinstance(err, writing.NotFoundError):
         message = f'appconfigs "{name}" has no history in namespace "{namespace}"'
-        return ApiError(404, message, name=name)
+        return HttpError(404, message, name=name)
     if isinstance(err, rollingback.RevisionError):
         return invalid(name, [FieldError("toVersion", "FieldValueInvalid", str(err))])
     if isinstance(err, writing.EventTooLargeError):
         cause = FieldError("spec", "FieldValueTooLong", str(err))
-        return ApiError(413, str(err), causes=[cause], name=name)
+        return HttpError(413, str(err), causes=[cause], name=name)
     assert isinstance(err, writing.VersionConflictError)
     return stale_write(err, name=name, via_if_match=via_if_match)
 

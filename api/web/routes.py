@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.spec import FieldError
+from api.web.apicontext import ApiContext, ContextDep
 from api.web.apidoc import IF_MATCH_PARAMETER, merge_patch_body, request_body
 from api.web.bodies import MERGE_PATCH, actor_of, if_match_version, read_json
 from api.web.changemodels import AppConfigOrPreview, DryRunQuery, previewable_responses
-from api.web.context import ApiContext, ContextDep
 from api.web.deleteoptions import DeletePreconditions, parse_delete_options
-from api.web.errors import ApiError, invalid, stale_write
+from api.web.httperrors import HttpError, invalid, stale_write
 from api.web.listing import router as listing_router
 from api.web.models import (
     AppConfig,
@@ -44,7 +44,7 @@ CONDITIONAL = {"parameters": [IF_MATCH_PARAMETER]}
 def _load(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow:
     row = reading.get_appconfig(ctx.engine, namespace=namespace, name=name)
     if row is None:
-        raise ApiError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
+        raise HttpError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
     return row
 
 
@@ -68,17 +68,17 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
     final_name = name or str(body_name)
     too_large = check_object_size(namespace, final_name, parsed.content)
     if too_large:
-        raise ApiError(413, too_large[0].message, causes=too_large, name=final_name)
+        raise HttpError(413, too_large[0].message, causes=too_large, name=final_name)
     return final_name, parsed.content, version
 
 
-def _too_large(err: writing.EventTooLargeError, name: str) -> ApiError:
+def _too_large(err: writing.EventTooLargeError, name: str) -> HttpError:
     message = (
         f"{err}: the relay's producer accepts messages up to kafka.max_request_size "
         "(less the record's framing); make the largest part smaller"
     )
     cause = FieldError(largest_part(err.content), "FieldValueTooLong", message)
-    return ApiError(413, message, causes=[cause], name=name)
+    return HttpError(413, message, causes=[cause], name=name)
 
 
 class _StaleBodyError(writing.VersionConflictError):
@@ -108,11 +108,11 @@ def _patched(row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
     return content
 
 
-def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
+def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> HttpError:
     if isinstance(err, writing.NotFoundError):
-        return ApiError(404, f'appconfigs "{name}" not found', name=name)
+        return HttpError(404, f'appconfigs "{name}" not found', name=name)
     if isinstance(err, writing.AlreadyExistsError):
-        return ApiError(
+        return HttpError(
             409, f'appconfigs "{name}" already exists', reason="AlreadyExists", name=name
         )
     assert isinstance(err, writing.VersionConflictError)
@@ -133,7 +133,7 @@ def _live(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow | None:
 def _expected(request: Request, body_version: int | None) -> tuple[int | None, bool]:
     header = if_match_version(request)
     if header is not None and body_version is not None and header != body_version:
-        raise ApiError(412, "If-Match and metadata.resourceVersion disagree: both cannot hold")
+        raise HttpError(412, "If-Match and metadata.resourceVersion disagree: both cannot hold")
     return (header, True) if header is not None else (body_version, False)
 
 
@@ -304,11 +304,11 @@ async def delete(
             actor=actor_of(request),
         )
     except writing.UidConflictError as err:
-        raise ApiError(409, f"Precondition failed: {err}", reason="Conflict", name=name) from None
+        raise HttpError(409, f"Precondition failed: {err}", reason="Conflict", name=name) from None
     except writing.VersionConflictError as err:
         if via_if_match:
             raise _write_errors(err, name=name, via_if_match=True) from None
-        raise ApiError(
+        raise HttpError(
             409,
             f'Operation cannot be fulfilled on appconfigs "{name}": the resourceVersion in the '
             f"precondition ({err.expected}) does not match the resourceVersion in record "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.web.context import ApiContext
+from api.web.apicontext import ApiContext
 from persistence import reading
 from persistence.keystatus import derive_status
 from persistence.tables import AppConfigRow

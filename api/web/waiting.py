@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.web.context import ApiContext
-from api.web.errors import ApiError
+from api.web.apicontext import ApiContext
+from api.web.httperrors import HttpError
 from api.web.resources import render
 from api.web.status import current_status
 from persistence import reading
@@ -38,7 +38,7 @@ class WaitSpec:
 def parse_duration(text: str) -> float:
     match = _DURATION.fullmatch(text)
     if not match:
-        raise ApiError(400, f"timeout: {text!r} is not a duration such as 10s or 500ms")
+        raise HttpError(400, f"timeout: {text!r} is not a duration such as 10s or 500ms")
     value = float(match.group(1))
     return value * {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}[match.group(2)]
 
@@ -63,7 +63,7 @@ def wait_spec(
     if wait is None:
         return None
     if wait not in WAIT_VALUES:
-        raise ApiError(400, f"wait: only 'synced' is supported, got {wait!r}")
+        raise HttpError(400, f"wait: only 'synced' is supported, got {wait!r}")
     return WaitSpec(min(timeout_s, MAX_WAIT_S))
 
 

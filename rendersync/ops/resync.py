@@ -15,7 +15,8 @@ from typing import Any
 from persistence.reading import all_rows
 from rendersync.ops import output
 from rendersync.ops.context import Ops
-from worker.resyncing import Orphan, prune, prune_plan, resync_all
+from worker.antientropy import resync_all
+from worker.orphans import Orphan, prune, prune_plan
 
 PLAN_COLUMNS = (("KIND", "kind"), ("KEY", "key"), ("VERSION", "version"))
 

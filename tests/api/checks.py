@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from persistence.events import row_image
+from persistence.envelopes import row_image
 from persistence.tables import AppConfigRow, OutboxEvent, Revision
 
 

@@ -15,7 +15,7 @@ from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, max_event_bytes
 from api.web.app import create_app
 from persistence.tables import OutboxEvent
 from tests.api.conftest import BASE, appconfig
-from worker.events import parse_change
+from worker.changeevents import parse_change
 
 MERGE = {"content-type": "application/merge-patch+json"}
 

@@ -64,7 +64,7 @@ def _app(engine: Engine) -> FastAPI:
         targets=("kubernetes", "git"),
         ui_url="http://ui.test",
         auth=auth,
-        replayer=_replayed,
+        redriver=_replayed,
     )
 
 

@@ -9,15 +9,15 @@ from typing import Any
 import yaml
 from prometheus_client import REGISTRY
 
-import activities.metrics
-import api.web.metrics
-import worker.metrics
+import activities.syncmetrics
+import api.web.requestmetrics
+import worker.pipelinemetrics
 from tests.deploy.conftest import ROOT
 from tests.deploy.objects import Obj, pod_specs
 
 DOC = ROOT / "docs" / "deploy.md"
 #: The modules whose import registers every rendersync metric.
-METRIC_MODULES = (activities.metrics, api.web.metrics, worker.metrics)
+METRIC_MODULES = (activities.syncmetrics, api.web.requestmetrics, worker.pipelinemetrics)
 
 
 #: The series each metric type exposes (a labelled metric has no samples before its first use).

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gitops.command import classify, redact
+from gitops.command import git_error_class as classify
+from gitops.command import redact
 from gitops.repository import GitPermanentError, GitRepository, GitTransientError
 from tests.gitops.conftest import (
     PATH,

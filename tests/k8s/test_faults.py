@@ -13,7 +13,8 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config.config_exception import ConfigException
 
 from k8s.applying import apply_appconfig, read_appconfig
-from k8s.errors import PermanentKubernetesError, TransientKubernetesError, classify
+from k8s.errors import PermanentKubernetesError, TransientKubernetesError
+from k8s.errors import kubernetes_failure_kind as classify
 from rendersync.devstack.k8semulator import Emulator
 from tests.k8s.helpers import appconfig
 

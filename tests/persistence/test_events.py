@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from persistence.events import envelope, json_text, row_image
+from persistence.envelopes import envelope, json_text, row_image
 from persistence.tables import AppConfigRow
-from worker.events import parse_change
+from worker.changeevents import parse_change
 
 
 def _row() -> AppConfigRow:

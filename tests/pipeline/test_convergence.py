@@ -14,7 +14,7 @@ from tests.support.builders import body
 from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
 from vocabulary import VERSION_ANNOTATION
-from worker.drift import DriftRepair
+from worker.driftrepair import DriftRepair
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent
 

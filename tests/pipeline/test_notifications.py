@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from activities.notifying import NotifyConfig, Receiver
+from activities.webhooks import NotifyConfig, Receiver
 from tests.support.builders import body
 from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually

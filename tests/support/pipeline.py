@@ -20,9 +20,9 @@ from temporalio.worker import Worker
 
 from activities.git import GitActivities
 from activities.kubernetes import KubernetesActivities
-from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
-from activities.status import StatusActivities
+from activities.reporting import StatusActivities
+from activities.webhooks import NotifyActivities, NotifyConfig
 from api.web.app import create_app
 from gitops.repository import GitRepository
 from k8s.applying import read_appconfig
@@ -35,13 +35,13 @@ from rendersync.devstack.description import StackDescription
 from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.support.stacks import shared_services_stack
 from worker.antientropy import run_anti_entropy
-from worker.collecting import OrphanCollection
-from worker.consuming import Bridge, BridgeConfig
-from worker.drift import DriftRepair
-from worker.publishing import RelayConfig, run_relay
-from worker.running import build_worker, served
+from worker.bridge import Bridge, BridgeConfig
+from worker.driftrepair import DriftRepair
+from worker.helperloops import HelperLoop, supervise
+from worker.orphans import OrphanCollection
+from worker.relay import RelayConfig, run_relay
 from worker.signalling import Signaller
-from worker.supervising import HelperLoop, supervise
+from worker.temporalworker import build_worker, served
 from workflows.contracts import SyncOptions
 
 FAST_RETRIES = SyncOptions(

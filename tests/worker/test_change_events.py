@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vocabulary import OP_DELETE, OP_UPSERT
-from worker.events import PoisonMessageError, parse_change, parse_message
+from worker.changeevents import PoisonMessageError, parse_change, parse_message
 
 #: What Debezium sends for a value it did not get (an unchanged TOASTed column).
 UNAVAILABLE = "__debezium_unavailable_value"

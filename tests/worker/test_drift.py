@@ -18,7 +18,7 @@ from persistence.migrating import upgrade
 from persistence.tables import AppConfigRow
 from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from vocabulary import VERSION_ANNOTATION
-from worker.drift import drifted_row
+from worker.driftrepair import drifted_row
 
 NS = "ns"
 

@@ -23,7 +23,7 @@ from persistence.reading import get_row
 from persistence.writing import Content, create_appconfig, update_appconfig
 from rendersync.devstack.services.childprocesses import free_port
 from tests.support.waiting import eventually
-from worker.publishing import RelayConfig, run_relay
+from worker.relay import RelayConfig, run_relay
 
 SPEC = {"app": "web", "environment": "dev"}
 

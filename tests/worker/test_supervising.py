@@ -9,7 +9,7 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from worker.supervising import run_every, supervise
+from worker.helperloops import run_every, supervise
 
 
 def restarts(loop: str) -> float:
@@ -31,7 +31,7 @@ async def test_a_failing_loop_is_restarted_with_capped_backoff(
             return  # an early return is restarted too
         stop.set()
 
-    with caplog.at_level(logging.ERROR, logger="worker.supervising"):
+    with caplog.at_level(logging.ERROR, logger="worker.helperloops"):
         await asyncio.wait_for(
             supervise("flaky", flaky, stop=stop, backoff_initial_s=0.01, backoff_max_s=0.04),
             timeout=10,

@@ -10,12 +10,12 @@ from temporalio import activity
 
 from activities.git import GitActivities
 from activities.kubernetes import KubernetesActivities
-from activities.notifying import NotifyActivities, NotifyConfig
 from activities.options import OptionsActivities
-from activities.status import StatusActivities
+from activities.reporting import StatusActivities
+from activities.webhooks import NotifyActivities, NotifyConfig
 from gitops.repository import GitRepository
 from tests.workflows.fakes import FakeActivities
-from worker.running import missing, served
+from worker.temporalworker import missing, served
 from workflows.contracts import SyncOptions
 from workflows.declarations import COMMON, DELIVER_NOTIFICATION, NOTIFY_RECEIVERS, TARGETS
 

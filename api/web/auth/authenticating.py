@@ -20,15 +20,15 @@ from limits.strategies import MovingWindowRateLimiter
 
 from api.web.auth.config import AuthConfig
 from api.web.auth.principals import Credentials, InvalidCredentialError, Principal, bearer_of
-from api.web.errors import ApiError
+from api.web.httperrors import HttpError
 
 logger = logging.getLogger(__name__)
 
 REALM = "rendersync"
 
 
-class AuthError(ApiError):
-    """An ApiError with response headers (``WWW-Authenticate``, ``Retry-After``)."""
+class AuthError(HttpError):
+    """An HttpError with response headers (``WWW-Authenticate``, ``Retry-After``)."""
 
     def __init__(self, code: int, message: str, *, reason: str, headers: dict[str, str]) -> None:
         super().__init__(code, message, reason=reason)

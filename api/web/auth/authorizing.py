@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.web.auth.authenticating import Authentication
 from api.web.auth.principals import Principal
-from api.web.errors import ApiError
+from api.web.httperrors import HttpError
 from persistence import reading
 from vocabulary import CRD_NAME, GROUP, PLURAL
 
@@ -68,7 +68,7 @@ def action_of(request: Request) -> Action:
     return Action(verb, namespace, name)
 
 
-def forbidden(principal: Principal, action: Action) -> ApiError:
+def forbidden(principal: Principal, action: Action) -> HttpError:
     verb, resource = action.verb, PLURAL
     if verb == "history":
         verb, resource = "get", f"{PLURAL}/history"
@@ -78,7 +78,7 @@ def forbidden(principal: Principal, action: Action) -> ApiError:
         f'{subject} is forbidden: User "{principal.name}" cannot {verb} resource "{resource}" '
         f'in API group "{GROUP}" {where}'
     )
-    return ApiError(403, message, reason="Forbidden", name=action.name or None)
+    return HttpError(403, message, reason="Forbidden", name=action.name or None)
 
 
 def authentication_of(request: Request) -> Authentication:

@@ -11,7 +11,7 @@ from api.web.auth.authenticating import Authentication, AuthError
 from api.web.auth.authorizing import AuthenticatedDep
 from api.web.auth.config import AuthConfig
 from api.web.auth.principals import Principal
-from api.web.errors import status_body
+from api.web.httperrors import status_body
 from api.web.models import SelfSubjectReview, error_responses
 from vocabulary import API_VERSION
 

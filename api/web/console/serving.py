@@ -12,11 +12,11 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.web.apicontext import ApiContext
 from api.web.auth.authorizing import GuardDep
-from api.web.console import subresources, watching
+from api.web.console import subresources, watchstream
 from api.web.console.changefeed import ChangeFeed
-from api.web.console.subresources import Replayer
-from api.web.context import ApiContext
+from api.web.console.subresources import Redriver
 from api.web.models import AUTH_ERRORS, error_responses
 from api.web.resources import render
 from api.web.status import current_status
@@ -34,7 +34,7 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 @dataclass
 class Console:
     feed: ChangeFeed
-    replayer: Replayer | None
+    redriver: Redriver | None
 
 
 class _Headers:
@@ -86,13 +86,13 @@ def _renderer(ctx: ApiContext) -> Any:
 
 
 def install_console(
-    app: FastAPI, *, replayer: Replayer | None = None, watch_interval_s: float = 1.0
+    app: FastAPI, *, redriver: Redriver | None = None, watch_interval_s: float = 1.0
 ) -> None:
-    """Serve the console at ``/ui/``; ``replayer`` enables ``.../replay`` (else 503)."""
+    """Serve the console at ``/ui/``; ``redriver`` enables ``.../replay`` (else 503)."""
     ctx: ApiContext = app.state.context
     feed = ChangeFeed(ctx.engine, _renderer(ctx), interval_s=watch_interval_s)
-    app.state.console = Console(feed=feed, replayer=replayer)
-    app.include_router(watching.router)
+    app.state.console = Console(feed=feed, redriver=redriver)
+    app.include_router(watchstream.router)
     app.include_router(
         subresources.router, dependencies=[GuardDep], responses=error_responses(*AUTH_ERRORS)
     )

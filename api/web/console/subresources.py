@@ -1,10 +1,12 @@
 """Two subresources the console uses: ``POST .../{name}/replay`` (verb ``replay``, the admin
 role) and ``GET .../{name}/timeline`` (verb ``history``).
 
-Replay takes the code path of ``rendersync syncs replay`` (``worker.redriving``), handed in
-by the process that builds the app (it owns the Temporal connection): the running workflow
-gets the ``retry`` signal, a closed one is restarted from the row. 503 when this API has no
-Temporal connection configured.
+The replay route re-drives the key's sync on the code path of ``rendersync syncs replay``
+(``worker.redriving``), handed in as a :data:`Redriver` by the process that builds the app
+(it owns the Temporal connection): the running workflow gets the ``retry`` signal, a closed
+one is restarted from the row. 503 when this API has no Temporal connection configured. The
+route, its verb and its ``ReplayResult`` keep the user-facing word; the handler's name is the
+OpenAPI operation id, so it stays ``replay`` too.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api.web.apicontext import ContextDep
 from api.web.bodies import actor_of
-from api.web.context import ContextDep
-from api.web.errors import ApiError
+from api.web.httperrors import HttpError
 from api.web.models import AppConfigTimeline, NamespacePath, ReplayResult, error_responses
 from api.web.resources import timestamp
 from persistence import reading
@@ -25,7 +27,7 @@ from persistence.tables import AppConfigRow, Revision, SyncStatusRow
 from vocabulary import API_VERSION
 
 #: (namespace, name, reason) -> (what was done, the version re-driven or 0)
-Replayer = Callable[[str, str, str], Awaitable[tuple[str, int]]]
+Redriver = Callable[[str, str, str], Awaitable[tuple[str, int]]]
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
 router = APIRouter(prefix="/api/v1", tags=["console"])
 
@@ -39,15 +41,15 @@ async def replay(
     """Re-drive the sync of the key (a Failed one, or a Retrying one's next attempt now)."""
     row = await run_in_threadpool(reading.get_row, ctx.engine, namespace=namespace, name=name)
     if row is None:
-        raise ApiError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
-    replayer: Replayer | None = request.app.state.console.replayer
-    if replayer is None:
-        raise ApiError(503, "replay is not available: this API has no Temporal connection")
+        raise HttpError(404, f'appconfigs "{name}" not found in namespace "{namespace}"', name=name)
+    redriver: Redriver | None = request.app.state.console.redriver
+    if redriver is None:
+        raise HttpError(503, "replay is not available: this API has no Temporal connection")
     reason = f"replayed from the API by {actor_of(request)}"
     try:
-        action, version = await replayer(namespace, name, reason)
+        action, version = await redriver(namespace, name, reason)
     except Exception as err:
-        raise ApiError(503, f"replay failed: Temporal: {type(err).__name__}") from None
+        raise HttpError(503, f"replay failed: Temporal: {type(err).__name__}") from None
     return {
         "apiVersion": API_VERSION,
         "kind": "Replay",
@@ -91,7 +93,7 @@ async def timeline(namespace: NamespacePath, name: str, ctx: ContextDep) -> dict
     def load() -> dict[str, Any]:
         revisions = reading.list_revisions(ctx.engine, namespace=namespace, name=name)
         if not revisions:
-            raise ApiError(404, f'appconfigs "{name}" has no history', name=name)
+            raise HttpError(404, f'appconfigs "{name}" has no history', name=name)
         row = reading.get_row(ctx.engine, namespace=namespace, name=name)
         reports = reading.sync_status_rows(ctx.engine, namespace=namespace, name=name)
         return _timeline(row, revisions, reports)

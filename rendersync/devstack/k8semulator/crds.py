@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .statuses import ApiError, bad_request
+from .statuses import EmulatedApiError, bad_request
 from .writes import now_text
 
 
@@ -15,7 +15,7 @@ def check_crd(crd: dict[str, Any]) -> None:
     if not spec.get("group") or not names.get("plural") or not names.get("kind"):
         raise bad_request("spec.group, spec.names.plural and spec.names.kind are required")
     if name != f"{names['plural']}.{spec['group']}":
-        raise ApiError(
+        raise EmulatedApiError(
             422,
             "Invalid",
             f'CustomResourceDefinition.apiextensions.k8s.io "{name}" is invalid: metadata.name: '

@@ -14,7 +14,7 @@ from multidict import CIMultiDict
 from .objects import ObjectService
 from .resourcetypes import Registry, ResourceType
 from .selectors import field_matcher, label_matcher
-from .statuses import ApiError, bad_request, status_body
+from .statuses import EmulatedApiError, bad_request, status_body
 from .tableview import to_table, wants_table
 from .watch import DEFAULT_TIMEOUT_S, WatchRequest, stream
 from .writes import WriteOptions
@@ -33,8 +33,8 @@ class Target:
     subresource: str | None
 
 
-def _missing() -> ApiError:
-    return ApiError(404, "NotFound", "the server could not find the requested resource")
+def _missing() -> EmulatedApiError:
+    return EmulatedApiError(404, "NotFound", "the server could not find the requested resource")
 
 
 def resolve(registry: Registry, path: str) -> Target:
@@ -117,7 +117,7 @@ class ResourceHandlers:
         ):
             raise _missing()
         if target.rt.read_only and request.method != "GET":
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method")
+            raise EmulatedApiError(405, "MethodNotAllowed", "the server does not allow this method")
         if target.name is None:
             return await self._collection(request, target)
         if target.namespace is None:
@@ -162,7 +162,7 @@ class ResourceHandlers:
                 rt, target.namespace, query.get("labelSelector")
             )
             return _reply(listed)
-        raise ApiError(
+        raise EmulatedApiError(
             405,
             "MethodNotAllowed",
             "the server does not allow this method on the requested resource",
@@ -204,7 +204,7 @@ class ResourceHandlers:
             options = options if isinstance(options, dict) else {}
             dry_run = _dry_run(request) or options.get("dryRun") == ["All"]
             return _reply(self.service.delete(rt, namespace, name, options, dry_run=dry_run))
-        raise ApiError(
+        raise EmulatedApiError(
             405,
             "MethodNotAllowed",
             "the server does not allow this method on the requested resource",
@@ -220,7 +220,7 @@ def _matcher(labels: str | None, fields: str | None) -> Callable[[dict[str, Any]
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except ApiError as exc:
+    except EmulatedApiError as exc:
         return web.json_response(exc.body(), status=exc.code)
     except web.HTTPException as exc:
         if exc.status == 404:

@@ -14,7 +14,7 @@ from .resourcetypes import CRDS, NAMESPACES, Registry, ResourceType
 from .selectors import field_matcher, label_matcher
 from .statuses import (
     STALE,
-    ApiError,
+    EmulatedApiError,
     already_exists,
     bad_request,
     conflict,
@@ -110,7 +110,7 @@ class ObjectService:
         check_body(rt, body, namespace, name)
         live = self.get(rt, namespace, name)
         if rt.custom and not (body.get("metadata") or {}).get("resourceVersion"):
-            raise ApiError(
+            raise EmulatedApiError(
                 422,
                 "Invalid",
                 f'{rt.kind}.{rt.group} "{name}" is invalid: metadata.resourceVersion: '
@@ -142,7 +142,7 @@ class ObjectService:
             # strategic merge patch is applied as a JSON merge patch.
             new = merge_patch(live, patch)
         else:
-            raise ApiError(
+            raise EmulatedApiError(
                 415,
                 "UnsupportedMediaType",
                 f"the body of the request was in an unknown format - accepted media types "

@@ -7,7 +7,7 @@ from typing import Any
 
 from k8s.mergepatch import merge_patch
 
-from .statuses import ApiError, bad_request
+from .statuses import EmulatedApiError, bad_request
 
 __all__ = ["json_patch", "merge_patch"]
 
@@ -64,7 +64,7 @@ def json_patch(target: Any, ops: Any) -> Any:
         try:
             doc = _apply_op(doc, op)
         except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise ApiError(
+            raise EmulatedApiError(
                 422,
                 "Invalid",
                 f"the server rejected our request due to an error in our request: {exc}",

@@ -26,7 +26,7 @@ from aiohttp.typedefs import Middleware
 from .accessreviews import AUTHN, AUTHZ
 from .handlers import resolve
 from .resourcetypes import Registry
-from .statuses import ApiError
+from .statuses import EmulatedApiError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -80,7 +80,7 @@ def describe(registry: Registry, request: web.Request) -> RecordedRequest:
         return RecordedRequest(method, request.path, verb, *review, None, None, user)
     try:
         target = resolve(registry, request.path)
-    except ApiError:
+    except EmulatedApiError:
         return RecordedRequest(method, request.path, method.lower(), "", "", None, None, user)
     if method == "GET" and target.name is None:
         verb = "watch" if request.query.get("watch") in ("true", "1", "True") else "list"

@@ -12,7 +12,7 @@ import copy
 import json
 from typing import Any
 
-from .statuses import ApiError
+from .statuses import EmulatedApiError
 
 Path = tuple[str, ...]
 Owner = tuple[str, str, str]  # (manager, "Apply" | "Update", subresource)
@@ -171,7 +171,7 @@ def apply(
     return merged, out
 
 
-def _conflict_error(conflicts: list[tuple[str, Path]], api_version: str) -> ApiError:
+def _conflict_error(conflicts: list[tuple[str, Path]], api_version: str) -> EmulatedApiError:
     causes = [
         {
             "reason": "FieldManagerConflict",
@@ -182,7 +182,7 @@ def _conflict_error(conflicts: list[tuple[str, Path]], api_version: str) -> ApiE
     ]
     lines = "; ".join(f"{c['message']}: {c['field']}" for c in causes)
     noun = "conflict" if len(causes) == 1 else "conflicts"
-    return ApiError(
+    return EmulatedApiError(
         409, "Conflict", f"Apply failed with {len(causes)} {noun}: {lines}", {"causes": causes}
     )
 

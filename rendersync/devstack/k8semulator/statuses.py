@@ -19,8 +19,9 @@ class Cause:
         return f"{self.field}: {self.detail}" if self.field else self.detail
 
 
-class ApiError(Exception):
-    """An error answered as a ``Status`` object with HTTP status ``code``."""
+class EmulatedApiError(Exception):
+    """An error the emulated Kubernetes API answers, as a ``Status`` object with HTTP status
+    ``code``."""
 
     def __init__(
         self, code: int, reason: str, message: str, details: dict[str, Any] | None = None
@@ -67,8 +68,8 @@ def qualified(plural: str, group: str) -> str:
     return f"{plural}.{group}" if group else plural
 
 
-def not_found(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(
+def not_found(plural: str, group: str, name: str) -> EmulatedApiError:
+    return EmulatedApiError(
         404,
         "NotFound",
         f'{qualified(plural, group)} "{name}" not found',
@@ -76,8 +77,8 @@ def not_found(plural: str, group: str, name: str) -> ApiError:
     )
 
 
-def already_exists(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(
+def already_exists(plural: str, group: str, name: str) -> EmulatedApiError:
+    return EmulatedApiError(
         409,
         "AlreadyExists",
         f'{qualified(plural, group)} "{name}" already exists',
@@ -85,8 +86,8 @@ def already_exists(plural: str, group: str, name: str) -> ApiError:
     )
 
 
-def conflict(plural: str, group: str, name: str, why: str) -> ApiError:
-    return ApiError(
+def conflict(plural: str, group: str, name: str, why: str) -> EmulatedApiError:
+    return EmulatedApiError(
         409,
         "Conflict",
         f'Operation cannot be fulfilled on {qualified(plural, group)} "{name}": {why}',
@@ -99,7 +100,7 @@ STALE = (
 )
 
 
-def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> ApiError:
+def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> EmulatedApiError:
     texts = [c.text() for c in causes]
     joined = texts[0] if len(texts) == 1 else "[" + ", ".join(texts) + "]"
     label = f"{kind}.{group}" if group else kind
@@ -109,15 +110,15 @@ def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> ApiError:
         "kind": kind,
         "causes": [{"reason": c.reason, "message": c.detail, "field": c.field} for c in causes],
     }
-    return ApiError(422, "Invalid", f'{label} "{name}" is invalid: {joined}', details)
+    return EmulatedApiError(422, "Invalid", f'{label} "{name}" is invalid: {joined}', details)
 
 
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, "BadRequest", message)
+def bad_request(message: str) -> EmulatedApiError:
+    return EmulatedApiError(400, "BadRequest", message)
 
 
-def expired(message: str) -> ApiError:
-    return ApiError(410, "Expired", message)
+def expired(message: str) -> EmulatedApiError:
+    return EmulatedApiError(410, "Expired", message)
 
 
 _REASONS = {

@@ -24,7 +24,7 @@ from persistence import apitokens
 from persistence.rolebindings import USER, Binding
 from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
-from worker.redriving import replay_key
+from worker.redriving import redrive_key
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -77,7 +77,7 @@ async def console(pipe: Pipeline) -> AsyncIterator[Console]:
     )
 
     async def replayer(namespace: str, name: str, reason: str) -> tuple[str, int]:
-        done = await replay_key(
+        done = await redrive_key(
             client=pipe.client,
             engine=engine,
             namespace=namespace,
@@ -93,7 +93,7 @@ async def console(pipe: Pipeline) -> AsyncIterator[Console]:
         targets=pipe.options.targets,
         ui_url="http://ui.test",
         auth=auth,
-        replayer=replayer,
+        redriver=replayer,
     )
     port = _free_port()
     config = uvicorn.Config(

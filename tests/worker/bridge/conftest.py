@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from persistence import outbox
 from persistence.db import make_engine
 from persistence.migrating import upgrade
-from worker.consuming import Bridge, BridgeConfig
+from worker.bridge import Bridge, BridgeConfig
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent
 

@@ -12,7 +12,7 @@ from persistence.writing import Content, create_appconfig, delete_appconfig, upd
 from tests.support.waiting import eventually
 from tests.worker.bridge.conftest import outbox_messages, produce, running_bridge
 from vocabulary import OP_DELETE, OP_UPSERT
-from worker.consuming import coalesce
+from worker.bridge import coalesce
 from workflows.contracts import ChangeEvent
 
 SPEC = {"app": "web", "environment": "dev"}

@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import Engine
 
-from persistence.events import envelope
+from persistence.envelopes import envelope
 from persistence.reading import get_row
 from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from tests.support.waiting import eventually

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from persistence.db import make_engine, write_session
-from persistence.events import envelope, row_image
+from persistence.envelopes import envelope, row_image
 from persistence.migrating import upgrade
 from persistence.reading import get_row
 from persistence.tables import AppConfigRow

@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 from activities.failures import guarded
 from activities.freshness import apply_check, removal_check
 from activities.heartbeating import heartbeating
-from activities.metrics import observe_applied
 from activities.provenancing import note, note_coalesced
+from activities.syncmetrics import observe_applied
 from persistence import provenance, syncstatus
 from vocabulary import RowCheck
 from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult

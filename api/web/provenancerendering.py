@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.web.context import ApiContext
+from api.web.apicontext import ApiContext
 from api.web.resources import timestamp
 from persistence import provenance as stored
 from persistence.provenance import ProvenanceRow

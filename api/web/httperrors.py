@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.spec import FieldError
-from api.web.context import request_id_var
+from api.web.apicontext import request_id_var
 from vocabulary import GROUP, PLURAL
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,9 @@ REASONS = {
 }
 
 
-class ApiError(Exception):
-    """An error answer: HTTP ``code``, Kubernetes ``reason``, message and field causes."""
+class HttpError(Exception):
+    """An error the rendersync API answers: HTTP ``code``, Kubernetes ``reason``, message and
+    field causes."""
 
     def __init__(
         self,
@@ -58,19 +59,19 @@ class ApiError(Exception):
         self.name = name
 
 
-def invalid(name: str | None, causes: Sequence[FieldError]) -> ApiError:
+def invalid(name: str | None, causes: Sequence[FieldError]) -> HttpError:
     summary = "; ".join(f"{c.field}: {c.message}" for c in causes)
-    return ApiError(
+    return HttpError(
         422, f'AppConfig "{name or ""}" is invalid: {summary}', causes=causes, name=name
     )
 
 
-def stale_write(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
+def stale_write(err: Exception, *, name: str, via_if_match: bool) -> HttpError:
     """A write whose resourceVersion precondition no longer holds: 412 when it came as
     If-Match, else Kubernetes' 409 Conflict."""
     if via_if_match:
-        return ApiError(412, f"If-Match precondition failed: {err}", name=name)
-    return ApiError(
+        return HttpError(412, f"If-Match precondition failed: {err}", name=name)
+    return HttpError(
         409,
         f'Operation cannot be fulfilled on appconfigs "{name}": {err}; '
         "read the latest version and try again",
@@ -78,7 +79,7 @@ def stale_write(err: Exception, *, name: str, via_if_match: bool) -> ApiError:
     )
 
 
-def status_body(error: ApiError) -> dict[str, Any]:
+def status_body(error: HttpError) -> dict[str, Any]:
     details: dict[str, Any] = {"kind": PLURAL, "group": GROUP}
     if error.name:
         details["name"] = error.name
@@ -99,7 +100,7 @@ def status_body(error: ApiError) -> dict[str, Any]:
     }
 
 
-def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(error: HttpError, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(status_body(error), status_code=error.code, headers=headers)
 
 
@@ -136,25 +137,25 @@ def _validation_cause(item: dict[str, Any]) -> FieldError:
 def install_handlers(app: FastAPI) -> None:
     """Register the handlers mapping every failure to a Status body."""
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+    @app.exception_handler(HttpError)
+    async def _api_error(_request: Request, exc: HttpError) -> JSONResponse:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         causes = [_validation_cause(dict(e)) for e in exc.errors()]
-        return error_response(ApiError(422, "invalid request parameters", causes=causes))
+        return error_response(HttpError(422, "invalid request parameters", causes=causes))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        return error_response(ApiError(exc.status_code, str(exc.detail)), headers)
+        return error_response(HttpError(exc.status_code, str(exc.detail)), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error serving request %s", request_id_var.get())
         return error_response(
-            ApiError(500, f"internal error; request id {request_id_var.get()} is in the log")
+            HttpError(500, f"internal error; request id {request_id_var.get()} is in the log")
         )

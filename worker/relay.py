@@ -28,7 +28,7 @@ from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from persistence import outbox, provenance
 from persistence.leadership import relay_leadership
 from persistence.writing import utcnow
-from worker import metrics
+from worker import pipelinemetrics
 from worker.topics import ensure_topic
 
 logger = logging.getLogger(__name__)
@@ -114,14 +114,14 @@ async def publish_batch(engine: Engine, producer: AIOKafkaProducer, topic: str, 
                     {"error": repr(error)},
                 )
             )
-            metrics.EVENTS_SET_ASIDE.inc()
+            pipelinemetrics.EVENTS_SET_ASIDE.inc()
         else:
             transient = error  # this one and every later one are sent again, in order
             break
     await asyncio.to_thread(outbox.mark_published, engine, seqs=done)
     if links:
         await asyncio.to_thread(provenance.record, engine, *links)
-    metrics.EVENTS_PUBLISHED.inc(len(done))
+    pipelinemetrics.EVENTS_PUBLISHED.inc(len(done))
     if transient is not None:
         raise transient
     return len(pending)
@@ -209,4 +209,4 @@ async def _first(wake: asyncio.Event, stop: asyncio.Event) -> None:
 
 def _observe_lag(engine: Engine) -> None:
     oldest = outbox.oldest_unpublished_at(engine)
-    metrics.RELAY_LAG.set(0 if oldest is None else (utcnow() - oldest).total_seconds())
+    pipelinemetrics.RELAY_LAG.set(0 if oldest is None else (utcnow() - oldest).total_seconds())

@@ -9,7 +9,7 @@ after Temporal accepted every signal before it; Temporal unavailable means back 
 retry, never skip. A message that cannot be parsed, whatever is wrong with it, goes to the
 DLQ with the reason in a header, and so does an event that no row backs; the partition then
 flows on (a message too large to copy there leaves its reason and origin, without the
-value). Events are checked against the database (``worker.resolving``): one whose version
+value). Events are checked against the database (``worker.bridge.resolving``): one whose version
 the row never had is replaced by the row's current version.
 """
 
@@ -24,9 +24,9 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, MessageSizeToo
 from sqlalchemy import Engine
 
 from vocabulary import OP_DELETE
-from worker import metrics
-from worker.events import Change, parse_message
-from worker.resolving import RowResolver, StoppedError
+from worker import pipelinemetrics
+from worker.bridge.resolving import RowResolver, StoppedError
+from worker.changeevents import Change, parse_message
 from worker.signalling import Signaller
 from worker.topics import ensure_topic, wait_for_topic
 from workflows.contracts import ChangeEvent
@@ -107,7 +107,7 @@ class Bridge:
             return  # stopped while the database did not answer: nothing is committed
         per_key = coalesce(events)
         handed = sum(len(key_events) for key_events in per_key)
-        metrics.EVENTS_COALESCED.inc(len(events) - handed)
+        pipelinemetrics.EVENTS_COALESCED.inc(len(events) - handed)
         delivered = await asyncio.gather(*(self._deliver(e, stop) for e in per_key))
         if not all(delivered):
             return  # stopped before Temporal took them: leave the offsets uncommitted
@@ -117,7 +117,7 @@ class Bridge:
             # The partition moved to another replica; it redelivers, the workflow dedupes.
             logger.info("commit of %s skipped after a rebalance: %s", tp, err)
             return
-        metrics.EVENTS_CONSUMED.inc(handed)
+        pipelinemetrics.EVENTS_CONSUMED.inc(handed)
 
     async def _deliver(self, events: list[ChangeEvent], stop: asyncio.Event) -> bool:
         """Signal one key's events in order: the workflow drops an event older than one it
@@ -171,7 +171,7 @@ class Bridge:
             await self.dlq.send_and_wait(
                 self.config.dlq_topic, key=record.key, value=None, headers=headers
             )
-        metrics.DLQ_MESSAGES.inc()
+        pipelinemetrics.DLQ_MESSAGES.inc()
 
 
 def coalesce(events: list[ChangeEvent]) -> list[list[ChangeEvent]]:

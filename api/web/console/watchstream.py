@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from api.web.auth.authorizing import Action, BearerDep, allows, authenticated, forbidden
 from api.web.auth.principals import Principal
 from api.web.console.changefeed import Change, ChangeFeed
-from api.web.errors import ApiError
+from api.web.httperrors import HttpError
 from api.web.models import error_responses
 from k8s.labels import Selector, SelectorError, parse_selector
 from persistence import reading
@@ -109,7 +109,7 @@ async def watch(
     try:
         selector = parse_selector(label_selector)
     except SelectorError as err:
-        raise ApiError(400, f"labelSelector: {err}") from None
+        raise HttpError(400, f"labelSelector: {err}") from None
     visible = _Visibility(request, principal)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from worker.metrics import LOOP_RESTARTS
+from worker.pipelinemetrics import LOOP_RESTARTS
 
 logger = logging.getLogger(__name__)
 

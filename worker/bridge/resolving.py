@@ -36,8 +36,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from persistence.reading import current_seq, get_row
 from persistence.tables import AppConfigRow
 from vocabulary import OP_UPSERT
-from worker import metrics
-from worker.events import Change, row_event
+from worker import pipelinemetrics
+from worker.changeevents import Change, row_event
 from workflows.contracts import ChangeEvent
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class RowResolver:
         if not same_incarnation(change, row):
             return Resolution(None, dead_letter=f"{beyond} and names another uid than the row")
         logger.warning("%s: %s; handing over the row's v%d", event.key, beyond, row.seq)
-        metrics.EVENTS_RESOLVED.labels(reason="beyond-sequence").inc()
+        pipelinemetrics.EVENTS_RESOLVED.labels(reason="beyond-sequence").inc()
         return Resolution(row_event(row))
 
     def _incomplete(self, change: Change, row: AppConfigRow | None) -> Resolution:
@@ -114,7 +114,7 @@ class RowResolver:
             event.seq,
             row.seq,
         )
-        metrics.EVENTS_RESOLVED.labels(reason="unavailable-columns").inc()
+        pipelinemetrics.EVENTS_RESOLVED.labels(reason="unavailable-columns").inc()
         # The commit time is the event's only when the row is still at the event's version.
         committed = event.committed_at_ms if row.seq == event.seq else 0
         return Resolution(row_event(row, committed_at_ms=committed))

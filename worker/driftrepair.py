@@ -25,7 +25,7 @@ from k8s.manifests import render_appconfig, version_of
 from k8s.watching import WatchEvent, watch_appconfigs
 from persistence.reading import get_row, revision_at
 from persistence.tables import AppConfigRow, Revision
-from worker.events import forced_event
+from worker.changeevents import forced_event
 from worker.signalling import Signaller
 
 logger = logging.getLogger(__name__)

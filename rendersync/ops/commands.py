@@ -18,13 +18,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rendersync.ops import histories, inspecting, output, redriving, resync, summaries, tracing
+from rendersync.ops import histories, inspecting, output, resync, summaries, tracing
 from rendersync.ops.context import Ops, OpsError, opened, resolve_settings
 from rendersync.settings import Settings
+from worker.redriving import Redriven, redrive_key
 
 logger = logging.getLogger(__name__)
 
 Command = Callable[[Ops, argparse.Namespace], Awaitable[int]]
+
+#: The reason a re-drive from ``syncs replay`` gives the workflow.
+REDRIVE_REASON = "rendersync syncs replay"
 
 
 def _command(command: Command) -> Callable[[argparse.Namespace, Settings], int]:
@@ -66,14 +70,30 @@ async def syncs_trace(ops: Ops, args: argparse.Namespace) -> int:
     return 0
 
 
-async def syncs_replay(ops: Ops, args: argparse.Namespace) -> int:
+async def redrive(ops: Ops, key: str) -> Redriven:
+    """Re-drive ``key``: retry its running workflow, or restart it from its row (through
+    ``worker.redriving``, the path the API's replay route takes too)."""
+    namespace, name = inspecting.split_key(key)
+    return await redrive_key(
+        client=await ops.client(),
+        engine=ops.engine,
+        namespace=namespace,
+        name=name,
+        task_queue=ops.task_queue,
+        options=ops.options,
+        reason=REDRIVE_REASON,
+    )
+
+
+async def syncs_redrive(ops: Ops, args: argparse.Namespace) -> int:
+    """``syncs replay``: re-drive the given key, or every failed sync."""
     if args.all_failed:
         keys = [s.key for s in await summaries.failed(ops, namespace=args.namespace)]
     elif args.key:
         keys = [args.key]
     else:
         raise OpsError("give NAMESPACE/NAME or --all-failed")
-    results = [await redriving.replay(ops, key) for key in keys]
+    results = [await redrive(ops, key) for key in keys]
     rows = [{**asdict(r), "version": r.version or ""} for r in results]
     columns = (("KEY", "key"), ("ACTION", "action"), ("VERSION", "version"))
     output.emit(
@@ -133,7 +153,7 @@ def _syncs_parsers(sub: Any) -> None:
     replay.add_argument("key", metavar="NAMESPACE/NAME", nargs="?")
     replay.add_argument("--all-failed", action="store_true", help="every failed sync")
     _common(replay, namespace=True)
-    replay.set_defaults(run=_command(syncs_replay))
+    replay.set_defaults(run=_command(syncs_redrive))
 
 
 def add_parsers(sub: Any) -> None:

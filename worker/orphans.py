@@ -1,27 +1,29 @@
-"""Anti-entropy: re-drive every key from the database, and prune what the database lost.
-
-``resync_all`` hands each appconfigs row to its key's workflow as a *forced* change event
-(a live row as an upsert of its image, a tombstone as a delete), through the bridge's own
-signal-with-start path. The workflow re-applies the version it already handled once, so a
-target that lost it (a CR deleted by hand, a missing Git file, a lost Kafka message) gets it
-back; targets fence on the version, so nothing ever regresses.
+"""Orphans: managed objects that no row backs, found, pruned, and collected periodically.
 
 ``prune_plan`` finds what no live row backs: CRs labelled managed-by rendersync and files
 under ``appconfigs/`` in the GitOps repository. ``prune`` deletes them, each fenced on the
 version it was planned at (an object re-applied since, at a newer version, is kept) and
-only if the row is still absent.
+only if the row is still absent (``rendersync resync --prune`` runs both once).
+
+Orphan collection (:class:`OrphanCollection`) runs them periodically in the worker. A row
+always precedes its objects, so a managed CR or a Git file under ``appconfigs/`` whose key
+has no row is an orphan: a zombie attempt's late write after the delete was compensated and
+the tombstone purged, or a hand-made object. A tombstoned key's objects are not orphans: its
+workflow is compensating them. An orphan is removed once it has been found, at the same
+version, for at least ``grace_s`` (so a read racing a create or a recreate never removes
+anything), through ``prune``: fenced on that version and only if the row is still absent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from temporalio.client import Client
 
 from gitops.files import file_version
 from gitops.repository import GitRepository
@@ -29,46 +31,14 @@ from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
 from persistence.reading import all_rows, get_appconfig, get_row
-from persistence.tables import AppConfigRow
 from vocabulary import GIT_ROOT, git_path
-from worker.events import forced_event
-from worker.signalling import Signaller
-from workflows.contracts import SyncOptions
+from worker.helperloops import run_every
+from worker.pipelinemetrics import ORPHANS_REMOVED
 
 logger = logging.getLogger(__name__)
 
-#: Signals in flight at once: enough to overlap round trips, few enough for a small server.
-_CONCURRENCY = 8
 KIND_CR = "cr"
 KIND_GIT = "git"
-
-
-async def resync_all(
-    *,
-    engine: Engine,
-    client: Client,
-    task_queue: str,
-    options: SyncOptions,
-    namespace: str | None = None,
-) -> int:
-    """Signal-with-start every row's workflow with its forced event; returns how many.
-
-    Idempotent and safe while the pipeline runs: a key whose workflow has a newer version
-    ignores the event, one that is busy re-applies after it. The first failed signal raises
-    (nothing is lost: a later resync, or the change itself, delivers it).
-    """
-    signaller = Signaller(client, task_queue=task_queue, options=options)
-    rows = await asyncio.to_thread(lambda: list(all_rows(engine, namespace=namespace)))
-    limit = asyncio.Semaphore(_CONCURRENCY)
-
-    async def send(row: AppConfigRow) -> None:
-        async with limit:
-            event = forced_event(row)
-            await signaller.signal_with_start(event)
-            logger.info("resync: %s v%d %s sent", event.key, event.seq, event.op)
-
-    await asyncio.gather(*(send(row) for row in rows))
-    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -182,3 +152,53 @@ async def _remove(
         )
         return result.changed
     return False
+
+
+class OrphanCollection:
+    """Collects orphans of the targets it is given (``kube`` and/or ``repo``)."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        kube: Any | None,
+        repo: GitRepository | None,
+        grace_s: float,
+        propagation_policy: str = "Background",
+    ) -> None:
+        self.engine = engine
+        self.kube = kube
+        self.repo = repo
+        self.grace_s = grace_s
+        self.propagation_policy = propagation_policy
+        #: When each orphan (kind, key, version) was first found; forgotten once gone.
+        self._found: dict[Orphan, float] = {}
+
+    async def collect(self) -> list[Orphan]:
+        """One pass: find the orphans, remove those found at least ``grace_s`` ago."""
+        plan = await prune_plan(
+            engine=self.engine, kube=self.kube, repo=self.repo, keep_tombstoned=True
+        )
+        now = time.monotonic()
+        self._found = {orphan: self._found.get(orphan, now) for orphan in plan}
+        due = [o for o, found in self._found.items() if now - found >= self.grace_s]
+        removed = await prune(
+            due,
+            engine=self.engine,
+            kube=self.kube,
+            repo=self.repo,
+            propagation_policy=self.propagation_policy,
+            keep_tombstoned=True,
+        )
+        for orphan in removed:
+            ORPHANS_REMOVED.labels(kind=orphan.kind).inc()
+            logger.warning("removed orphan %s %s @ %d", orphan.kind, orphan.key, orphan.version)
+        return removed
+
+    async def run(self, *, interval_s: float, stop: asyncio.Event) -> None:
+        """A pass every ``interval_s`` until ``stop``; a failing pass raises (supervised)."""
+
+        async def one_pass() -> None:
+            await self.collect()
+
+        await run_every(interval_s, one_pass, stop=stop)
