@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bench.machine import patient
 from persistence.db import make_engine
 from persistence.migrating import upgrade
 from rendersync.devstack.admintoken import issue_admin_token
@@ -161,7 +162,7 @@ async def _database(run_dir: Path, spec: StackSpec) -> tuple[str, PostgresServer
 async def _emulator(run_dir: Path, port: int) -> ManagedProcess:
     argv = emulator_argv(host=HOST, port=port, kubeconfig=run_dir / "kubeconfig")
     proc = ManagedProcess(argv, name="k8s", log_path=run_dir / "logs" / "k8s.log").start()
-    await wait_for_port(HOST, port, timeout_s=60, process=proc)
+    await wait_for_port(HOST, port, timeout_s=patient(60.0), process=proc)
     return proc
 
 
@@ -170,7 +171,10 @@ async def _temporal(run_dir: Path, spec: StackSpec) -> TemporalDevServer | None:
         return None
     db_file = run_dir / "temporal.db" if spec.temporal_db == "sqlite" else None
     return await start_temporal_dev_server(
-        headless=True, db_filename=db_file, log_path=run_dir / "logs" / "temporal.log"
+        headless=True,
+        db_filename=db_file,
+        log_path=run_dir / "logs" / "temporal.log",
+        startup_timeout_s=patient(60.0),
     )
 
 
@@ -201,7 +205,9 @@ async def _start_services(
     port = free_port(HOST)
     broker, emulator, temporal = await _all_started(
         cleanup,
-        start_kafka_broker(log_path=run_dir / "logs" / "kafka.log"),
+        start_kafka_broker(
+            log_path=run_dir / "logs" / "kafka.log", startup_timeout_s=patient(30.0)
+        ),
         _emulator(run_dir, port),
         _temporal(run_dir, spec),
     )
@@ -233,7 +239,7 @@ async def _start_pipeline(stack: Stack) -> None:
             stack.spawn(name, rendersync_argv(name), env)
     if stack.api_url:
         port = int(stack.api_url.rsplit(":", 1)[1])
-        await wait_for_port(HOST, port, timeout_s=60, process=stack.procs["api"])
+        await wait_for_port(HOST, port, timeout_s=patient(60.0), process=stack.procs["api"])
 
 
 @contextlib.asynccontextmanager
