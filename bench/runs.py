@@ -29,7 +29,12 @@ Part = dict[str, Any]
 
 async def both_targets(config: BenchConfig, run_dir: Path, out: Part, save: Save) -> None:
     """Kubernetes + Git: coalescing, latency (with its stage profile), bursts."""
-    spec = StackSpec(targets=BOTH, temporal_db=config.temporal_db, database=config.database)
+    spec = StackSpec(
+        targets=BOTH,
+        temporal_db=config.temporal_db,
+        database=config.database,
+        workers=config.workers,
+    )
     async with session(run_dir / "both", spec) as current:
         out["ready_s"] = current.ready_s
         if "coalescing" in config.scenarios:
@@ -47,7 +52,12 @@ async def both_targets(config: BenchConfig, run_dir: Path, out: Part, save: Save
 
 
 async def kube_only(config: BenchConfig, run_dir: Path, out: Part, save: Save) -> None:
-    spec = StackSpec(targets=KUBE, temporal_db=config.temporal_db, database=config.database)
+    spec = StackSpec(
+        targets=KUBE,
+        temporal_db=config.temporal_db,
+        database=config.database,
+        workers=config.workers,
+    )
     async with session(run_dir / "kube", spec) as current:
         out["ready_s"] = current.ready_s
         await _bursts(current, config, out.setdefault("throughput", {}), save)

@@ -34,6 +34,8 @@ from rendersync.devstack.description import (
     StackDescription,
     emulator_argv,
     rendersync_argv,
+    worker_names,
+    worker_settings,
 )
 from rendersync.devstack.services.childprocesses import ManagedProcess, free_port, wait_for_port
 from rendersync.devstack.services.gitremote import init_bare_repo
@@ -65,6 +67,8 @@ class StackSpec:
     temporal: bool = True
     temporal_db: str = "memory"
     database: str = "sqlite"
+    #: Temporal worker processes on the task queue.
+    workers: int = 1
 
 
 @dataclass
@@ -235,6 +239,12 @@ async def _start_pipeline(stack: Stack) -> None:
             stack.api_url = f"http://{HOST}:{port}"
         elif name == "direct":
             stack.spawn(name, [sys.executable, "-m", "bench.baseline_direct"], env)
+        elif name == "worker":
+            workdir = Path(env["RENDERSYNC_GIT__WORKDIR"])
+            for index, worker in enumerate(worker_names(stack.spec.workers)):
+                own = worker_settings(index, metrics_port=free_port(HOST), git_workdir=workdir)
+                own_env = {**env, **{f"RENDERSYNC_{k}": v for k, v in own.items()}}
+                stack.spawn(worker, rendersync_argv("worker"), own_env)
         else:
             stack.spawn(name, rendersync_argv(name), env)
     if stack.api_url:
