@@ -1,18 +1,21 @@
 """``python -m bench``: run the benchmark scenarios against the real stack; write the results.
 
-Writes ``<out>/<timestamp>.json`` and ``<out>/<timestamp>.png``, and appends a section to
-docs/benchmarks.md (unless ``--no-docs``). ``--smoke`` runs everything at tiny sizes.
+Writes ``<out>/<timestamp>.json`` (rewritten after every scenario, so an interrupted run keeps
+what it measured; ``meta.complete`` says whether it ran to the end) and
+``<out>/<timestamp>.png``, and appends a section to docs/benchmarks.md (unless
+``--no-docs``). A stage that fails is recorded in its part (``error``) and the exit status
+is 1; the other stages still run. ``--smoke`` runs everything at tiny sizes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import shlex
 import sys
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -21,10 +24,11 @@ from typing import Any
 
 from bench import machine, plot, report, runs
 from bench.benchconfig import BenchConfig, parse_config
+from bench.stages import Save, Stage, run_stages
 
 logger = logging.getLogger("bench")
 
-Run = Callable[[BenchConfig, Path], Awaitable[dict[str, Any]]]
+Run = Callable[[BenchConfig, Path, dict[str, Any], Save], Awaitable[None]]
 
 
 def _plan(config: BenchConfig) -> list[tuple[str, Run]]:
@@ -43,6 +47,20 @@ def _plan(config: BenchConfig) -> list[tuple[str, Run]]:
     return plan
 
 
+def _json_path(config: BenchConfig, result: dict[str, Any]) -> Path:
+    return config.out_dir / f"{result['meta']['timestamp']}.json"
+
+
+def save_partial(config: BenchConfig, result: dict[str, Any]) -> None:
+    """Rewrite the result file with what has been measured so far (``meta.complete`` false)."""
+    result["ratios"] = report.ratios(result)
+    path = _json_path(config, result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(".json.tmp")
+    scratch.write_text(json.dumps(result, indent=1, sort_keys=True))
+    scratch.replace(path)
+
+
 async def run(config: BenchConfig) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     result: dict[str, Any] = {
@@ -53,14 +71,16 @@ async def run(config: BenchConfig) -> dict[str, Any]:
             "database": config.database,
             "config": {k: str(v) for k, v in asdict(config).items()},
             "machine": machine.facts(),
+            "complete": False,
         }
     }
     with tempfile.TemporaryDirectory(prefix="rendersync-bench-") as tmp:
-        for name, step in _plan(config):
-            started = time.monotonic()
-            logger.info("running %s", name)
-            result[name] = await step(config, Path(tmp))
-            result[name]["wall_s"] = round(time.monotonic() - started, 1)
+        stages: list[tuple[str, Stage]] = [
+            (name, functools.partial(step, config, Path(tmp))) for name, step in _plan(config)
+        ]
+        failed = await run_stages(stages, result, lambda: save_partial(config, result))
+    result["meta"]["complete"] = True
+    result["meta"]["failed_stages"] = failed
     result["ratios"] = report.ratios(result)
     return result
 
@@ -68,10 +88,9 @@ async def run(config: BenchConfig) -> dict[str, Any]:
 def write_outputs(config: BenchConfig, result: dict[str, Any]) -> dict[str, str]:
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
-    stamp = result["meta"]["timestamp"]
-    files = {"json": str(out / f"{stamp}.json")}
+    files = {"json": str(_json_path(config, result))}
     if config.plot:
-        png = plot.latency_png(result, out / f"{stamp}.png")
+        png = plot.latency_png(result, out / f"{result['meta']['timestamp']}.png")
         if png is not None:
             files["png"] = str(png)
     result["meta"]["files"] = files
@@ -90,8 +109,10 @@ def main(argv: list[str]) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     result = asyncio.run(run(config))
     files = write_outputs(config, result)
-    sys.stdout.write(json.dumps({"files": files, "ratios": result["ratios"]}, indent=1) + "\n")
-    return 0
+    errors = {name: result[name]["error"] for name in result["meta"]["failed_stages"]}
+    summary = {"files": files, "ratios": result["ratios"], "errors": errors}
+    sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

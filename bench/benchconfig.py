@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ class BenchConfig:
     #: ``sqlite`` or ``postgres`` (the embedded server from the pgserver wheel).
     database: str = "sqlite"
     scenarios: tuple[str, ...] = SCENARIOS
+    #: Temporal worker processes of the pipeline (``rendersync dev``'s default: the cores).
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     converge_timeout_s: float = 1800.0
     out_dir: Path = RESULTS_DIR
     docs: Path | None = DOCS_FILE
@@ -68,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--burst-keys", type=_ints, help="key counts of the bursts (100,10000)")
     p.add_argument("--coalesce-updates", type=int, help="updates of the coalescing scenario")
     p.add_argument("--coalesce-keys", type=int, help="keys of the coalescing scenario")
+    p.add_argument("--workers", type=int, help="worker processes of the pipeline (the cores)")
     p.add_argument("--workflows", type=int, help="no-op workflows of the bare Temporal baseline")
     p.add_argument("--temporal-db", choices=("memory", "sqlite"), default="memory")
     p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
@@ -87,6 +91,7 @@ _FLAGS = {
     "coalesce_updates": "coalesce_updates",
     "coalesce_keys": "coalesce_keys",
     "workflows": "temporal_workflows",
+    "workers": "workers",
     "timeout": "converge_timeout_s",
     "out": "out_dir",
 }

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bench.machine import patient
 from persistence.db import make_engine
 from persistence.migrating import upgrade
 from rendersync.devstack.admintoken import issue_admin_token
@@ -33,6 +34,8 @@ from rendersync.devstack.description import (
     StackDescription,
     emulator_argv,
     rendersync_argv,
+    worker_names,
+    worker_settings,
 )
 from rendersync.devstack.services.childprocesses import ManagedProcess, free_port, wait_for_port
 from rendersync.devstack.services.gitremote import init_bare_repo
@@ -64,6 +67,8 @@ class StackSpec:
     temporal: bool = True
     temporal_db: str = "memory"
     database: str = "sqlite"
+    #: Temporal worker processes on the task queue.
+    workers: int = 1
 
 
 @dataclass
@@ -161,7 +166,7 @@ async def _database(run_dir: Path, spec: StackSpec) -> tuple[str, PostgresServer
 async def _emulator(run_dir: Path, port: int) -> ManagedProcess:
     argv = emulator_argv(host=HOST, port=port, kubeconfig=run_dir / "kubeconfig")
     proc = ManagedProcess(argv, name="k8s", log_path=run_dir / "logs" / "k8s.log").start()
-    await wait_for_port(HOST, port, timeout_s=60, process=proc)
+    await wait_for_port(HOST, port, timeout_s=patient(60.0), process=proc)
     return proc
 
 
@@ -170,7 +175,10 @@ async def _temporal(run_dir: Path, spec: StackSpec) -> TemporalDevServer | None:
         return None
     db_file = run_dir / "temporal.db" if spec.temporal_db == "sqlite" else None
     return await start_temporal_dev_server(
-        headless=True, db_filename=db_file, log_path=run_dir / "logs" / "temporal.log"
+        headless=True,
+        db_filename=db_file,
+        log_path=run_dir / "logs" / "temporal.log",
+        startup_timeout_s=patient(60.0),
     )
 
 
@@ -201,7 +209,9 @@ async def _start_services(
     port = free_port(HOST)
     broker, emulator, temporal = await _all_started(
         cleanup,
-        start_kafka_broker(log_path=run_dir / "logs" / "kafka.log"),
+        start_kafka_broker(
+            log_path=run_dir / "logs" / "kafka.log", startup_timeout_s=patient(30.0)
+        ),
         _emulator(run_dir, port),
         _temporal(run_dir, spec),
     )
@@ -229,11 +239,17 @@ async def _start_pipeline(stack: Stack) -> None:
             stack.api_url = f"http://{HOST}:{port}"
         elif name == "direct":
             stack.spawn(name, [sys.executable, "-m", "bench.baseline_direct"], env)
+        elif name == "worker":
+            workdir = Path(env["RENDERSYNC_GIT__WORKDIR"])
+            for index, worker in enumerate(worker_names(stack.spec.workers)):
+                own = worker_settings(index, metrics_port=free_port(HOST), git_workdir=workdir)
+                own_env = {**env, **{f"RENDERSYNC_{k}": v for k, v in own.items()}}
+                stack.spawn(worker, rendersync_argv("worker"), own_env)
         else:
             stack.spawn(name, rendersync_argv(name), env)
     if stack.api_url:
         port = int(stack.api_url.rsplit(":", 1)[1])
-        await wait_for_port(HOST, port, timeout_s=60, process=stack.procs["api"])
+        await wait_for_port(HOST, port, timeout_s=patient(60.0), process=stack.procs["api"])
 
 
 @contextlib.asynccontextmanager

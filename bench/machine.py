@@ -63,3 +63,16 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+#: Load per core below which readiness waits keep their nominal deadline.
+_QUIET_LOAD_PER_CORE = 1.0
+
+
+def patient(seconds: float) -> float:
+    """``seconds`` scaled by the machine's load: on a machine busy with other work, processes
+    start and connect more slowly, so a readiness wait gets ``seconds`` times the 1-minute load per
+    core, never less than ``seconds``. Read when the wait starts, not at import."""
+    cores = os.cpu_count() or 1
+    per_core = os.getloadavg()[0] / cores
+    return seconds * max(_QUIET_LOAD_PER_CORE, per_core)

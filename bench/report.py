@@ -100,6 +100,7 @@ def markdown(result: dict[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in m["packages"].items())
         + "  ",
         f"Temporal history: {meta['temporal_db']}; database: {meta['database']}.\n",
+        *_failure_lines(result),
         "### Latency (commit → applied)\n",
         *_latency_rows(result),
         "\n### Throughput (burst → every target holds every final version)\n",
@@ -128,9 +129,19 @@ def _coalescing_line(result: dict[str, Any]) -> str:
 
 def _temporal_line(result: dict[str, Any]) -> str:
     t = result.get("bare_temporal")
-    if not t:
+    if not t or "lifecycles_per_s" not in t:
         return "not run"
     return (
         f"{t['workflows']} workflows: {t['starts_per_s']} signal-with-starts/s, "
         f"{t['lifecycles_per_s']} complete lifecycles/s."
     )
+
+
+def _failure_lines(result: dict[str, Any]) -> list[str]:
+    """The stages that failed, with their error: their other results are partial."""
+    failed = result["meta"].get("failed_stages") or []
+    if not failed:
+        return []
+    lines = ["**Failed stages** (what they measured before failing is kept):\n"]
+    lines += [f"- {name}: `{result[name].get('error')}`" for name in failed]
+    return [*lines, ""]

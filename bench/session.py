@@ -13,13 +13,17 @@ from pathlib import Path
 
 from bench import load
 from bench.benchstack import Stack, StackSpec, running_stack
+from bench.machine import patient
 from bench.observe import GitPushes, KubeWatch, Targets
 
 logger = logging.getLogger(__name__)
 
 #: Seconds a fresh stack gets to bring one change to every target (consumer group joins
-#: on the embedded broker take several seconds).
+#: on the embedded broker take several seconds), on a machine with no more than one runnable
+#: process per core; :func:`bench.machine.patient` scales it by the load.
 WARM_UP_TIMEOUT_S = 120.0
+#: Seconds the Kubernetes watch of the observers gets to connect, scaled likewise.
+WATCH_CONNECT_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -44,7 +48,7 @@ class Session:
 async def _warm_up(current: Session) -> None:
     """One change end to end; fails early if a process of the stack dies meanwhile."""
     warm = load.finals(await current.write("warmup", 1, 1, existing=False))
-    deadline = time.monotonic() + WARM_UP_TIMEOUT_S
+    deadline = time.monotonic() + patient(WARM_UP_TIMEOUT_S)
     while not await current.targets.converge(warm, timeout_s=2.0):
         current.stack.check_alive()
         if time.monotonic() > deadline:
@@ -58,7 +62,7 @@ async def session(run_dir: Path, spec: StackSpec) -> AsyncIterator[Session]:
         kube = KubeWatch(stack.emulator_url)
         watching = asyncio.create_task(kube.run())
         try:
-            await asyncio.wait_for(kube.connected.wait(), timeout=30)
+            await asyncio.wait_for(kube.connected.wait(), timeout=patient(WATCH_CONNECT_TIMEOUT_S))
             git = GitPushes(stack.remote, stack.hook_log) if "git" in spec.targets else None
             targets = Targets(kube, git)
             current = Session(stack, targets, 0.0)

@@ -31,6 +31,11 @@ def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "de
         ("Git remote", urls["git_remote"]),
         ("Metrics", f"{urls['metrics_api']} (api)"),
         *(("", f"{urls['metrics_' + n]} ({n})") for n in ("relay", "bridge", "worker")),
+        *(
+            ("", f"{url} (worker-{name.rsplit('_', 1)[1]})")
+            for name, url in urls.items()
+            if name.startswith("metrics_worker_")
+        ),
     ]
     return "\n".join(
         [

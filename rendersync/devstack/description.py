@@ -101,3 +101,30 @@ def emulator_argv(*, host: str, port: int, kubeconfig: Path) -> tuple[str, ...]:
         *("--host", host, "--port", str(port)),
         *("--kubeconfig-out", str(kubeconfig), "--install-crd"),
     )
+
+
+#: The settings that turn a worker's helper loops off (drift repair, anti-entropy, orphan
+#: collection): with several workers on the task queue only the first runs them.
+_NO_HELPER_LOOPS = {
+    "SYNC__DRIFT_REPAIR": "false",
+    "SYNC__RESYNC_INTERVAL_S": "0",
+    "SYNC__ORPHAN_INTERVAL_S": "0",
+}
+
+
+def worker_names(count: int) -> tuple[str, ...]:
+    """The names of ``count`` worker processes: ``worker``, ``worker-2``, ``worker-3`` ..."""
+    return tuple("worker" if index == 0 else f"worker-{index + 1}" for index in range(count))
+
+
+def worker_settings(index: int, *, metrics_port: int, git_workdir: Path) -> dict[str, str]:
+    """The settings worker ``index`` (from 0) of several on one task queue gets on top of the
+    stack's: a metrics port and a Git clone of its own (a clone serves one process), and, for
+    every worker but the first, no helper loops. Those loops are idempotent and fenced, so
+    more of them would be safe, but each would watch every CR, scan the lagging keys and
+    list the orphans again, and re-drive the same keys once per worker."""
+    own = {
+        "METRICS__WORKER_PORT": str(metrics_port),
+        "GIT__WORKDIR": str(git_workdir if index == 0 else Path(f"{git_workdir}-{index + 1}")),
+    }
+    return own if index == 0 else {**own, **_NO_HELPER_LOOPS}

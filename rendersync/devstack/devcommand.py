@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,13 @@ def add_parsers(sub: Any) -> None:
         default=120.0,
         help="seconds each part may take to become ready (%(default)s)",
     )
+    dev.add_argument(
+        "--workers",
+        type=_count,
+        default=os.cpu_count() or 1,
+        help="Temporal worker processes on the task queue (the cores: %(default)s); only the "
+        "first runs drift repair, anti-entropy and orphan collection",
+    )
     dev.set_defaults(run=run)
 
 
@@ -50,6 +58,13 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a TCP port (1-65535)")
     return port
+
+
+def _count(text: str) -> int:
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{count} is not a number of processes (1 or more)")
+    return count
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -61,6 +76,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         kafka_port=args.kafka_port,
         k8s_port=args.k8s_port,
         startup_timeout_s=args.startup_timeout,
+        workers=args.workers,
     )
     try:
         with lock_state_dir(config.state_dir):

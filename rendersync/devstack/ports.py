@@ -52,7 +52,15 @@ def check_ports(config: DevConfig) -> Ports:
                 f"port {port} on {config.host} ({what}, {flag}) is already in use: stop what "
                 f"listens there (perhaps another `rendersync dev`) or pass {flag} with another port"
             )
-    metrics = _metrics_ports(config.host, taken=set(seen))
+    taken = set(seen)
+    metrics = _metrics_ports(config.host, taken=taken)
+    more_workers = []
+    for _ in range(config.workers - 1):
+        port = free_port(config.host)
+        while port in taken:
+            port = free_port(config.host)
+        taken.add(port)
+        more_workers.append(port)
     return Ports(
         api=config.api_port,
         temporal=config.temporal_port,
@@ -62,6 +70,7 @@ def check_ports(config: DevConfig) -> Ports:
         relay_metrics=metrics["relay"],
         bridge_metrics=metrics["bridge"],
         worker_metrics=metrics["worker"],
+        more_worker_metrics=tuple(more_workers),
     )
 
 

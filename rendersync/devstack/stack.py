@@ -7,7 +7,8 @@ environment, including other ``RENDERSYNC_*`` settings, passes through to them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rendersync.devstack.description import (
@@ -16,6 +17,8 @@ from rendersync.devstack.description import (
     StackDescription,
     emulator_argv,
     rendersync_argv,
+    worker_names,
+    worker_settings,
 )
 
 #: Stop tiers: the highest tier stops first (rendersync processes, then the emulator,
@@ -35,6 +38,9 @@ class DevConfig:
     kafka_port: int = 9092
     k8s_port: int = 6443
     startup_timeout_s: float = 120.0
+    #: Temporal worker processes on the task queue (``--workers``; the CLI's default: the
+    #: machine's cores).
+    workers: int = 1
 
     @property
     def db_file(self) -> Path:
@@ -69,6 +75,12 @@ class Ports:
     relay_metrics: int
     bridge_metrics: int
     worker_metrics: int
+    #: The metrics ports of the second and later workers.
+    more_worker_metrics: tuple[int, ...] = ()
+
+    def worker_metrics_ports(self) -> tuple[int, ...]:
+        """The metrics port of every worker, the first one's first."""
+        return (self.worker_metrics, *self.more_worker_metrics)
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,8 @@ class ChildSpec:
     ready_host: str = "127.0.0.1"
     restartable: bool = False
     stop_grace_s: float = 15.0
+    #: Variables this child gets on top of the stack's environment.
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def dev_stack(config: DevConfig, ports: Ports) -> StackDescription:
@@ -129,24 +143,33 @@ def api_spec(config: DevConfig, ports: Ports) -> ChildSpec:
 
 
 def pipeline_specs(config: DevConfig, ports: Ports, *, worker_grace_s: float) -> list[ChildSpec]:
-    """relay, bridge and worker; each is up once its metrics endpoint listens."""
-    return [
-        ChildSpec(
+    """relay, bridge and the workers; each is up once its metrics endpoint listens."""
+
+    def spec(name: str, port: int, grace: float, env: Mapping[str, str]) -> ChildSpec:
+        argv = rendersync_argv("worker" if name.startswith("worker") else name)
+        return ChildSpec(
             name,
-            rendersync_argv(name),
+            argv,
             TIER_RENDERSYNC,
             ready_port=port,
             ready_host=config.host,
             restartable=True,
             stop_grace_s=grace,
+            env=env,
         )
-        for name, port, grace in (
-            ("relay", ports.relay_metrics, 15.0),
-            ("bridge", ports.bridge_metrics, 15.0),
-            # The worker lets running activities finish first.
-            ("worker", ports.worker_metrics, worker_grace_s + 5.0),
-        )
+
+    specs = [
+        spec("relay", ports.relay_metrics, 15.0, {}),
+        spec("bridge", ports.bridge_metrics, 15.0, {}),
     ]
+    for index, (name, port) in enumerate(
+        zip(worker_names(config.workers), ports.worker_metrics_ports(), strict=True)
+    ):
+        own = worker_settings(index, metrics_port=port, git_workdir=config.git_work)
+        # A worker lets running activities finish first.
+        env = {f"RENDERSYNC_{key}": value for key, value in own.items()}
+        specs.append(spec(name, port, worker_grace_s + 5.0, env))
+    return specs
 
 
 def stack_urls(config: DevConfig, ports: Ports, *, namespace: str) -> dict[str, str]:
@@ -167,4 +190,8 @@ def stack_urls(config: DevConfig, ports: Ports, *, namespace: str) -> dict[str, 
         "metrics_relay": f"http://{host}:{ports.relay_metrics}/metrics",
         "metrics_bridge": f"http://{host}:{ports.bridge_metrics}/metrics",
         "metrics_worker": f"http://{host}:{ports.worker_metrics}/metrics",
+        **{
+            f"metrics_worker_{index}": f"http://{host}:{port}/metrics"
+            for index, port in enumerate(ports.more_worker_metrics, start=2)
+        },
     }

@@ -76,7 +76,8 @@ class Supervisor:
 
     def spawn(self, spec: ChildSpec) -> Child:
         """Start the child ``spec`` describes and take charge of it."""
-        process = ManagedProcess(spec.argv, name=spec.name, env=self.env).start()
+        env = {**self.env, **spec.env}
+        process = ManagedProcess(spec.argv, name=spec.name, env=env).start()
         child = Child(spec.name, spec.tier, process, spec, spec.stop_grace_s, time.monotonic())
         return self._own(child)
 

@@ -3,13 +3,14 @@ from it agree, for the dev stack and the test stacks, without touching ``os.envi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
 from rendersync.devstack.description import Endpoints, StackDescription
-from rendersync.devstack.stack import DevConfig, Ports, dev_stack
+from rendersync.devstack.stack import DevConfig, Ports, dev_stack, pipeline_specs
 from rendersync.settings import settings_from_env
 from rendersync.statedir import settings_for, write_endpoints
 from tests.support.stacks import process_stack
@@ -101,3 +102,30 @@ def test_settings_from_an_environment_leave_os_environ_alone(
     assert settings_from_env({"RENDERSYNC_KAFKA__TOPIC": "given"}).kafka.topic == "given"
     assert settings_for(tmp_path).kafka.topic == "recorded"
     assert dict(os.environ) == before
+
+
+def test_several_dev_workers_get_their_own_port_and_clone_and_one_runs_the_helper_loops(
+    tmp_path: Path,
+) -> None:
+    config = DevConfig(state_dir=tmp_path, workers=3)
+    ports = dataclasses.replace(PORTS, more_worker_metrics=(19201, 19202))
+    described = dev_stack(config, ports)
+
+    specs = {s.name: s for s in pipeline_specs(config, ports, worker_grace_s=1.0)}
+    workers = [specs[name] for name in ("worker", "worker-2", "worker-3")]
+    read = [settings_from_env({**described.child_env(base={}), **s.env}) for s in workers]
+
+    assert set(specs) == {"relay", "bridge", "worker", "worker-2", "worker-3"}
+    assert [s.ready_port for s in workers] == [19103, 19201, 19202]
+    assert [r.metrics.worker_port for r in read] == [19103, 19201, 19202]
+    assert len({r.git.workdir for r in read}) == 3
+    assert read[0].git.workdir == tmp_path / "git-work"
+    first, *others = read
+    assert first.sync.drift_repair
+    assert first.sync.resync_interval_s > 0
+    assert first.sync.orphan_interval_s > 0
+    for other in others:
+        assert not other.sync.drift_repair
+        assert other.sync.resync_interval_s == 0
+        assert other.sync.orphan_interval_s == 0
+        assert other.temporal.task_queue == first.temporal.task_queue
