@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from api.limits import json_bytes
+from vocabulary.limits import json_bytes
 
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 MAX_DATA_KEYS = 100
-#: The spec's JSON text (compact, UTF-8; see ``api.limits``).
+#: The spec's JSON text (compact, UTF-8; see ``vocabulary.limits``).
 MAX_SPEC_BYTES = 64 * 1024
 PROD_MIN_REPLICAS = 2
 

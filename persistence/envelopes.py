@@ -13,7 +13,6 @@ from the row image, never from lsn. A delete is written as a tombstone row, publ
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,12 +22,6 @@ CONNECTOR = "rendersync-outbox"
 SERVER_NAME = "rendersync"
 SCHEMA = "public"
 TABLE = "appconfigs"
-
-
-def json_text(value: Any) -> str:
-    """Compact JSON with sorted keys, not ASCII-escaped: the form events are written in and
-    the API's limits measure."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def epoch_micros(moment: datetime) -> int:

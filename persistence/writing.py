@@ -19,8 +19,9 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from persistence.db import write_session
-from persistence.envelopes import envelope, event_key, json_text, row_image
+from persistence.envelopes import envelope, event_key, row_image
 from persistence.tables import AppConfigRow, OutboxEvent, Revision
+from vocabulary.limits import json_text
 
 #: PostgreSQL channel notified on every committed write (the relay listens).
 NOTIFY_CHANNEL = "rendersync_outbox"

@@ -24,7 +24,6 @@ from activities.kubernetes import KubernetesActivities
 from activities.options import OptionsActivities
 from activities.reporting import StatusActivities
 from activities.webhooks import NotifyActivities
-from api.limits import max_event_bytes
 from api.web.app import create_app
 from gitops.repository import GitRepository
 from k8s.client import make_api_client
@@ -39,6 +38,7 @@ from rendersync.wiring import (
     preview_targets,
     sync_options,
 )
+from vocabulary.limits import max_event_bytes
 from worker import relay, temporalworker
 from worker.antientropy import run_anti_entropy
 from worker.bridge import Bridge, BridgeConfig

@@ -22,8 +22,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
 from vocabulary import TARGET_GIT, TARGET_KUBERNETES
+from vocabulary.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
 
 
 class Target(StrEnum):

@@ -24,10 +24,10 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLarge
 from aiokafka.structs import RecordMetadata
 from sqlalchemy import Engine
 
-from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from persistence import outbox, provenance
 from persistence.leadership import relay_leadership
 from persistence.writing import utcnow
+from vocabulary.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from worker import pipelinemetrics
 from worker.topics import ensure_topic
 

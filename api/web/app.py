@@ -8,8 +8,6 @@ from fastapi import FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
-from api.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
-from api.limits import max_event_bytes as max_event_bytes_for
 from api.web.apicontext import ApiContext
 from api.web.apidoc import install_openapi
 from api.web.auth.audit import AuditMiddleware
@@ -25,6 +23,8 @@ from api.web.previewing import PreviewTargets
 from api.web.requestmetrics import metrics_response
 from api.web.routes import router
 from persistence.db import ping
+from vocabulary.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
+from vocabulary.limits import max_event_bytes as max_event_bytes_for
 
 
 def create_app(
@@ -41,7 +41,7 @@ def create_app(
     previews: PreviewTargets | None = None,
 ) -> FastAPI:
     """Build the API around an engine whose schema is already migrated. ``max_event_bytes``
-    must derive from the relay's ``kafka.max_request_size`` (``api.limits``).
+    must derive from the relay's ``kafka.max_request_size`` (``vocabulary.limits``).
 
     ``auth`` guards every AppConfig route (``/healthz``, ``/readyz``, ``/docs`` and
     ``/openapi.json`` stay open). Left out, it is ``AuthConfig.disabled()``: every caller is

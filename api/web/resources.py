@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, json_bytes, string_map_bytes
 from api.spec import DNS1123_SUBDOMAIN, FieldError, validate_spec
 from k8s.manifests import render_appconfig
 from persistence.tables import MAX_SEQ, AppConfigRow, Revision
 from persistence.writing import Content
 from vocabulary import API_VERSION, KIND
+from vocabulary.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, json_bytes, string_map_bytes
 
 _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec", "status"}
 _METADATA_FIELDS = {"name", "namespace", "labels", "annotations", "resourceVersion"}

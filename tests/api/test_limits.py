@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from api.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, max_event_bytes
 from api.web.app import create_app
 from persistence.tables import OutboxEvent
 from tests.api.conftest import BASE, appconfig
+from vocabulary.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, max_event_bytes
 from worker.changeevents import parse_change
 
 MERGE = {"content-type": "application/merge-patch+json"}

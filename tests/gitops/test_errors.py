@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops.command import git_error_class as classify
-from gitops.command import redact
+from gitops.command import git_error_class, redact
 from gitops.repository import GitPermanentError, GitRepository, GitTransientError
 from tests.gitops.conftest import (
     PATH,
@@ -115,7 +114,7 @@ async def test_invalid_paths_are_permanent_and_touch_nothing(
     ],
 )
 def test_stderr_is_classified(stderr: str, error: type[Exception]) -> None:
-    assert classify(stderr) is error
+    assert git_error_class(stderr) is error
 
 
 def test_credentials_in_urls_are_redacted() -> None:

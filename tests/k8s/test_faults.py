@@ -13,8 +13,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config.config_exception import ConfigException
 
 from k8s.applying import apply_appconfig, read_appconfig
-from k8s.errors import PermanentKubernetesError, TransientKubernetesError
-from k8s.errors import kubernetes_failure_kind as classify
+from k8s.errors import PermanentKubernetesError, TransientKubernetesError, kubernetes_failure_kind
 from rendersync.devstack.k8semulator import Emulator
 from tests.k8s.helpers import appconfig
 
@@ -27,7 +26,7 @@ async def _retrying(op: Callable[[], Awaitable[T]], *, attempts: int = 5) -> tup
         try:
             return await op(), attempt
         except Exception as exc:
-            if classify(exc) == "permanent" or attempt == attempts:
+            if kubernetes_failure_kind(exc) == "permanent" or attempt == attempts:
                 raise
     raise AssertionError("unreachable")
 
@@ -49,16 +48,16 @@ async def _retrying(op: Callable[[], Awaitable[T]], *, attempts: int = 5) -> tup
     ],
 )
 def test_classify_statuses(status: int, expected: str) -> None:
-    assert classify(ApiException(status=status)) == expected
+    assert kubernetes_failure_kind(ApiException(status=status)) == expected
 
 
 def test_classify_other_failures() -> None:
-    assert classify(TimeoutError()) == "transient"
-    assert classify(aiohttp.ServerDisconnectedError()) == "transient"
-    assert classify(ConnectionRefusedError()) == "transient"
-    assert classify(ConfigException("no kubeconfig")) == "permanent"
-    assert classify(TransientKubernetesError("x")) == "transient"
-    assert classify(PermanentKubernetesError("x")) == "permanent"
+    assert kubernetes_failure_kind(TimeoutError()) == "transient"
+    assert kubernetes_failure_kind(aiohttp.ServerDisconnectedError()) == "transient"
+    assert kubernetes_failure_kind(ConnectionRefusedError()) == "transient"
+    assert kubernetes_failure_kind(ConfigException("no kubeconfig")) == "permanent"
+    assert kubernetes_failure_kind(TransientKubernetesError("x")) == "transient"
+    assert kubernetes_failure_kind(PermanentKubernetesError("x")) == "permanent"
 
 
 async def test_500_then_success(emulator: Emulator, api: client.ApiClient) -> None:

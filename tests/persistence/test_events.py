@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from persistence.envelopes import envelope, json_text, row_image
+from persistence.envelopes import envelope, row_image
 from persistence.tables import AppConfigRow
+from vocabulary.limits import json_text
 from worker.changeevents import parse_change
 
 

@@ -19,10 +19,16 @@ JSON itself needs (quotes, control characters) count.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from persistence.envelopes import json_text
+
+def json_text(value: Any) -> str:
+    """Compact JSON with sorted keys, not ASCII-escaped: the form events are written in and
+    the limits measure."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 #: The API server's limit on the total size of an object's annotations (keys + values).
 KUBERNETES_ANNOTATIONS_BYTES = 256 * 1024
