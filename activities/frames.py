@@ -12,9 +12,11 @@ from sqlalchemy import Engine
 from activities.failures import guarded
 from activities.freshness import apply_check, removal_check
 from activities.heartbeating import heartbeating
-from activities.provenancing import note, note_coalesced
+from activities.provenancing import note, note_in, origin
 from activities.syncmetrics import observe_applied
 from persistence import provenance, syncstatus
+from persistence.db import write_session
+from persistence.provenance import Origin, Record
 from vocabulary import RowCheck
 from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
 
@@ -38,16 +40,14 @@ async def run_apply(
     classify: Callable[[BaseException], str],
 ) -> TargetResult:
     """Run ``operation`` (the fenced write, given the row check to evaluate right before it
-    writes) under heartbeats. The row is also checked first, so a superseded version costs
-    no target call. Only a version the target now holds is recorded as applied."""
+    writes) under heartbeats. That check is the apply's one read of the row: a superseded
+    version is refused there, before anything is written. What the target now holds (or why
+    it holds nothing new) is then recorded in one write transaction: the provenance notes
+    and, for a version the target holds, the applied status."""
     image = request.image
-    check = apply_check(engine, image)
     async with heartbeating():
-        if await check() is None:
-            await _note_result(engine, request, superseded(target, image.seq))
-            return superseded(target, image.seq)
         result = await guarded(
-            lambda: operation(check),
+            lambda: operation(apply_check(engine, image)),
             engine=engine,
             namespace=image.namespace,
             name=image.name,
@@ -55,25 +55,16 @@ async def run_apply(
             version=image.seq,
             classify=classify,
         )
-        await _note_result(engine, request, result)
-        if result.skipped_newer:
-            return result
-        await asyncio.to_thread(
-            syncstatus.record_applied,
-            engine,
-            namespace=image.namespace,
-            name=image.name,
-            target=target,
-            version=result.version,
-            detail=result.detail,
-        )
-    observe_applied(target, request.committed_at_ms)
+        await asyncio.to_thread(_report, engine, request, result, origin())
+    if not result.skipped_newer:
+        observe_applied(target, request.committed_at_ms)
     return result
 
 
-async def _note_result(engine: Engine, request: ApplyRequest, result: TargetResult) -> None:
+def _report(engine: Engine, request: ApplyRequest, result: TargetResult, by: Origin) -> None:
     """What the apply of ``request`` wrote to its target, or why it wrote nothing; a written
-    version also settles the versions the workflow coalesced into it."""
+    version also settles the versions the workflow coalesced into it and is the target's
+    applied status. One write transaction."""
     image = request.image
     detail: dict[str, Any]
     if not result.skipped_newer:
@@ -83,24 +74,22 @@ async def _note_result(engine: Engine, request: ApplyRequest, result: TargetResu
     else:
         outcome, detail = provenance.SKIPPED_NEWER, {"heldVersion": result.version}
     detail["detail"] = result.detail
-    await note(
-        engine,
-        namespace=image.namespace,
-        name=image.name,
-        seq=image.seq,
-        stage=result.target,
-        outcome=outcome,
-        detail=detail,
-        object_uid=result.object_uid if outcome == provenance.APPLIED else "",
-    )
-    if outcome == provenance.APPLIED:
-        await note_coalesced(
-            engine,
-            namespace=image.namespace,
-            name=image.name,
-            after=request.coalesced_after,
-            into=image.seq,
-        )
+    applied = outcome == provenance.APPLIED
+    entry = Record(
+        image.namespace, image.name, image.seq, result.target, outcome, detail, by,
+        result.object_uid if applied else "",
+    )  # fmt: skip
+    with write_session(engine) as session:
+        note_in(session, entry, coalesced_after=request.coalesced_after if applied else None)
+        if applied:
+            syncstatus.applied_in(
+                session,
+                namespace=image.namespace,
+                name=image.name,
+                target=result.target,
+                version=result.version,
+                detail=result.detail,
+            )
 
 
 async def run_removal(

@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 from temporalio import activity
 
 from persistence import provenance
@@ -77,4 +78,26 @@ async def note_coalesced(
     except Exception:
         logger.exception(
             "could not record the versions coalesced into %s/%s v%d", namespace, name, into
+        )
+
+
+def note_in(session: Session, entry: Record, *, coalesced_after: int | None = None) -> None:
+    """``entry`` (and, given ``coalesced_after``, the versions coalesced into it) inside the
+    caller's write transaction, under a savepoint: a database error while writing the notes
+    is logged and rolls back only them, never the status written in the same transaction."""
+    try:
+        with session.begin_nested():
+            provenance.upsert(session, [entry])
+            if coalesced_after is not None and coalesced_after >= 0:
+                provenance.coalesced_in(
+                    session,
+                    namespace=entry.namespace,
+                    name=entry.name,
+                    after=coalesced_after,
+                    into=entry.seq,
+                    origin=entry.origin,
+                )
+    except Exception:
+        logger.exception(
+            "could not record the provenance of %s/%s v%d", entry.namespace, entry.name, entry.seq
         )

@@ -108,7 +108,8 @@ def _values(record: Record) -> dict[str, Any]:
     }
 
 
-def _upsert(session: Session, records: Iterable[Record]) -> None:
+def upsert(session: Session, records: Iterable[Record]) -> None:
+    """Upsert each record inside the caller's write transaction ``session``."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = ProvenanceRow.__table__  # type: ignore[attr-defined]
     for record in records:
@@ -126,7 +127,7 @@ def _upsert(session: Session, records: Iterable[Record]) -> None:
 def record(engine: Engine, *records: Record) -> None:
     """Upsert each record (see the module's rule on successes)."""
     with write_session(engine) as session:
-        _upsert(session, records)
+        upsert(session, records)
 
 
 def record_coalesced(
@@ -136,34 +137,43 @@ def record_coalesced(
     relay reported: the workflow never handled them, ``into`` carried their change. Returns
     them."""
     with write_session(engine) as session:
-        seqs = session.execute(
-            select(col(Revision.seq)).where(
-                col(Revision.namespace) == namespace,
-                col(Revision.name) == name,
-                col(Revision.seq) > after,
-                col(Revision.seq) < into,
+        return coalesced_in(
+            session, namespace=namespace, name=name, after=after, into=into, origin=origin
+        )
+
+
+def coalesced_in(
+    session: Session, *, namespace: str, name: str, after: int, into: int, origin: Origin
+) -> list[int]:
+    """:func:`record_coalesced` inside the caller's write transaction ``session``."""
+    seqs = session.execute(
+        select(col(Revision.seq)).where(
+            col(Revision.namespace) == namespace,
+            col(Revision.name) == name,
+            col(Revision.seq) > after,
+            col(Revision.seq) < into,
+        )
+    ).scalars()
+    reported = set(
+        session.execute(
+            select(col(ProvenanceRow.seq)).where(
+                col(ProvenanceRow.namespace) == namespace,
+                col(ProvenanceRow.name) == name,
+                col(ProvenanceRow.seq) > after,
+                col(ProvenanceRow.seq) < into,
+                col(ProvenanceRow.stage) != STAGE_PUBLISH,
             )
         ).scalars()
-        reported = set(
-            session.execute(
-                select(col(ProvenanceRow.seq)).where(
-                    col(ProvenanceRow.namespace) == namespace,
-                    col(ProvenanceRow.name) == name,
-                    col(ProvenanceRow.seq) > after,
-                    col(ProvenanceRow.seq) < into,
-                    col(ProvenanceRow.stage) != STAGE_PUBLISH,
-                )
-            ).scalars()
-        )
-        skipped = [int(s) for s in seqs if s not in reported]
-        _upsert(
-            session,
-            (
-                Record(namespace, name, s, STAGE_SYNC, COALESCED, {"into": into}, origin)
-                for s in skipped
-            ),
-        )
-        return skipped
+    )
+    skipped = [int(s) for s in seqs if s not in reported]
+    upsert(
+        session,
+        (
+            Record(namespace, name, s, STAGE_SYNC, COALESCED, {"into": into}, origin)
+            for s in skipped
+        ),
+    )
+    return skipped
 
 
 def of_key(engine: Engine, *, namespace: str, name: str) -> dict[int, list[ProvenanceRow]]:

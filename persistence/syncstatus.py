@@ -58,24 +58,33 @@ def record_applied(
     ``version`` or older; an error about a newer version stays (a late report of an older
     success must not hide it). Drops the relay's entry for ``version`` or older."""
     with write_session(engine) as session:
-        row = lock_status_row(session, namespace, name, target)
-        if version >= row.applied_version:
-            row.applied_version, row.detail = version, detail
-        if row.failed_version <= version:
-            if row.error_version <= version:
-                row.last_error, row.attempts, row.error_version = "", 0, 0
-            row.failed_version = 0
-        row.updated_at = utcnow()
-        # The version reached a target after all (re-driven from the row): an event of it,
-        # or of an older version, that the relay could not publish no longer matters.
-        session.execute(
-            delete(SyncStatusRow).where(
-                col(SyncStatusRow.namespace) == namespace,
-                col(SyncStatusRow.name) == name,
-                col(SyncStatusRow.target) == RELAY_TARGET,
-                col(SyncStatusRow.failed_version) <= version,
-            )
+        applied_in(
+            session, namespace=namespace, name=name, target=target, version=version, detail=detail
         )
+
+
+def applied_in(
+    session: Session, *, namespace: str, name: str, target: str, version: int, detail: str
+) -> None:
+    """:func:`record_applied` inside the caller's write transaction ``session``."""
+    row = lock_status_row(session, namespace, name, target)
+    if version >= row.applied_version:
+        row.applied_version, row.detail = version, detail
+    if row.failed_version <= version:
+        if row.error_version <= version:
+            row.last_error, row.attempts, row.error_version = "", 0, 0
+        row.failed_version = 0
+    row.updated_at = utcnow()
+    # The version reached a target after all (re-driven from the row): an event of it,
+    # or of an older version, that the relay could not publish no longer matters.
+    session.execute(
+        delete(SyncStatusRow).where(
+            col(SyncStatusRow.namespace) == namespace,
+            col(SyncStatusRow.name) == name,
+            col(SyncStatusRow.target) == RELAY_TARGET,
+            col(SyncStatusRow.failed_version) <= version,
+        )
+    )
 
 
 def record_attempt_error(
