@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
 from sqlalchemy import ColumnElement, Engine, and_, delete, func, select, update
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, col
 
 from persistence.db import psycopg_conninfo, write_session
@@ -35,6 +37,7 @@ __all__ = [
     "purge_published",
     "set_aside",
     "set_aside_events",
+    "watch_for_writes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -134,3 +137,34 @@ async def listen_for_writes(db_url: str, wake: asyncio.Event) -> None:
         except psycopg.Error as err:
             logger.warning("LISTEN connection lost (%s); reconnecting", err)
             await asyncio.sleep(1)
+
+
+async def watch_for_writes(db_url: str, wake: asyncio.Event, *, interval_s: float) -> None:
+    """Set ``wake`` soon after another connection commits an outbox event (SQLite file only);
+    runs until cancelled.
+
+    SQLite has no NOTIFY. ``PRAGMA data_version`` on one long-lived connection changes when
+    any other connection (of this process or another) commits; reading it only consults the
+    WAL index in shared memory, so it is cheap at a short ``interval_s``. A change of it is
+    then narrowed to the outbox by its highest seq, so the commits of the status and
+    provenance tables (and the relay's own marks) wake nobody."""
+    database = make_url(db_url).database
+    if not database or database == ":memory:":
+        return
+    conn = sqlite3.connect(database, timeout=interval_s, isolation_level=None)
+    try:
+        version, newest = -1, -1
+        while True:
+            try:
+                changed = conn.execute("PRAGMA data_version").fetchone()[0]
+                if changed != version:
+                    version = changed
+                    seq = conn.execute("SELECT coalesce(max(seq), 0) FROM outbox").fetchone()[0]
+                    if seq > newest >= 0:
+                        wake.set()
+                    newest = seq
+            except sqlite3.OperationalError as err:  # busy past the timeout: look again
+                logger.debug("commit watch: %s", err)
+            await asyncio.sleep(interval_s)
+    finally:
+        conn.close()

@@ -2,7 +2,8 @@
 
 Each row is sent with ``acks=all`` keyed by ``namespace/name`` and marked published only
 after the broker acknowledged it, so a crash between the two republishes (consumers dedupe
-by seq). Wakes on PostgreSQL NOTIFY with a poll fallback; polls on SQLite.
+by seq). Wakes on PostgreSQL NOTIFY, or on SQLite when the commit watch sees a new outbox
+row, within milliseconds of the commit; a poll is the fallback.
 
 No single message blocks the relay: one the producer or broker refuses for good (too large)
 is set aside with its error (``outbox.set_aside``: the key's status shows it) and the rows
@@ -45,7 +46,10 @@ class RelayConfig:
     #: The producer's largest message; the API's event limit derives from the same setting.
     max_request_size: int = DEFAULT_KAFKA_MAX_REQUEST_BYTES
     batch_size: int = 500
-    poll_interval_s: float = 0.1
+    #: The poll when no wake-up came (NOTIFY on PostgreSQL, the commit watch on SQLite).
+    poll_interval_s: float = 1.0
+    #: How often the commit watch looks at a SQLite file (see ``outbox.watch_for_writes``).
+    watch_interval_s: float = 0.005
     retention: timedelta = timedelta(days=1)
 
 
@@ -159,16 +163,18 @@ async def _run_connected(config: RelayConfig, engine: Engine, stop: asyncio.Even
     )
     await producer.start()
     wake = asyncio.Event()
-    listener = None
     if engine.dialect.name == "postgresql":
         listener = asyncio.create_task(outbox.listen_for_writes(config.db_url, wake))
+    else:
+        listener = asyncio.create_task(
+            outbox.watch_for_writes(config.db_url, wake, interval_s=config.watch_interval_s)
+        )
     try:
         await _publish_loop(config, engine, producer, wake, stop)
     finally:
-        if listener is not None:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
         await producer.stop()
 
 
@@ -179,7 +185,6 @@ async def _publish_loop(
     wake: asyncio.Event,
     stop: asyncio.Event,
 ) -> None:
-    fallback = config.poll_interval_s if engine.dialect.name != "postgresql" else 1.0
     rounds = 0
     while not stop.is_set():
         wake.clear()
@@ -195,7 +200,7 @@ async def _publish_loop(
             await asyncio.to_thread(outbox.purge_published, engine, older_than=config.retention)
         if published < config.batch_size:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(wake, stop), timeout=fallback)
+                await asyncio.wait_for(_first(wake, stop), timeout=config.poll_interval_s)
 
 
 async def _first(wake: asyncio.Event, stop: asyncio.Event) -> None:

@@ -5,7 +5,9 @@ producer refuses for good set aside (recorded, shown in the key's status) withou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -204,3 +206,33 @@ async def test_a_message_refused_for_good_is_set_aside_and_later_rows_flow(
     )
     assert status["phase"] == "Failed"
     assert "not published" in status["lastError"]
+
+
+async def test_a_commit_from_another_connection_wakes_the_relay_before_its_poll(
+    engine: Engine, db_url: str, kafka_broker: str
+) -> None:
+    """The relay waits on NOTIFY (PostgreSQL) or its commit watch (SQLite), not the poll: with
+    a 5 s fallback poll, a write committed by another engine arrives well within it."""
+    topic = f"relay-{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(write, engine, ["a"], 0)
+    slow_poll = dataclasses.replace(config(db_url, kafka_broker, topic), poll_interval_s=5.0)
+    stop = asyncio.Event()
+    relay = asyncio.create_task(run_relay(slow_poll, engine, stop=stop))
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_broker, auto_offset_reset="earliest")
+    other = make_engine(db_url)  # another writer: its own connections, as the API's
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):  # the relay's start, and the first event published
+            await consumer.getone()
+        await asyncio.to_thread(write, other, ["b"], 0)
+        written = time.monotonic()
+        async with asyncio.timeout(2):
+            record = await consumer.getone()
+        waited = time.monotonic() - written
+    finally:
+        await consumer.stop()
+        stop.set()
+        await relay
+        other.dispose()
+    assert record.key == b"ns/b"
+    assert waited < 2
