@@ -265,6 +265,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             activities=parts.activities,
             targets=options.targets,
             graceful_shutdown_s=settings.sync.worker_grace_s,
+            max_cached_workflows=settings.sync.max_cached_workflows,
         )
         helpers = [
             asyncio.create_task(supervise(name, loop, stop=stop), name=name)

@@ -118,6 +118,9 @@ class SyncSettings(BaseModel):
     continue_as_new_after: int = Field(default=500, ge=1)
     #: Seconds the worker lets running activities finish on shutdown.
     worker_grace_s: float = Field(default=30.0, ge=0)
+    #: Workflows a worker process keeps in memory (Temporal's ``max_cached_workflows``); a key
+    #: whose workflow was evicted is replayed from its whole history at its next change.
+    max_cached_workflows: int = Field(default=1000, ge=0)
     #: Upsert the AppConfigKey/SyncState search attributes (the server must know them).
     search_attributes: bool = True
     #: Seconds between anti-entropy passes of the worker (every key re-driven from the

@@ -47,6 +47,7 @@ def build_worker(
     targets: Iterable[str],
     graceful_shutdown_s: float = 30.0,
     max_concurrent_activities: int = 100,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
     """A worker serving ``activities``; ValueError when one the sync to ``targets`` calls is
     not among them (a workflow would wait for it forever)."""
@@ -60,6 +61,7 @@ def build_worker(
         activities=list(activities),
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_s),
         max_concurrent_activities=max_concurrent_activities,
+        max_cached_workflows=max_cached_workflows,
     )
 
 

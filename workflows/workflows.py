@@ -21,15 +21,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from vocabulary import OP_DELETE, OP_UPSERT, PHASE_DELETED, PHASE_FAILED, PHASE_RETRYING
+    from vocabulary import (
+        OP_DELETE,
+        OP_UPSERT,
+        PHASE_DELETED,
+        PHASE_DELETING,
+        PHASE_FAILED,
+        PHASE_RETRYING,
+        PHASE_SYNCING,
+    )
     from workflows.contracts import (
         QUERY_STATE,
-        SEARCH_ATTRIBUTE_KEY,
-        SEARCH_ATTRIBUTE_STATE,
         SIGNAL_CHANGE,
         SIGNAL_RETRY,
         WORKFLOW_TYPE,
@@ -45,15 +50,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import retry_delay
     from workflows.steps import StepError, SupersededError, current_options, never
     from workflows.targets import TargetSteps
+    from workflows.visibility import SyncStateAttributes
 
-APP_CONFIG_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KEY)
-SYNC_STATE = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATE)
 #: Patch id: histories of runs started before a behaviour existed replay without it.
 PATCH_REDRIVE_FAILED = "redrive-failed-forced"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class AppConfigSync(TargetSteps, Notifying):
+class AppConfigSync(TargetSteps, Notifying, SyncStateAttributes):
     """Renders the AppConfig key ``input.key`` into its targets, newest version wins."""
 
     @workflow.init
@@ -62,7 +66,6 @@ class AppConfigSync(TargetSteps, Notifying):
         self._key = input.key
         self._options = input.options
         self._phase = carry.phase
-        self._published = False
         self._handled = carry.handled_version
         self._targets = dict(carry.targets)
         self._last_error = carry.last_error
@@ -89,6 +92,7 @@ class AppConfigSync(TargetSteps, Notifying):
         bad = unknown_targets(self._options)
         if bad:
             raise ApplicationError(f"unknown sync targets: {bad}", non_retryable=True)
+        self._check_state_patch(self._phase)
         if self._next() is None:
             self._set_phase(self._phase)
         while True:
@@ -201,6 +205,7 @@ class AppConfigSync(TargetSteps, Notifying):
         self._inbox.begin(event)
         self._check_patches()
         self._check_notify_patch()
+        self._check_state_patch(PHASE_DELETING if event.op == OP_DELETE else PHASE_SYNCING)
         self._options = await current_options(self._options, key=self._key)
         try:
             if event.op == OP_DELETE:
@@ -284,14 +289,3 @@ class AppConfigSync(TargetSteps, Notifying):
             )
         except (StepError, SupersededError) as unrecorded:
             workflow.logger.error("%s: could not record failure: %s", self._key, unrecorded)
-
-    def _set_phase(self, phase: str) -> None:
-        """Set the phase and, on a change, the SyncState/AppConfigKey search attributes."""
-        if phase == self._phase and self._published:
-            return
-        self._phase = phase
-        self._published = True
-        if self._options.search_attributes:
-            workflow.upsert_search_attributes(
-                [APP_CONFIG_KEY.value_set(self._key), SYNC_STATE.value_set(phase)]
-            )

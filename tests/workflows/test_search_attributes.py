@@ -1,4 +1,5 @@
-"""SyncState/AppConfigKey search attributes on a real dev server: failed syncs are listable."""
+"""SyncState/AppConfigKey search attributes on a real dev server: failed syncs are listable,
+and a value is upserted only when it changes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.converter import decode_search_attributes
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.support.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver, new_key, server_binary
-from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_SYNCED
+from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_SYNCED, PHASE_SYNCING
 from workflows import AppConfigSync
 from workflows.contracts import SEARCH_ATTRIBUTE_KEY, SEARCH_ATTRIBUTE_STATE
 from workflows.declarations import GIT
@@ -62,6 +65,39 @@ async def wait_listed(client: Client, query: str, workflow_id: str) -> None:
         return workflow_id in await listed(client, query)
 
     await eventually(shows, timeout_s=WAIT_S, what=f"{workflow_id} listed by {query!r}")
+
+
+async def upserted(driver: SyncDriver) -> list[dict[str, str]]:
+    """The AppConfigKey/SyncState values of each upsert in the history, in order (the SDK's
+    own upserts of ``TemporalChangeVersion`` for patches are left out)."""
+    history = await driver.handle.fetch_history()
+    upsert = EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ours = (SEARCH_ATTRIBUTE_KEY, SEARCH_ATTRIBUTE_STATE)
+    found: list[dict[str, str]] = []
+    for event in history.events:
+        if event.event_type != upsert:
+            continue
+        upserts = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+        decoded = decode_search_attributes(upserts)
+        values = {name: str(decoded[name][0]) for name in ours if name in decoded}
+        if values:
+            found.append(values)
+    return found
+
+
+async def test_changes_that_sync_again_upsert_no_search_attribute(sync: SyncDriver) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+    first = await upserted(sync)
+    for seq in (2, 3, 4, 5):
+        await sync.upsert(seq)
+        await sync.wait_synced(seq)
+
+    states = [values.get(SEARCH_ATTRIBUTE_STATE) for values in await upserted(sync)]
+    assert states == [PHASE_SYNCING, PHASE_SYNCED]  # Synced → Synced: the value never changed
+    assert [values.get(SEARCH_ATTRIBUTE_STATE) for values in first] == states
+    assert first[0][SEARCH_ATTRIBUTE_KEY] == sync.key
+    assert await sync.sync_state_attribute() == PHASE_SYNCED
 
 
 async def test_failed_sync_is_found_by_sync_state_and_key(
