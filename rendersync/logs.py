@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from api.web.apicontext import request_id_var
+from api.web.requestids import request_id_var
 
 
 class _RequestIdFilter(logging.Filter):

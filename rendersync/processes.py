@@ -1,6 +1,8 @@
 """What ``rendersync api|relay|bridge|worker`` run: each ``run_*`` assembles that process
 from the Settings and runs it until SIGINT/SIGTERM (the API under uvicorn; relay, bridge and
-worker as asyncio programs with a metrics endpoint)."""
+worker as asyncio programs with a metrics endpoint). Each imports what only it uses inside
+its own functions, so the relay loads no Temporal, web or Kubernetes client and the bridge
+no web or Kubernetes client."""
 
 from __future__ import annotations
 
@@ -12,48 +14,29 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import uvicorn
-from fastapi import FastAPI
 from prometheus_client import start_http_server
-from sqlalchemy import Engine
 
-from activities.git import GitActivities
-from activities.kubernetes import KubernetesActivities
-from activities.options import OptionsActivities
-from activities.reporting import StatusActivities
-from activities.webhooks import NotifyActivities
-from api.web.app import create_app
-from gitops.repository import GitRepository
-from k8s.client import make_api_client
-from persistence.migrating import upgrade
-from rendersync.authwiring import AuthConfigError, auth_config
 from rendersync.settings import Settings, Target
-from rendersync.wiring import (
-    api_redriver,
-    connect_temporal,
-    engine_from,
-    notify_config,
-    preview_targets,
-    sync_options,
-)
-from vocabulary.limits import max_event_bytes
-from worker import relay, temporalworker
-from worker.antientropy import run_anti_entropy
-from worker.bridge import Bridge, BridgeConfig
-from worker.driftrepair import DriftRepair
-from worker.helperloops import HelperLoop, supervise
-from worker.orphans import OrphanCollection
-from worker.relay import RelayConfig
-from worker.signalling import Signaller
-from worker.temporalworker import build_worker, served
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy import Engine
+
+    from gitops.repository import GitRepository
+    from worker.helperloops import HelperLoop
+    from worker.signalling import Signaller
 
 logger = logging.getLogger(__name__)
 
 
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
     """``rendersync api``: serve the REST API (after upgrading the schema, unless told not)."""
+    import uvicorn
+
+    from rendersync.authwiring import AuthConfigError
+
     migrate = settings.api.migrate_on_start and not args.no_migrate
     try:
         app = build_app(settings, migrate=migrate)
@@ -67,6 +50,12 @@ def run_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
+    from api.web.app import create_app
+    from persistence.migrating import upgrade
+    from rendersync.authwiring import auth_config
+    from rendersync.wiring import api_redriver, engine_from, preview_targets
+    from vocabulary.limits import max_event_bytes
+
     engine = engine_from(settings)
     auth = auth_config(settings, engine)
     if migrate:
@@ -135,6 +124,10 @@ def run_until_signalled(
 
 
 async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
+    from rendersync.wiring import engine_from
+    from worker import relay
+    from worker.relay import RelayConfig
+
     kafka = settings.kafka
     config = RelayConfig(
         db_url=settings.db.url,
@@ -149,6 +142,10 @@ async def relay_main(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
+    from rendersync.wiring import connect_temporal, engine_from, sync_options
+    from worker.bridge import Bridge, BridgeConfig
+    from worker.signalling import Signaller
+
     kafka = settings.kafka
     client = await connect_temporal(settings, stop=stop)
     signaller = Signaller(
@@ -186,6 +183,16 @@ class WorkerParts:
 @contextlib.asynccontextmanager
 async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
     """The activities for the configured targets, clients built once and closed after."""
+    from activities.git import GitActivities
+    from activities.kubernetes import KubernetesActivities
+    from activities.options import OptionsActivities
+    from activities.reporting import StatusActivities
+    from activities.webhooks import NotifyActivities
+    from gitops.repository import GitRepository
+    from k8s.client import make_api_client
+    from rendersync.wiring import engine_from, notify_config, sync_options
+    from worker.temporalworker import served
+
     engine = engine_from(settings)
     status = StatusActivities(engine)
     # The worker owns the sync options: running workflows ask it before each event.
@@ -227,6 +234,11 @@ def helper_loops(
     settings: Settings, parts: WorkerParts, signaller: Signaller
 ) -> dict[str, HelperLoop]:
     """The worker's helper loops the settings turn on, by the name they are supervised as."""
+    from rendersync.wiring import sync_options
+    from worker.antientropy import run_anti_entropy
+    from worker.driftrepair import DriftRepair
+    from worker.orphans import OrphanCollection
+
     loops: dict[str, HelperLoop] = {}
     sync = settings.sync
     if parts.kube is not None and sync.drift_repair:
@@ -255,6 +267,12 @@ def helper_loops(
 async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
     """The worker, plus its helper loops (drift repair, anti-entropy, orphan collection),
     each supervised."""
+    from rendersync.wiring import connect_temporal, sync_options
+    from worker import temporalworker
+    from worker.helperloops import supervise
+    from worker.signalling import Signaller
+    from worker.temporalworker import build_worker
+
     client = await connect_temporal(settings, stop=stop)
     options = sync_options(settings)
     signaller = Signaller(client, task_queue=settings.temporal.task_queue, options=options)

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from temporalio.client import Client
-
-from activities.webhooks import NotifyConfig, Receiver
-from api.web.previewing import PreviewTargets
-from k8s.dryrun import ClusterDryRun
 from persistence.db import make_engine
-from rendersync.gittip import GitTipReader
 from rendersync.settings import Settings, Target
-from worker.redriving import redrive_key
-from workflows.contracts import NOTIFY_EVENTS, SyncOptions
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from temporalio.client import Client
+
+    from activities.webhooks import NotifyConfig
+    from api.web.previewing import PreviewTargets
+    from workflows.contracts import SyncOptions
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +31,10 @@ def preview_targets(settings: Settings) -> PreviewTargets:
     """The API's clients for previews: the worker's cluster (``kubernetes`` settings, same
     field manager) and GitOps remote (``git`` settings, read only), for the configured
     targets. Nothing connects here; a preview that cannot reach one says so."""
+    from api.web.previewing import PreviewTargets
+    from k8s.dryrun import ClusterDryRun
+    from rendersync.gittip import GitTipReader
+
     kube, git = settings.kubernetes, settings.git
     targets = settings.sync.targets
     return PreviewTargets(
@@ -48,6 +51,8 @@ def preview_targets(settings: Settings) -> PreviewTargets:
 
 
 def sync_options(settings: Settings) -> SyncOptions:
+    from workflows.contracts import SyncOptions
+
     sync = settings.sync
     return SyncOptions(
         targets=tuple(t.value for t in sync.targets),
@@ -65,6 +70,8 @@ def sync_options(settings: Settings) -> SyncOptions:
 def notify_options(settings: Settings) -> dict[str, Any]:
     """The SyncOptions fields of the notification settings: the workflow starts a
     notification only for an event some receiver subscribed to."""
+    from workflows.contracts import NOTIFY_EVENTS
+
     notify = settings.notify
     subscribed = {event.value for receiver in notify.receivers for event in receiver.events}
     return {
@@ -76,6 +83,8 @@ def notify_options(settings: Settings) -> dict[str, Any]:
 
 
 def notify_config(settings: Settings) -> NotifyConfig:
+    from activities.webhooks import NotifyConfig, Receiver
+
     return NotifyConfig(
         receivers=tuple(
             Receiver(
@@ -94,6 +103,8 @@ def notify_config(settings: Settings) -> NotifyConfig:
 
 async def connect_temporal(settings: Settings, *, stop: asyncio.Event | None = None) -> Client:
     """Connect, retrying while Temporal is unavailable (progress pauses; nothing is lost)."""
+    from temporalio.client import Client
+
     delay = 0.5
     while True:
         try:
@@ -116,6 +127,10 @@ def api_redriver(
     """The re-drive behind the API's ``.../replay`` route: ``worker.redriving`` over a
     Temporal client connected on first use (an API whose Temporal is down still serves
     everything else; the route answers 503)."""
+    from temporalio.client import Client
+
+    from worker.redriving import redrive_key
+
     clients: list[Client] = []
 
     async def redrive(namespace: str, name: str, reason: str) -> tuple[str, int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -10,8 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from api.web.previewing import PreviewTargets
-
-request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.spec import FieldError
-from api.web.apicontext import request_id_var
+from api.web.requestids import request_id_var
 from vocabulary import GROUP, PLURAL
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web.apicontext import request_id_var
 from api.web.httperrors import HttpError, status_body
+from api.web.requestids import request_id_var
 from api.web.requestmetrics import REQUEST_SECONDS, REQUESTS
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.web.apicontext import request_id_var
 from api.web.auth.roles import WRITE_VERBS
+from api.web.requestids import request_id_var
 
 logger = logging.getLogger("rendersync.audit")
 
