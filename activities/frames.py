@@ -4,10 +4,11 @@ fences its write, failures recorded and classified, then what the target holds r
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
+from temporalio.exceptions import ApplicationError
 
 from activities.failures import guarded
 from activities.freshness import apply_check, removal_check
@@ -21,9 +22,24 @@ from vocabulary import RowCheck
 from workflows.contracts import ApplyRequest, DeleteRequest, TargetResult
 
 T = TypeVar("T")
+C = TypeVar("C")
 
 #: ``TargetResult.detail`` of a write the row check refused.
 SUPERSEDED = "superseded"
+
+
+def configured(targets: Mapping[str, C], target: str) -> C:
+    """What this worker holds for the target named ``target``; a target it was not
+    configured with fails the step for good (its workers disagree on the settings: fixed by
+    configuring them alike, then ``retry``)."""
+    try:
+        return targets[target]
+    except KeyError:
+        raise ApplicationError(
+            f"target {target!r} is not configured on this worker; known: {sorted(targets)}",
+            type="UnknownTarget",
+            non_retryable=True,
+        ) from None
 
 
 def superseded(target: str, version: int) -> TargetResult:
@@ -122,4 +138,13 @@ async def run_removal(
         outcome=provenance.REMOVED,
         detail={"detail": result.detail if isinstance(result, TargetResult) else str(result)},
     )
+    if request.leave:
+        await asyncio.to_thread(
+            syncstatus.forget_target,
+            engine,
+            namespace=request.namespace,
+            name=request.name,
+            target=target,
+            version=request.seq,
+        )
     return result

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
 
-from activities.frames import run_apply, run_removal, superseded
+from activities.frames import configured, run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import kubernetes_failure_kind
 from k8s.manifests import render_appconfig
@@ -43,23 +45,27 @@ def synced_status(version: int) -> dict[str, Any]:
     }
 
 
-class KubernetesActivities:
-    """Built once per worker around one API client and the database engine."""
+@dataclass(frozen=True)
+class Cluster:
+    """One Kubernetes target: its API client (one per cluster) and how to write to it."""
 
-    def __init__(
-        self,
-        api: Any,
-        engine: Engine,
-        *,
-        field_manager: str,
-        propagation_policy: str,
-        request_timeout_s: float | None = None,
-    ) -> None:
-        self.api = api
-        self.request_timeout_s = request_timeout_s
+    api: Any
+    field_manager: str = "rendersync"
+    propagation_policy: str = "Background"
+    request_timeout_s: float | None = None
+
+
+class KubernetesActivities:
+    """Built once per worker around the clusters of its Kubernetes targets (by target name)
+    and the database engine."""
+
+    def __init__(self, clusters: Mapping[str, Cluster], engine: Engine) -> None:
+        self.clusters = dict(clusters)
         self.engine = engine
-        self.field_manager = field_manager
-        self.propagation_policy = propagation_policy
+
+    def cluster(self, target: str) -> Cluster:
+        """The cluster of the target named ``target`` ("": the one named ``kubernetes``)."""
+        return configured(self.clusters, target or TARGET_KUBERNETES)
 
     @implements(KUBERNETES.apply)
     async def apply(self, request: ApplyRequest) -> TargetResult:
@@ -68,29 +74,31 @@ class KubernetesActivities:
         returned (see ``update_status``). Idempotent: applying the same version
         again changes nothing. Heartbeats while it works (see ``activities.heartbeating``)."""
         image = request.image
+        target = request.target or TARGET_KUBERNETES
+        cluster = self.cluster(target)
 
         async def operation(row_check: RowCheck) -> TargetResult:
             outcome = await apply_appconfig(
-                self.api,
+                cluster.api,
                 cr=render(image),
                 row_check=row_check,
-                field_manager=self.field_manager,
-                request_timeout_s=self.request_timeout_s,
+                field_manager=cluster.field_manager,
+                request_timeout_s=cluster.request_timeout_s,
             )
             if outcome.superseded:
-                return superseded(TARGET_KUBERNETES, image.seq)
+                return superseded(target, image.seq)
             if not outcome.skipped_newer:
                 await update_status(
-                    self.api,
+                    cluster.api,
                     namespace=image.namespace,
                     name=image.name,
                     status=synced_status(image.seq),
                     version=image.seq,
                     resource_version=outcome.resource_version,
-                    request_timeout_s=self.request_timeout_s,
+                    request_timeout_s=cluster.request_timeout_s,
                 )
             return TargetResult(
-                target=TARGET_KUBERNETES,
+                target=target,
                 version=image.seq,
                 detail=str(outcome.resource_version),
                 skipped_newer=outcome.skipped_newer,
@@ -101,32 +109,34 @@ class KubernetesActivities:
             operation,
             engine=self.engine,
             request=request,
-            target=TARGET_KUBERNETES,
+            target=target,
             classify=kubernetes_failure_kind,
         )
 
     @implements(KUBERNETES.remove)
     async def delete(self, request: DeleteRequest) -> TargetResult:
         """Delete the CR unless it holds a newer version; a missing CR is done."""
+        target = request.target or TARGET_KUBERNETES
+        cluster = self.cluster(target)
 
         async def operation(row_check: RowCheck) -> bool:
             return await delete_appconfig(
-                self.api,
+                cluster.api,
                 namespace=request.namespace,
                 name=request.name,
                 version=request.seq,
                 row_check=row_check,
-                propagation_policy=self.propagation_policy,
-                request_timeout_s=self.request_timeout_s,
+                propagation_policy=cluster.propagation_policy,
+                request_timeout_s=cluster.request_timeout_s,
             )
 
         deleted = await run_removal(
             operation,
             engine=self.engine,
             request=request,
-            target=TARGET_KUBERNETES,
+            target=target,
             classify=kubernetes_failure_kind,
         )
         return TargetResult(
-            target=TARGET_KUBERNETES, version=request.seq, detail="deleted" if deleted else "absent"
+            target=target, version=request.seq, detail="deleted" if deleted else "absent"
         )

@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from gitops.command import GitPermanentError
+from gitops.layout import GitLayout
 from vocabulary import VERSION_ANNOTATION, RowCheck
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class Change:
     version: int
     message: str
     row_check: RowCheck | None = None
+    #: The layout of the file's target: its kustomization file is kept current with it.
+    layout: GitLayout | None = None
 
 
 class Staged(enum.Enum):

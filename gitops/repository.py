@@ -20,6 +20,7 @@ from gitops.command import (
     run_git,
 )
 from gitops.files import Change, Staged, batch_message, check_path, file_version, write_text
+from gitops.layout import KUSTOMIZATION_FILE, GitLayout
 from vocabulary import RowCheck, holds_newer
 
 __all__ = ["GitError", "GitPermanentError", "GitRepository", "GitResult", "GitTransientError"]
@@ -115,6 +116,7 @@ class GitRepository:
         version: int,
         message: str,
         row_check: RowCheck | None = None,
+        layout: GitLayout | None = None,
     ) -> GitResult:
         """Write ``content`` (a rendered resource carrying the ``rendersync.dev/version``
         annotation) to ``path`` and push one commit with ``message``.
@@ -129,12 +131,19 @@ class GitRepository:
         when a concurrent writer pushed it between our fetch and our push; unless it is above
         the version ``row_check`` gives (hand-edited drift, see ``holds_newer``): overwritten.
         A rejected push is retried after fetch-and-rebase up to ``push_attempts`` times, then
-        `GitTransientError`; `remove_file` retries the same way.
+        `GitTransientError`; `remove_file` retries the same way. With a ``layout`` that has a
+        kustomization folder, its ``kustomization.yaml`` is rewritten in the same commit.
         """
-        return await self._write(Change(path, content, version, message, row_check))
+        return await self._write(Change(path, content, version, message, row_check, layout))
 
     async def remove_file(
-        self, *, path: str, version: int, message: str, row_check: RowCheck | None = None
+        self,
+        *,
+        path: str,
+        version: int,
+        message: str,
+        row_check: RowCheck | None = None,
+        layout: GitLayout | None = None,
     ) -> GitResult:
         """Remove ``path`` if the file's version is at most ``version`` and push one commit.
 
@@ -142,7 +151,7 @@ class GitRepository:
         greater version (a newer incarnation of the key) is kept (``skipped_newer=True``),
         unless it is above the version ``row_check`` gives (drift: removed).
         """
-        return await self._write(Change(path, None, version, message, row_check))
+        return await self._write(Change(path, None, version, message, row_check, layout))
 
     # -- sequence ---------------------------------------------------------------------------
 
@@ -213,7 +222,7 @@ class GitRepository:
 
     async def _publish(self, changes: list[Change], staged: list[Staged]) -> list[Staged]:
         """Push; on rejection fetch, rebase (or re-apply the fenced writes) and push again."""
-        paths = [c.path for c, s in zip(changes, staged, strict=True) if s is Staged.STAGED]
+        paths = _staged_paths(changes, staged)
         for attempt in range(1, self.push_attempts + 1):
             if await self._push():
                 logger.info("pushed %d change(s): %s", len(paths), ", ".join(paths))
@@ -222,7 +231,7 @@ class GitRepository:
             if attempt == self.push_attempts:
                 break
             staged = await self._replay(changes, staged, paths)
-            paths = [c.path for c, s in zip(changes, staged, strict=True) if s is Staged.STAGED]
+            paths = _staged_paths(changes, staged)
             if not paths:
                 return staged
         raise GitTransientError(
@@ -272,7 +281,13 @@ class GitRepository:
         else:
             await asyncio.to_thread(write_text, target, change.content)
             await self._git("add", "--", change.path)
-        diff = await self._git("diff", "--cached", "--quiet", "--", change.path, check=False)
+        paths = [change.path]
+        index = None if change.layout is None else change.layout.index
+        written = None if index is None else await asyncio.to_thread(index, self.workdir)
+        if written is not None:
+            await self._git("add", "--", written)
+            paths.append(written)
+        diff = await self._git("diff", "--cached", "--quiet", "--", *paths, check=False)
         return Staged.STAGED if diff.returncode == 1 else Staged.UNCHANGED
 
     # -- clone and branch -------------------------------------------------------------------
@@ -372,3 +387,14 @@ class GitRepository:
     def _queue(self) -> list[tuple[Change, asyncio.Future[GitResult]]]:
         per_loop = self._queues.setdefault(asyncio.get_running_loop(), {})
         return per_loop.setdefault(self.workdir.resolve(), [])
+
+
+def _staged_paths(changes: list[Change], staged: list[Staged]) -> list[str]:
+    """The files the staged changes wrote: theirs, and their kustomization files."""
+    paths = [c.path for c, s in zip(changes, staged, strict=True) if s is Staged.STAGED]
+    indexes = {
+        f"{c.layout.kustomization}/{KUSTOMIZATION_FILE}"
+        for c, s in zip(changes, staged, strict=True)
+        if s is Staged.STAGED and c.layout is not None and c.layout.kustomization
+    }
+    return paths + sorted(indexes)

@@ -169,6 +169,20 @@ def finish_delete(engine: Engine, *, namespace: str, name: str, version: int) ->
         return True
 
 
+def forget_target(engine: Engine, *, namespace: str, name: str, target: str, version: int) -> None:
+    """The key left ``target`` at ``version``: drop its status entry there, unless the
+    target has been written a newer version since (the key came back)."""
+    with write_session(engine) as session:
+        session.execute(
+            delete(SyncStatusRow).where(
+                col(SyncStatusRow.namespace) == namespace,
+                col(SyncStatusRow.name) == name,
+                col(SyncStatusRow.target) == target,
+                col(SyncStatusRow.applied_version) <= version,
+            )
+        )
+
+
 def list_status(engine: Engine, *, namespace: str | None = None) -> list[SyncStatusRow]:
     with Session(engine) as session:
         query = select(SyncStatusRow)

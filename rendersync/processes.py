@@ -13,18 +13,20 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import start_http_server
 
-from rendersync.settings import Settings, Target
+from rendersync.settings import Settings
+from vocabulary import TARGET_KUBERNETES
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from sqlalchemy import Engine
 
-    from gitops.repository import GitRepository
+    from activities.git import GitPlace
+    from activities.kubernetes import Cluster
     from worker.helperloops import HelperLoop
     from worker.signalling import Signaller
 
@@ -62,7 +64,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
         upgrade(engine)
     return create_app(
         engine=engine,
-        targets=tuple(t.value for t in settings.sync.targets),
+        targets=tuple(settings.configured_targets()),
         ui_url=settings.temporal.ui_url,
         temporal_namespace=settings.temporal.namespace,
         default_page_limit=settings.api.default_page_limit,
@@ -175,9 +177,11 @@ class WorkerParts:
 
     engine: Engine
     activities: list[Any]
-    kube: Any = None
-    #: The one writer of the GitOps working clone (activities and orphan collection share it).
-    repo: GitRepository | None = None
+    #: One API client per Kubernetes target, by target name.
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    #: Where each Git target writes, by target name; targets of one repository share its
+    #: one writer (activities and orphan collection too).
+    places: dict[str, GitPlace] = field(default_factory=dict)
 
 
 @contextlib.asynccontextmanager
@@ -188,9 +192,7 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
     from activities.options import OptionsActivities
     from activities.reporting import StatusActivities
     from activities.webhooks import NotifyActivities
-    from gitops.repository import GitRepository
-    from k8s.client import make_api_client
-    from rendersync.wiring import engine_from, notify_config, sync_options
+    from rendersync.wiring import clusters_of, engine_from, notify_config, places_of, sync_options
     from worker.temporalworker import served
 
     engine = engine_from(settings)
@@ -199,34 +201,17 @@ async def worker_parts(settings: Settings) -> AsyncIterator[WorkerParts]:
     options = OptionsActivities(lambda: sync_options(settings))
     notify = NotifyActivities(lambda: notify_config(settings))
     parts = WorkerParts(engine, served(status, options, notify))
-    if Target.KUBERNETES in settings.sync.targets:
-        kube = settings.kubernetes
-        parts.kube = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
-        k8s = KubernetesActivities(
-            parts.kube,
-            engine,
-            field_manager=kube.field_manager,
-            propagation_policy=kube.propagation_policy,
-            request_timeout_s=kube.request_timeout_s,
-        )
-        parts.activities += served(k8s)
-    if Target.GIT in settings.sync.targets:
-        git = settings.git
-        parts.repo = GitRepository(
-            remote=git.remote,
-            branch=git.branch,
-            workdir=git.workdir,
-            author_name=git.author_name,
-            author_email=git.author_email,
-            push_attempts=git.push_attempts,
-        )
-        git_activities = GitActivities(parts.repo, engine)
-        parts.activities += served(git_activities)
     try:
+        parts.clusters = await clusters_of(settings)
+        parts.places = places_of(settings)
+        if parts.clusters:
+            parts.activities += served(KubernetesActivities(parts.clusters, engine))
+        if parts.places:
+            parts.activities += served(GitActivities(parts.places, engine))
         yield parts
     finally:
-        if parts.kube is not None:
-            await parts.kube.close()
+        for cluster in parts.clusters.values():
+            await cluster.api.close()
         engine.dispose()
 
 
@@ -241,24 +226,27 @@ def helper_loops(
 
     loops: dict[str, HelperLoop] = {}
     sync = settings.sync
-    if parts.kube is not None and sync.drift_repair:
-        drift = DriftRepair(api=parts.kube, engine=parts.engine, signaller=signaller)
-        loops["drift"] = lambda stop: drift.run(stop=stop)
+    options = sync_options(settings)
+    for name, cluster in parts.clusters.items() if sync.drift_repair else ():
+        drift = DriftRepair(
+            api=cluster.api, engine=parts.engine, signaller=signaller, target=name, options=options
+        )
+        loops["drift" if name == TARGET_KUBERNETES else f"drift {name}"] = drift.run
     if sync.resync_interval_s > 0:
         loops["anti-entropy"] = lambda stop: run_anti_entropy(
             engine=parts.engine,
             signaller=signaller,
-            targets=sync_options(settings).targets,
+            targets=options.targets,
             interval_s=sync.resync_interval_s,
             stop=stop,
         )
-    if sync.orphan_interval_s > 0 and (parts.kube is not None or parts.repo is not None):
+    if sync.orphan_interval_s > 0 and (parts.clusters or parts.places):
         orphans = OrphanCollection(
             engine=parts.engine,
-            kube=parts.kube,
-            repo=parts.repo,
+            clusters=parts.clusters,
+            places=parts.places,
+            options=options,
             grace_s=sync.orphan_grace_s,
-            propagation_policy=settings.kubernetes.propagation_policy,
         )
         loops["orphans"] = lambda stop: orphans.run(interval_s=sync.orphan_interval_s, stop=stop)
     return loops
@@ -281,7 +269,7 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
             client,
             task_queue=settings.temporal.task_queue,
             activities=parts.activities,
-            targets=options.targets,
+            kinds=[options.kind(t) for t in options.targets],
             graceful_shutdown_s=settings.sync.worker_grace_s,
             max_cached_workflows=settings.sync.max_cached_workflows,
         )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -22,13 +22,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from gitops.layout import DEFAULT_PATH, GitLayout
 from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from vocabulary.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES, MAX_KAFKA_MAX_REQUEST_BYTES
-
-
-class Target(StrEnum):
-    KUBERNETES = TARGET_KUBERNETES
-    GIT = TARGET_GIT
+from vocabulary.routing import ANY, Route, routing_problems
 
 
 class DbSettings(BaseModel):
@@ -94,6 +91,39 @@ class GitSettings(BaseModel):
     push_attempts: int = Field(default=5, ge=1)
 
 
+class KubernetesTargetSettings(KubernetesSettings):
+    """A named Kubernetes target (one cluster): ``kubeconfig`` and ``context`` as in the
+    ``kubernetes`` group; ``kubeconfig`` empty means in-cluster config."""
+
+    kind: Literal["kubernetes"] = TARGET_KUBERNETES
+
+
+class GitTargetSettings(GitSettings):
+    """A named Git target: a repository branch and where the target's files go in it.
+    Targets of one ``remote`` and ``branch`` share one writer (and one working clone, that of
+    the first of them), so their commits are batched together."""
+
+    kind: Literal["git"] = TARGET_GIT
+    #: A key's file: placeholders ``{namespace}``, ``{name}`` and ``{environment}``.
+    path: str = DEFAULT_PATH
+    #: A folder whose ``kustomization.yaml`` lists the target's files ("": none).
+    kustomization: str = ""
+
+
+TargetSettings = Annotated[
+    KubernetesTargetSettings | GitTargetSettings, Field(discriminator="kind")
+]
+
+
+class RouteSettings(BaseModel):
+    """A routing rule (``vocabulary.routing``): the AppConfigs it matches go to ``targets``."""
+
+    environment: str = ANY
+    namespace: str = ANY
+    labels: dict[str, str] = Field(default_factory=dict)
+    targets: list[str] = Field(min_length=1)
+
+
 class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
@@ -104,7 +134,10 @@ class ApiSettings(BaseModel):
 
 
 class SyncSettings(BaseModel):
-    targets: list[Target] = Field(default_factory=lambda: [Target.KUBERNETES, Target.GIT])
+    #: The targets, by name, in the order a sync applies them. The names ``kubernetes`` and
+    #: ``git`` are the targets of the ``kubernetes`` and ``git`` groups unless ``targets``
+    #: defines them; left unset with ``targets`` given, the order of ``targets``.
+    targets: list[str] = Field(default_factory=lambda: [TARGET_KUBERNETES, TARGET_GIT])
     activity_start_to_close_s: float = Field(default=30.0, gt=0)
     #: An activity attempt that sends no heartbeat this long is timed out and retried, and a
     #: cancelled (superseded) attempt learns of it at its next heartbeat. 0 turns it off.
@@ -248,6 +281,40 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    #: Named targets (``docs/operations.md``): e.g. ``{"prod": {"kind": "kubernetes",
+    #: "context": "prod"}, "gitops-prod": {"kind": "git", "remote": "...", "path":
+    #: "clusters/prod/appconfigs/{namespace}/{name}.yaml", "kustomization": "clusters/prod"}}``.
+    targets: dict[str, TargetSettings] = Field(default_factory=dict)
+    #: Routing rules, first match decides; none: every AppConfig goes to every target.
+    routes: list[RouteSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _usable_targets(self) -> Settings:
+        problems = target_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def configured_targets(self) -> dict[str, KubernetesTargetSettings | GitTargetSettings]:
+        """Every target, by name, in apply order (see ``SyncSettings.targets``)."""
+        names = self.sync.targets
+        if self.targets and "targets" not in self.sync.model_fields_set:
+            names = list(self.targets)
+        return {name: self._target(name) for name in names}
+
+    def route_rules(self) -> tuple[Route, ...]:
+        return tuple(
+            Route(tuple(r.targets), r.environment, r.namespace, dict(r.labels)) for r in self.routes
+        )
+
+    def _target(self, name: str) -> KubernetesTargetSettings | GitTargetSettings:
+        if name in self.targets:
+            return self.targets[name]
+        if name == TARGET_KUBERNETES:
+            return KubernetesTargetSettings(**self.kubernetes.model_dump())
+        if name == TARGET_GIT:
+            return GitTargetSettings(**self.git.model_dump())
+        raise KeyError(name)
 
     @classmethod
     def settings_customise_sources(
@@ -262,6 +329,36 @@ class Settings(BaseSettings):
         if environ is not None:
             env_settings = _MappingEnvSource(settings_cls, environ)
         return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+
+def target_problems(settings: Settings) -> list[str]:
+    """Why the targets and routes cannot work, one line each (an unknown target in the
+    order or a rule, a rule no AppConfig reaches, a Git layout that cannot be, two
+    repositories sharing one working clone)."""
+    names = settings.sync.targets
+    if settings.targets and "targets" not in settings.sync.model_fields_set:
+        names = list(settings.targets)
+    known = set(settings.targets) | {TARGET_KUBERNETES, TARGET_GIT}
+    problems = [f"sync.targets names {n!r}, which targets does not define" for n in names
+                if n not in known]  # fmt: skip
+    problems += [f"target {n!r} is defined but not in sync.targets {names}"
+                 for n in settings.targets if n not in names]  # fmt: skip
+    if problems:
+        return problems
+    problems += routing_problems(names, settings.route_rules())
+    clones: dict[Path, tuple[str, str, str]] = {}
+    for name, target in settings.configured_targets().items():
+        if isinstance(target, GitTargetSettings):
+            layout = GitLayout(target.path, target.kustomization)
+            problems += [f"target {name!r}: {p}" for p in layout.problems()]
+            repo = (target.remote, target.branch)
+            other = clones.setdefault(target.workdir.resolve(), (*repo, name))
+            if other[:2] != repo:
+                problems.append(
+                    f"targets {other[2]!r} and {name!r} write different repositories or "
+                    f"branches through one workdir {str(target.workdir)!r}; give each its own"
+                )
+    return problems
 
 
 #: The environment :func:`settings_from_env` reads, in place of ``os.environ``.

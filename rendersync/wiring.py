@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gitops.layout import GitLayout
 from persistence.db import make_engine
-from rendersync.settings import Settings, Target
+from rendersync.settings import GitTargetSettings, KubernetesTargetSettings, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from temporalio.client import Client
 
+    from activities.git import GitPlace
+    from activities.kubernetes import Cluster
     from activities.webhooks import NotifyConfig
     from api.web.previewing import PreviewTargets
     from workflows.contracts import SyncOptions
@@ -35,27 +39,94 @@ def preview_targets(settings: Settings) -> PreviewTargets:
     from k8s.dryrun import ClusterDryRun
     from rendersync.gittip import GitTipReader
 
-    kube, git = settings.kubernetes, settings.git
-    targets = settings.sync.targets
+    targets = list(settings.configured_targets().values())
+    kube = next((t for t in targets if isinstance(t, KubernetesTargetSettings)), None)
+    git = next((t for t in targets if isinstance(t, GitTargetSettings)), None)
     return PreviewTargets(
-        kubernetes=ClusterDryRun(
+        kubernetes=None
+        if kube is None
+        else ClusterDryRun(
             kubeconfig=kube.kubeconfig,
             context=kube.context,
             field_manager=kube.field_manager,
             request_timeout_s=kube.request_timeout_s,
-        )
-        if Target.KUBERNETES in targets
-        else None,
-        git=GitTipReader(remote=git.remote, branch=git.branch) if Target.GIT in targets else None,
+        ),
+        git=None if git is None else GitTipReader(remote=git.remote, branch=git.branch),
     )
+
+
+class TargetConfigError(Exception):
+    """A target this process cannot reach as configured (an unreadable kubeconfig context)."""
+
+
+async def clusters_of(settings: Settings) -> dict[str, Cluster]:
+    """An API client for each Kubernetes target; TargetConfigError naming the first target
+    whose kubeconfig or context cannot be read."""
+    from activities.kubernetes import Cluster
+    from k8s.client import make_api_client
+
+    clusters: dict[str, Cluster] = {}
+    for name, target in settings.configured_targets().items():
+        if not isinstance(target, KubernetesTargetSettings):
+            continue
+        try:
+            api = await make_api_client(kubeconfig=target.kubeconfig, context=target.context)
+        except Exception as err:
+            for made in clusters.values():
+                await made.api.close()
+            raise TargetConfigError(
+                f"target {name!r}: cannot load kubeconfig {str(target.kubeconfig)!r}"
+                f" context {target.context!r}: {err}"
+            ) from err
+        clusters[name] = Cluster(
+            api,
+            field_manager=target.field_manager,
+            propagation_policy=target.propagation_policy,
+            request_timeout_s=target.request_timeout_s,
+        )
+    return clusters
+
+
+def places_of(settings: Settings, *, scratch: Path | None = None) -> dict[str, GitPlace]:
+    """Where each Git target writes: one GitRepository per remote and branch. With
+    ``scratch``, each repository's clone is a new folder in it (never the worker's)."""
+    from activities.git import GitPlace
+    from gitops.layout import GitLayout
+    from gitops.repository import GitRepository
+
+    repos: dict[tuple[str, str], GitRepository] = {}
+    places: dict[str, GitPlace] = {}
+    for name, target in settings.configured_targets().items():
+        if not isinstance(target, GitTargetSettings):
+            continue
+        repo = repos.get((target.remote, target.branch))
+        if repo is None:
+            repo = repos[(target.remote, target.branch)] = GitRepository(
+                remote=target.remote,
+                branch=target.branch,
+                workdir=target.workdir if scratch is None else scratch / f"clone-{len(repos)}",
+                author_name=target.author_name,
+                author_email=target.author_email,
+                push_attempts=target.push_attempts,
+            )
+        places[name] = GitPlace(repo, GitLayout(target.path, target.kustomization))
+    return places
 
 
 def sync_options(settings: Settings) -> SyncOptions:
     from workflows.contracts import SyncOptions
 
     sync = settings.sync
+    targets = settings.configured_targets()
     return SyncOptions(
-        targets=tuple(t.value for t in sync.targets),
+        targets=tuple(targets),
+        target_kinds={name: t.kind for name, t in targets.items() if name != t.kind},
+        routes=settings.route_rules(),
+        placed_by_environment=tuple(
+            name
+            for name, t in targets.items()
+            if isinstance(t, GitTargetSettings) and GitLayout(t.path).by_environment
+        ),
         start_to_close_s=sync.activity_start_to_close_s,
         heartbeat_timeout_s=sync.heartbeat_timeout_s,
         retry_initial_interval_s=sync.retry_initial_interval_s,

@@ -25,8 +25,10 @@ from k8s.manifests import render_appconfig, version_of
 from k8s.watching import WatchEvent, watch_appconfigs
 from persistence.reading import get_row, revision_at
 from persistence.tables import AppConfigRow, Revision
+from vocabulary import TARGET_KUBERNETES
 from worker.changeevents import forced_event
 from worker.signalling import Signaller
+from workflows.contracts import SyncOptions
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +66,17 @@ def _matches(source: AppConfigRow | Revision, live: dict[str, Any]) -> bool:
     )
 
 
-def drifted_row(engine: Engine, event: WatchEvent) -> AppConfigRow | None:
-    """The row to re-apply if ``event`` shows drift from the database, else None."""
+def drifted_row(
+    engine: Engine, event: WatchEvent, *, target: str, options: SyncOptions
+) -> AppConfigRow | None:
+    """The row to re-apply if ``event`` (on the cluster of ``target``) shows drift from the
+    database, else None."""
     namespace, name = event.key
     row = get_row(engine, namespace=namespace, name=name)
     if row is None or row.deleted:
         return None  # an orphan (orphan collection removes it) or a delete under way
+    if target not in (options.route(row) or ()):
+        return None  # the row is not routed here: its sync moves it away, or it is an orphan
     if event.type == "DELETED":
         return row
     version = version_of(event.object)
@@ -84,13 +91,25 @@ def drifted_row(engine: Engine, event: WatchEvent) -> AppConfigRow | None:
 
 
 class DriftRepair:
-    def __init__(self, *, api: Any, engine: Engine, signaller: Signaller) -> None:
+    """Watches the cluster of one Kubernetes target (``target``)."""
+
+    def __init__(
+        self,
+        *,
+        api: Any,
+        engine: Engine,
+        signaller: Signaller,
+        target: str = TARGET_KUBERNETES,
+        options: SyncOptions | None = None,
+    ) -> None:
         self.api = api
         self.engine = engine
         self.signaller = signaller
+        self.target = target
+        self.options = options or SyncOptions()
         self._repaired: dict[tuple[str, str, int, bool], float] = {}
 
-    async def run(self, *, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
         """Watch until ``stop``; transient watch failures are retried by the watcher."""
         watch = asyncio.create_task(self._watch(stop))
         stopped = asyncio.create_task(stop.wait())
@@ -103,7 +122,9 @@ class DriftRepair:
 
     async def _watch(self, stop: asyncio.Event) -> None:
         async for event in watch_appconfigs(self.api):
-            row = await asyncio.to_thread(drifted_row, self.engine, event)
+            row = await asyncio.to_thread(
+                drifted_row, self.engine, event, target=self.target, options=self.options
+            )
             if row is not None and self._due(row, event.type):
                 logger.warning(
                     "drift on %s/%s (%s); re-applying v%d",

@@ -1,17 +1,22 @@
 """Orphans: managed objects that no row backs, found, pruned, and collected periodically.
 
-``prune_plan`` finds what no live row backs: CRs labelled managed-by rendersync and files
-under ``appconfigs/`` in the GitOps repository. ``prune`` deletes them, each fenced on the
-version it was planned at (an object re-applied since, at a newer version, is kept) and
-only if the row is still absent (``rendersync resync --prune`` runs both once).
+``prune_plan`` finds, on every target, what no live row backs there: CRs labelled managed-by
+rendersync in each cluster, and the files of each Git target's layout. ``prune`` deletes
+them, each fenced on the version it was planned at (an object re-applied since, at a newer
+version, is kept) and only if the row still does not back it (``rendersync resync --prune``
+runs both once).
 
 Orphan collection (:class:`OrphanCollection`) runs them periodically in the worker. A row
-always precedes its objects, so a managed CR or a Git file under ``appconfigs/`` whose key
-has no row is an orphan: a zombie attempt's late write after the delete was compensated and
-the tombstone purged, or a hand-made object. A tombstoned key's objects are not orphans: its
-workflow is compensating them. An orphan is removed once it has been found, at the same
-version, for at least ``grace_s`` (so a read racing a create or a recreate never removes
-anything), through ``prune``: fenced on that version and only if the row is still absent.
+always precedes its objects, so a managed object whose key has no row is an orphan: a zombie
+attempt's late write after the delete was compensated and the tombstone purged, or a
+hand-made object. So is an object of a live row at a target (or, in a Git target placing keys
+by environment, a place) the row's routing no longer names, once the row's version is applied
+on every target it routes to: the move is done and this copy was missed (its target was down
+when the key left it). Before that the copy is the key's last good one and is kept. A
+tombstoned key's objects are not orphans: its workflow is compensating them. An orphan is
+removed once it has been found, at the same version, for at least ``grace_s`` (so a read
+racing a create or a recreate never removes anything), through ``prune``: fenced on that
+version and only if the row still does not back it.
 """
 
 from __future__ import annotations
@@ -19,21 +24,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from activities.git import GitPlace
+from activities.kubernetes import Cluster
 from gitops.files import file_version
-from gitops.repository import GitRepository
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
 from k8s.watching import list_appconfigs
-from persistence.reading import all_rows, get_appconfig, get_row
-from vocabulary import GIT_ROOT, git_path
+from persistence.reading import all_rows, get_row
+from persistence.syncstatus import list_status
+from persistence.tables import AppConfigRow
+from vocabulary.routing import environment_of
 from worker.helperloops import run_every
 from worker.pipelinemetrics import ORPHANS_REMOVED
+from workflows.contracts import SyncOptions
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +52,15 @@ KIND_GIT = "git"
 
 @dataclass(frozen=True)
 class Orphan:
-    """A managed object (``kind`` cr or git) that no live row backs, at ``version``
-    (0: the object carries no readable version)."""
+    """A managed object (``kind`` cr or git) at ``target`` that no live row backs there, at
+    ``version`` (0: the object carries no readable version); ``path``: a Git file's."""
 
+    target: str
     kind: str
     namespace: str
     name: str
     version: int
+    path: str = ""
 
     @property
     def key(self) -> str:
@@ -61,123 +72,204 @@ async def managed_crs(api: Any, *, namespace: str | None = None) -> list[dict[st
     return await list_appconfigs(api, namespace=namespace)
 
 
-def git_files(workdir: Path, *, namespace: str | None = None) -> list[Orphan]:
-    """Every ``appconfigs/{namespace}/{name}.yaml`` in a clone, as (unchecked) candidates."""
+def git_files(target: str, place: GitPlace, *, namespace: str | None = None) -> list[Orphan]:
+    """Every file of the Git target ``target`` in its clone, as (unchecked) candidates."""
+    workdir = place.repo.workdir
     found = []
-    for path in sorted((workdir / GIT_ROOT).glob("*/*.yaml")):
-        ns, name = path.parent.name, path.stem
+    for path in place.layout.files(workdir):
+        key = place.layout.key_of(path)
+        assert key is not None  # files() lists only the layout's files
+        ns, name, _ = key
         if namespace is None or ns == namespace:
-            found.append(Orphan(KIND_GIT, ns, name, file_version(path) or 0))
+            version = file_version(workdir / path) or 0
+            found.append(Orphan(target, KIND_GIT, ns, name, version, path))
     return found
 
 
-def _backed_keys(
-    engine: Engine, namespace: str | None, keep_tombstoned: bool
-) -> set[tuple[str, str]]:
-    return {
-        (r.namespace, r.name)
-        for r in all_rows(engine, namespace=namespace)
-        if keep_tombstoned or not r.deleted
+@dataclass(frozen=True)
+class Backing:
+    """Which live rows back which objects: the rows, and the status of their targets."""
+
+    rows: dict[tuple[str, str], AppConfigRow]
+    applied: dict[tuple[str, str, str], int]
+    options: SyncOptions
+    places: Mapping[str, GitPlace]
+    keep_tombstoned: bool
+
+    def backs(self, orphan: Orphan) -> bool:
+        row = self.rows.get((orphan.namespace, orphan.name))
+        if row is None:
+            return False
+        if row.deleted:
+            return self.keep_tombstoned
+        return backs(row, orphan, self.options, self.places, self.settled(row))
+
+    def settled(self, row: AppConfigRow) -> bool:
+        """The row's version is applied on every target it routes to."""
+        routed = self.options.route(row) or ()
+        return all(self.applied.get((row.namespace, row.name, t), 0) >= row.seq for t in routed)
+
+
+def backs(
+    row: AppConfigRow,
+    orphan: Orphan,
+    options: SyncOptions,
+    places: Mapping[str, GitPlace],
+    settled: bool,
+) -> bool:
+    """Whether the live ``row`` backs ``orphan``: it routes to its target (and place), or
+    its move away is not done (``settled`` false: the copy is its last good one)."""
+    if not settled:
+        return True
+    if orphan.target not in (options.route(row) or ()):
+        return False
+    place = places.get(orphan.target)
+    if orphan.kind != KIND_GIT or place is None:
+        return True
+    return orphan.path == place.layout.file(row.namespace, row.name, environment_of(row))
+
+
+def _backing(
+    engine: Engine,
+    namespace: str | None,
+    options: SyncOptions,
+    places: Mapping[str, GitPlace],
+    keep_tombstoned: bool,
+) -> Backing:
+    rows = {(r.namespace, r.name): r for r in all_rows(engine, namespace=namespace)}
+    applied = {
+        (s.namespace, s.name, s.target): s.applied_version
+        for s in list_status(engine, namespace=namespace)
     }
+    return Backing(rows, applied, options, places, keep_tombstoned)
 
 
 async def prune_plan(
     *,
     engine: Engine,
-    kube: Any | None,
-    repo: GitRepository | None,
+    clusters: Mapping[str, Cluster],
+    places: Mapping[str, GitPlace],
+    options: SyncOptions,
     namespace: str | None = None,
     keep_tombstoned: bool = False,
 ) -> list[Orphan]:
-    """CRs (when ``kube``) and Git files (when ``repo``) without a live row (without any
-    row, tombstones included, when ``keep_tombstoned``: a tombstoned key's objects are its
-    workflow's to compensate). Read-only, except that ``repo``'s working clone is refreshed
-    from the remote."""
-    live = await asyncio.to_thread(_backed_keys, engine, namespace, keep_tombstoned)
+    """The CRs of ``clusters`` and Git files of ``places`` (by target name) that no live row
+    backs (see the module; a tombstone's too, when ``keep_tombstoned``: a tombstoned key's
+    objects are its workflow's to compensate). Read-only, except that each repository's
+    working clone is refreshed from the remote."""
     candidates: list[Orphan] = []
-    if kube is not None:
-        for cr in await managed_crs(kube, namespace=namespace):
+    for target, cluster in clusters.items():
+        for cr in await managed_crs(cluster.api, namespace=namespace):
             meta = cr["metadata"]
-            candidates.append(Orphan(KIND_CR, meta["namespace"], meta["name"], version_of(cr)))
-    if repo is not None:
-        await repo.ensure_clone()
-        candidates += await asyncio.to_thread(git_files, repo.workdir, namespace=namespace)
-    return [o for o in candidates if (o.namespace, o.name) not in live]
+            candidates.append(
+                Orphan(target, KIND_CR, meta["namespace"], meta["name"], version_of(cr))
+            )
+    refreshed: set[int] = set()
+    for target, place in places.items():
+        if id(place.repo) not in refreshed:
+            await place.repo.ensure_clone()
+            refreshed.add(id(place.repo))
+        candidates += await asyncio.to_thread(git_files, target, place, namespace=namespace)
+    backing = await asyncio.to_thread(_backing, engine, namespace, options, places, keep_tombstoned)
+    return [o for o in candidates if not backing.backs(o)]
 
 
 async def prune(
     orphans: list[Orphan],
     *,
     engine: Engine,
-    kube: Any | None,
-    repo: GitRepository | None,
-    propagation_policy: str = "Background",
+    clusters: Mapping[str, Cluster],
+    places: Mapping[str, GitPlace],
+    options: SyncOptions,
     keep_tombstoned: bool = False,
 ) -> list[Orphan]:
     """Delete ``orphans`` (from ``prune_plan``); returns those actually removed.
 
-    Each removal is fenced on the planned version and skipped when the key has a live row
-    again (any row, when ``keep_tombstoned``); both make it safe while the pipeline runs.
-    Idempotent: what is gone is skipped.
+    Each removal is fenced on the planned version and skipped when the row backs the object
+    again (re-read now); both make it safe while the pipeline runs. Idempotent: what is gone
+    is skipped.
     """
-    backing = get_row if keep_tombstoned else get_appconfig
     removed = []
     for orphan in orphans:
-        live = await asyncio.to_thread(
-            backing, engine, namespace=orphan.namespace, name=orphan.name
+        backing = await asyncio.to_thread(
+            _backing_of, engine, orphan, options, places, keep_tombstoned
         )
-        if live is not None:
-            logger.info("prune: %s has a live row again; kept", orphan.key)
-        elif await _remove(orphan, kube=kube, repo=repo, propagation_policy=propagation_policy):
+        if backing.backs(orphan):
+            logger.info("prune: %s is backed by its row again; kept", orphan.key)
+        elif await _remove(orphan, clusters=clusters, places=places):
             removed.append(orphan)
     return removed
 
 
+def _backing_of(
+    engine: Engine,
+    orphan: Orphan,
+    options: SyncOptions,
+    places: Mapping[str, GitPlace],
+    keep_tombstoned: bool,
+) -> Backing:
+    row = get_row(engine, namespace=orphan.namespace, name=orphan.name)
+    rows = {} if row is None else {(row.namespace, row.name): row}
+    applied = {
+        (s.namespace, s.name, s.target): s.applied_version
+        for s in list_status(engine, namespace=orphan.namespace)
+        if s.name == orphan.name
+    }
+    return Backing(rows, applied, options, places, keep_tombstoned)
+
+
 async def _remove(
-    orphan: Orphan, *, kube: Any | None, repo: GitRepository | None, propagation_policy: str
+    orphan: Orphan, *, clusters: Mapping[str, Cluster], places: Mapping[str, GitPlace]
 ) -> bool:
-    if orphan.kind == KIND_CR and kube is not None:
+    cluster, place = clusters.get(orphan.target), places.get(orphan.target)
+    if orphan.kind == KIND_CR and cluster is not None:
         return await delete_appconfig(
-            kube,
+            cluster.api,
             namespace=orphan.namespace,
             name=orphan.name,
             version=orphan.version,
-            propagation_policy=propagation_policy,
+            propagation_policy=cluster.propagation_policy,
         )
-    if orphan.kind == KIND_GIT and repo is not None:
-        result = await repo.remove_file(
-            path=git_path(orphan.namespace, orphan.name),
+    if orphan.kind == KIND_GIT and place is not None:
+        result = await place.repo.remove_file(
+            path=orphan.path,
             version=orphan.version,
-            message=f"rendersync: prune {orphan.key} @ {orphan.version}",
+            message=f"rendersync: prune {orphan.key} @ {orphan.version} from {orphan.target}",
+            layout=place.layout,
         )
         return result.changed
     return False
 
 
 class OrphanCollection:
-    """Collects orphans of the targets it is given (``kube`` and/or ``repo``)."""
+    """Collects the orphans of the targets it is given (``clusters``, ``places``)."""
 
     def __init__(
         self,
         *,
         engine: Engine,
-        kube: Any | None,
-        repo: GitRepository | None,
+        clusters: Mapping[str, Cluster],
+        places: Mapping[str, GitPlace],
+        options: SyncOptions,
         grace_s: float,
-        propagation_policy: str = "Background",
     ) -> None:
         self.engine = engine
-        self.kube = kube
-        self.repo = repo
+        self.clusters = clusters
+        self.places = places
+        self.options = options
         self.grace_s = grace_s
-        self.propagation_policy = propagation_policy
-        #: When each orphan (kind, key, version) was first found; forgotten once gone.
+        #: When each orphan (target, kind, key, version) was first found; forgotten once gone.
         self._found: dict[Orphan, float] = {}
 
     async def collect(self) -> list[Orphan]:
         """One pass: find the orphans, remove those found at least ``grace_s`` ago."""
+        clusters, places, options = self.clusters, self.places, self.options
         plan = await prune_plan(
-            engine=self.engine, kube=self.kube, repo=self.repo, keep_tombstoned=True
+            engine=self.engine,
+            clusters=clusters,
+            places=places,
+            options=options,
+            keep_tombstoned=True,
         )
         now = time.monotonic()
         self._found = {orphan: self._found.get(orphan, now) for orphan in plan}
@@ -185,14 +277,20 @@ class OrphanCollection:
         removed = await prune(
             due,
             engine=self.engine,
-            kube=self.kube,
-            repo=self.repo,
-            propagation_policy=self.propagation_policy,
+            clusters=clusters,
+            places=places,
+            options=options,
             keep_tombstoned=True,
         )
         for orphan in removed:
             ORPHANS_REMOVED.labels(kind=orphan.kind).inc()
-            logger.warning("removed orphan %s %s @ %d", orphan.kind, orphan.key, orphan.version)
+            logger.warning(
+                "removed orphan %s %s @ %d from %s",
+                orphan.kind,
+                orphan.key,
+                orphan.version,
+                orphan.target,
+            )
         return removed
 
     async def run(self, *, interval_s: float, stop: asyncio.Event) -> None:

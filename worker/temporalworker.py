@@ -33,10 +33,11 @@ def served(*implementations: object) -> list[Callable[..., Any]]:
     ]
 
 
-def missing(activities: Iterable[Callable[..., Any]], *, targets: Iterable[str]) -> list[str]:
-    """The names of the activities syncing to ``targets`` needs that ``activities`` lack."""
+def missing(activities: Iterable[Callable[..., Any]], *, kinds: Iterable[str]) -> list[str]:
+    """The names of the activities syncing to targets of ``kinds`` needs that ``activities``
+    lack."""
     names = {d.name for d in map(declaration_of, activities) if d is not None}
-    return [d.name for d in required(targets) if d.name not in names]
+    return [d.name for d in required(kinds) if d.name not in names]
 
 
 def build_worker(
@@ -44,14 +45,14 @@ def build_worker(
     *,
     task_queue: str,
     activities: Sequence[Callable[..., Any]],
-    targets: Iterable[str],
+    kinds: Iterable[str],
     graceful_shutdown_s: float = 30.0,
     max_concurrent_activities: int = 100,
     max_cached_workflows: int = 1000,
 ) -> Worker:
-    """A worker serving ``activities``; ValueError when one the sync to ``targets`` calls is
-    not among them (a workflow would wait for it forever)."""
-    lacking = missing(activities, targets=targets)
+    """A worker serving ``activities``; ValueError when one the sync to targets of ``kinds``
+    calls is not among them (a workflow would wait for it forever)."""
+    lacking = missing(activities, kinds=kinds)
     if lacking:
         raise ValueError(f"the worker serves no activity {lacking}")
     return Worker(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vocabulary import PHASE_PENDING, TARGET_GIT, TARGET_KUBERNETES
+from vocabulary.routing import Routable, Route, environment_of, routed
 
 WORKFLOW_TYPE = "AppConfigSync"
 SIGNAL_CHANGE = "change"
@@ -82,7 +83,15 @@ class SyncOptions:
     activity ``sync_options``) before each event it handles, so a changed setting reaches
     every running key; the copy in ``SyncInput`` only serves until then."""
 
+    #: The configured targets, by name, in the order a sync applies them.
     targets: tuple[str, ...] = (TARGET_KUBERNETES, TARGET_GIT)
+    #: The kind (``kubernetes``, ``git``) of each target not named after its kind.
+    target_kinds: dict[str, str] = field(default_factory=dict)
+    #: Routing rules (``vocabulary.routing``); none: every key goes to every target.
+    routes: tuple[Route, ...] = ()
+    #: Targets where a key's place depends on its environment (a Git path template with
+    #: ``{environment}``): an environment change moves the key within such a target.
+    placed_by_environment: tuple[str, ...] = ()
     start_to_close_s: float = 30.0
     #: Backoff between attempts of a transient failure, which is retried without end.
     retry_initial_interval_s: float = 1.0
@@ -101,6 +110,21 @@ class SyncOptions:
     notify_attempts: int = 10
     notify_max_interval_s: float = 60.0
 
+    def kind(self, target: str) -> str:
+        """The kind of the target named ``target``."""
+        return self.target_kinds.get(target, target)
+
+    def route(self, item: Routable) -> tuple[str, ...] | None:
+        """The targets ``item`` (an image, a row) syncs to, in apply order; None when no rule
+        routes it."""
+        return routed(
+            self.targets,
+            self.routes,
+            environment=environment_of(item),
+            namespace=item.namespace,
+            labels=item.labels,
+        )
+
 
 @dataclass(frozen=True)
 class TargetState:
@@ -110,6 +134,9 @@ class TargetState:
 
     applied_version: int = 0
     detail: str = ""
+    #: The key's environment when it was applied there, in a target placing keys by
+    #: environment (``SyncOptions.placed_by_environment``); "" elsewhere.
+    environment: str = ""
 
 
 @dataclass(frozen=True)
@@ -161,6 +188,9 @@ class ApplyRequest:
     #: The version the workflow handled before this one (-1: not told): every version of
     #: the key in between was coalesced into this one (recorded as its provenance).
     coalesced_after: int = -1
+    #: The target's name ("": the target named after the activity's kind, as recorded in
+    #: runs from before targets were named).
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +203,14 @@ class DeleteRequest:
     seq: int
     #: As in ``ApplyRequest``: set for the delete of the key, not for a compensation.
     coalesced_after: int = -1
+    #: As in ``ApplyRequest``.
+    target: str = ""
+    #: The environment the key was applied with (where it lies in a target placing keys by
+    #: environment); "": the key's current place.
+    environment: str = ""
+    #: The key leaves the target (its routing no longer names it): the target's status entry
+    #: for the key goes with the removal.
+    leave: bool = False
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,9 @@ Declared = Activity[Any, Any] | NoArgActivity[Any]
 
 @dataclass(frozen=True)
 class Target:
-    """A sync target: one activity applies an ``ApplyRequest`` to it, one undoes the sync for a
-    ``DeleteRequest``. Both are steps of the sync, fenced on the version, idempotent."""
+    """A kind of sync target: one activity applies an ``ApplyRequest`` to a target of the
+    kind (the one the request names), one undoes the sync for a ``DeleteRequest``. Both are
+    steps of the sync, fenced on the version, idempotent."""
 
     name: str
     apply: Activity[ApplyRequest, TargetResult]
@@ -90,7 +91,7 @@ def target(name: str, *, apply: str, remove: str) -> Target:
 
 KUBERNETES = target(TARGET_KUBERNETES, apply="apply_kubernetes", remove="delete_kubernetes")
 GIT = target(TARGET_GIT, apply="apply_git", remove="remove_git")
-#: Every target a sync can be configured with, by name.
+#: Every kind of target a sync can be configured with, by kind.
 TARGETS: dict[str, Target] = {t.name: t for t in (KUBERNETES, GIT)}
 
 #: Mark the sync of a version Failed, or Retrying, on a target (a status write).
@@ -120,14 +121,19 @@ COMMON: tuple[Declared, ...] = (
 
 
 def unknown_targets(options: SyncOptions) -> list[str]:
-    """Targets in ``options`` that no declared activity serves (a configuration error)."""
-    return [t for t in options.targets if t not in TARGETS]
+    """Targets in ``options`` of a kind no declared activity serves (a configuration error)."""
+    return [t for t in options.targets if options.kind(t) not in TARGETS]
 
 
-def required(targets: Iterable[str]) -> list[Declared]:
-    """What a worker syncing to ``targets`` must serve (every common activity, and both
-    activities of each target)."""
-    chosen = [TARGETS[t] for t in targets if t in TARGETS]
+def target_of(options: SyncOptions, name: str) -> Target:
+    """The activities of the target named ``name`` (those of its kind)."""
+    return TARGETS[options.kind(name)]
+
+
+def required(kinds: Iterable[str]) -> list[Declared]:
+    """What a worker syncing to targets of ``kinds`` must serve (every common activity, and
+    both activities of each kind)."""
+    chosen = [TARGETS[k] for k in dict.fromkeys(kinds) if k in TARGETS]
     return [*COMMON, *(a for t in chosen for a in (t.apply, t.remove))]
 
 

@@ -1,4 +1,9 @@
-"""The target steps of AppConfigSync: apply to every target in order, remove in reverse.
+"""The target steps of AppConfigSync: apply to the routed targets in order, remove in reverse.
+
+An upsert applies to the targets the key's routing names (``SyncOptions.route``), then
+removes it from the targets it held that the routing no longer names (a move between
+environments, a target taken out of the routes), last first: make before break. A delete
+removes the key from the targets it was applied to and those its tombstone routes to.
 
 A mixin of the workflow class, so that the workflow module keeps to the event loop, failure
 handling and state; deterministic like it (workflow APIs only, through ``steps.run_step``).
@@ -15,6 +20,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from vocabulary import PHASE_DELETED, PHASE_DELETING, PHASE_SYNCED, PHASE_SYNCING
+    from vocabulary.routing import environment_of, unrouted_reason
     from workflows.contracts import (
         ApplyRequest,
         ChangeEvent,
@@ -22,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         SyncOptions,
         TargetState,
     )
-    from workflows.declarations import FINISH_DELETE, TARGETS, Activity
+    from workflows.declarations import FINISH_DELETE, Activity, target_of
     from workflows.inbox import Inbox
     from workflows.policies import bounded_policy
     from workflows.steps import StepError, never, run_step
@@ -32,9 +38,14 @@ R = TypeVar("R")
 
 #: ``FailureReport.target`` when the final status clean-up of a delete fails.
 STATUS_TARGET = "status"
+#: ``FailureReport.target`` when no routing rule routes the key (the rules changed).
+ROUTING_TARGET = "routing"
 #: Patch id: requests tell the activities the version handled before (provenance of the
 #: versions coalesced into this one); runs recorded before replay without it.
 PATCH_PROVENANCE = "provenance-coalesced"
+#: Patch id: a delete removes the key from the targets it was applied to and those its
+#: tombstone routes to; runs recorded before removed it from every target.
+PATCH_ROUTED_DELETE = "routed-delete"
 
 
 class TargetSteps:
@@ -46,6 +57,7 @@ class TargetSteps:
     _targets: dict[str, TargetState]
     _handled: int
     _provenance: bool = False
+    _routed_delete: bool = False
 
     def _start(self, phase: str) -> None:
         raise NotImplementedError
@@ -62,27 +74,33 @@ class TargetSteps:
         patch marker is recorded where ``patched`` is first called, and one called after the
         local activity ``sync_options`` in the same workflow task does not replay."""
         self._provenance = workflow.patched(PATCH_PROVENANCE)
+        self._routed_delete = workflow.patched(PATCH_ROUTED_DELETE)
 
     def _first_apply(self) -> bool:
         """No target holds a version the key was synced at (in this incarnation)."""
         return not any(0 < t.applied_version <= self._handled for t in self._targets.values())
 
     async def _upsert(self, event: ChangeEvent) -> None:
-        assert event.image is not None
+        image = event.image
+        assert image is not None
         self._start(PHASE_SYNCING)
+        routed = self._options.route(image)
+        if routed is None:
+            raise StepError(ROUTING_TARGET, unrouted_reason(image), permanent=True)
         first = self._first_apply()
         request = ApplyRequest(
-            image=event.image,
+            image=image,
             committed_at_ms=event.committed_at_ms,
             coalesced_after=self._coalesced_after(),
         )
-        for target in self._options.targets:
+        environment = environment_of(image)
+        for target in routed:
             if self._inbox.newer_than(event.seq):
                 return  # superseded: the newer event is handled next
             try:
                 result = await self._step(
-                    TARGETS[target].apply,
-                    request,
+                    target_of(self._options, target).apply,
+                    replace(request, target=target),
                     target=target,
                     seq=event.seq,
                     superseded=lambda: self._inbox.newer_than(event.seq),
@@ -93,9 +111,45 @@ class TargetSteps:
                 raise
             if result.skipped_newer:
                 continue  # nothing written: the target holds nothing of ours to undo
-            previous = self._targets.get(target, TargetState()).applied_version
-            self._targets[target] = TargetState(max(previous, result.version), result.detail)
+            held = self._targets.get(target, TargetState())
+            if self._moves(target, held, environment):
+                await self._leave(target, held, event.seq, leave=False)  # its old place
+            version = max(held.applied_version, result.version)
+            placed = environment if target in self._options.placed_by_environment else ""
+            self._targets[target] = TargetState(version, result.detail, placed)
+        for target in reversed(self._options.targets):
+            if target in self._targets and target not in routed:
+                if self._inbox.newer_than(event.seq):
+                    return
+                await self._leave(target, self._targets[target], event.seq, leave=True)
+                self._targets.pop(target, None)
         self._succeed(event, PHASE_SYNCED)
+
+    def _moves(self, target: str, held: TargetState, environment: str) -> bool:
+        """Whether applying ``environment`` to ``target`` leaves the key's old place there."""
+        return (
+            target in self._options.placed_by_environment
+            and held.applied_version > 0
+            and held.environment not in ("", environment)
+        )
+
+    async def _leave(self, target: str, held: TargetState, seq: int, *, leave: bool) -> None:
+        """Remove the key from ``target`` (``leave``: the routing no longer sends it there)
+        or from its old place in it (a move within the target), fenced at ``seq``."""
+        workflow.logger.info("%s: v%d leaves %s", self._key, seq, target)
+        request = replace(
+            self._delete_request(seq),
+            target=target,
+            environment=held.environment,
+            leave=leave,
+        )
+        await self._step(
+            target_of(self._options, target).remove,
+            request,
+            target=target,
+            seq=seq,
+            superseded=lambda: self._inbox.newer_than(seq),
+        )
 
     async def _delete(self, event: ChangeEvent) -> None:
         self._start(PHASE_DELETING)
@@ -105,7 +159,7 @@ class TargetSteps:
             newest = self._inbox.newest_delete
             return newest is not None and newest.seq > event.seq
 
-        await self._remove_targets(request, superseded=superseded)
+        await self._remove_targets(request, only=self._held(event), superseded=superseded)
         await self._step(
             FINISH_DELETE,
             request,
@@ -114,6 +168,16 @@ class TargetSteps:
             superseded=superseded,
         )
         self._succeed(event, PHASE_DELETED)
+
+    def _held(self, event: ChangeEvent) -> list[str] | None:
+        """The targets a delete compensates: those the key was applied to, and those its
+        tombstone routes to; every target when neither is known (or in runs recorded before
+        routing)."""
+        if not self._routed_delete:
+            return None
+        routed = () if event.image is None else self._options.route(event.image) or ()
+        held = [t for t in self._options.targets if t in self._targets or t in routed]
+        return held or None
 
     async def _compensate(self, event: ChangeEvent, failed: StepError) -> None:
         """Undo a failed first apply on the targets it already reached."""
@@ -133,12 +197,18 @@ class TargetSteps:
         policy: RetryPolicy | None = None,
         superseded: Callable[[], bool] = never,
     ) -> None:
-        """Remove from the targets in reverse order of apply; each removal is idempotent."""
+        """Remove from the targets in reverse order of apply; each removal is idempotent.
+        A target the key was applied to that is no longer configured cannot be reached: it
+        is forgotten (orphan collection and ``rendersync targets`` show what it holds)."""
+        for target in [t for t in self._targets if t not in self._options.targets]:
+            workflow.logger.warning("%s: target %s is no longer configured", self._key, target)
+            self._targets.pop(target)
         for target in reversed(self._options.targets):
             if only is None or target in only:
+                held = self._targets.get(target, TargetState())
                 await self._step(
-                    TARGETS[target].remove,
-                    request,
+                    target_of(self._options, target).remove,
+                    replace(request, target=target, environment=held.environment),
                     target=target,
                     seq=request.seq,
                     policy=policy,

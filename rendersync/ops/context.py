@@ -13,16 +13,15 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from gitops.repository import GitRepository
-from k8s.client import make_api_client
-from rendersync.settings import Settings, Target
+from activities.git import GitPlace
+from activities.kubernetes import Cluster
+from rendersync.settings import Settings
 from rendersync.statedir import settings_for
-from rendersync.wiring import engine_from, sync_options
+from rendersync.wiring import TargetConfigError, clusters_of, engine_from, places_of, sync_options
 from workflows.contracts import SyncOptions
 
 CONNECT_TIMEOUT_S = 10.0
@@ -70,7 +69,7 @@ class Ops:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        return tuple(t.value for t in self.settings.sync.targets)
+        return tuple(self.settings.configured_targets())
 
     async def client(self) -> Client:
         if self._client is None:
@@ -85,35 +84,24 @@ class Ops:
         return self._client
 
     @contextlib.asynccontextmanager
-    async def kube(self) -> AsyncIterator[Any | None]:
-        """A Kubernetes API client, or None when Kubernetes is not a sync target."""
-        if Target.KUBERNETES not in self.settings.sync.targets:
-            yield None
-            return
-        kube = self.settings.kubernetes
-        api = await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
+    async def clusters(self) -> AsyncIterator[dict[str, Cluster]]:
+        """An API client for each Kubernetes target, by target name."""
         try:
-            yield api
+            clusters = await clusters_of(self.settings)
+        except TargetConfigError as err:
+            raise OpsError(str(err)) from err
+        try:
+            yield clusters
         finally:
-            await api.close()
+            for cluster in clusters.values():
+                await cluster.api.close()
 
     @contextlib.asynccontextmanager
-    async def scratch_repo(self) -> AsyncIterator[GitRepository | None]:
-        """A throw-away clone of the GitOps branch (never the worker's working clone), or
-        None when Git is not a sync target."""
-        if Target.GIT not in self.settings.sync.targets:
-            yield None
-            return
-        git = self.settings.git
+    async def scratch_places(self) -> AsyncIterator[dict[str, GitPlace]]:
+        """Each Git target on a throw-away clone of its branch (never the worker's working
+        clone), by target name."""
         with tempfile.TemporaryDirectory(prefix="rendersync-ops-") as workdir:
-            yield GitRepository(
-                remote=git.remote,
-                branch=git.branch,
-                workdir=Path(workdir) / "clone",
-                author_name=git.author_name,
-                author_email=git.author_email,
-                push_attempts=git.push_attempts,
-            )
+            yield places_of(self.settings, scratch=Path(workdir))
 
 
 @contextlib.asynccontextmanager

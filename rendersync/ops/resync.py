@@ -18,7 +18,7 @@ from rendersync.ops.context import Ops
 from worker.antientropy import resync_all
 from worker.orphans import Orphan, prune, prune_plan
 
-PLAN_COLUMNS = (("KIND", "kind"), ("KEY", "key"), ("VERSION", "version"))
+PLAN_COLUMNS = (("TARGET", "target"), ("KIND", "kind"), ("KEY", "key"), ("VERSION", "version"))
 
 
 def _orphans(orphans: list[Orphan]) -> list[dict[str, Any]]:
@@ -52,16 +52,19 @@ async def run(ops: Ops, args: argparse.Namespace) -> int:
 
 
 async def _prune(ops: Ops, *, namespace: str | None, act: bool) -> dict[str, Any]:
-    async with ops.kube() as kube, ops.scratch_repo() as repo:
-        plan = await prune_plan(engine=ops.engine, kube=kube, repo=repo, namespace=namespace)
+    async with ops.clusters() as clusters, ops.scratch_places() as places:
+        options = ops.options
+        plan = await prune_plan(
+            engine=ops.engine,
+            clusters=clusters,
+            places=places,
+            options=options,
+            namespace=namespace,
+        )
         if not act:
             return {"prunePlan": _orphans(plan)}
         removed = await prune(
-            plan,
-            engine=ops.engine,
-            kube=kube,
-            repo=repo,
-            propagation_policy=ops.settings.kubernetes.propagation_policy,
+            plan, engine=ops.engine, clusters=clusters, places=places, options=options
         )
     return {"prunePlan": _orphans(plan), "pruned": _orphans(removed)}
 

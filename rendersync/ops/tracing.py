@@ -49,7 +49,7 @@ def trace(ops: Ops, key: str, version: int | None = None) -> list[dict[str, Any]
     if not revisions:
         raise OpsError(f"{key} has no version {version}" if version else f"{key} has no history")
     stages = provenance.of_key(ops.engine, namespace=namespace, name=name)
-    targets = tuple(t.value for t in ops.settings.sync.targets)
+    targets = ops.targets
     return [
         {
             "version": r.seq,

@@ -14,8 +14,8 @@ import pytest
 from kubernetes_asyncio import client
 from sqlalchemy import Engine
 
-from activities.git import GitActivities
-from activities.kubernetes import KubernetesActivities
+from activities.git import GitActivities, GitPlace
+from activities.kubernetes import Cluster, KubernetesActivities
 from gitops.repository import GitRepository
 from k8s.applying import read_appconfig
 from k8s.client import make_api_client
@@ -27,6 +27,7 @@ from persistence.reading import get_row
 from persistence.tables import AppConfigRow
 from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.gitops.conftest import install_hook
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest
 
 SPEC = {"app": "web", "environment": "dev", "replicas": 1}
@@ -127,9 +128,7 @@ async def kube(tmp_path: Path, engine: Engine, namespace: str) -> AsyncIterator[
         async with api:
             body = client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
             await client.CoreV1Api(api).create_namespace(body)
-            made = KubernetesActivities(
-                api, engine, field_manager="rendersync", propagation_policy="Background"
-            )
+            made = KubernetesActivities({TARGET_KUBERNETES: Cluster(api)}, engine)
             yield Kube(api, emu, namespace, made)
 
 
@@ -142,7 +141,7 @@ def clone(remote: Path, workdir: Path) -> GitRepository:
 
 @pytest.fixture
 def git_activities(git_remote: Path, tmp_path: Path, engine: Engine) -> GitActivities:
-    return GitActivities(clone(git_remote, tmp_path / "work"), engine)
+    return GitActivities({TARGET_GIT: GitPlace(clone(git_remote, tmp_path / "work"))}, engine)
 
 
 @dataclass

@@ -175,7 +175,7 @@ async def test_attempt_longer_than_its_heartbeat_timeout_completes(
     served = recorded(GIT.apply.name, git_activities.apply, outcomes)
 
     async def release_later() -> None:
-        queue = git_activities.repo._queue()
+        queue = git_activities.place("").repo._queue()
         await eventually(lambda: _true(len(queue) == 1), timeout_s=15, what="the apply to queue")
         await asyncio.sleep(2.5)  # the point: held for longer than the heartbeat timeout
         push_gate.open()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.git import GitActivities
+from activities.git import GitActivities, GitPlace
 from tests.activities.conftest import Kube, PushGate, Rows, apply_request, clone, delete_request
 from tests.gitops.conftest import git
 from tests.support.waiting import eventually
@@ -52,12 +52,14 @@ async def test_apply_queued_past_a_compensated_delete_commits_no_file(
     zombie = asyncio.create_task(
         ActivityEnvironment().run(git_activities.apply, apply_request(row))
     )
-    queue = git_activities.repo._queue()
+    queue = git_activities.place("").repo._queue()
     await eventually(lambda: _true(len(queue) == 1), timeout_s=10, what="the apply to queue")
 
     # Meanwhile the key is deleted and compensated by another worker (its own clone).
     tombstone = rows.delete("web")
-    elsewhere = GitActivities(clone(git_remote, tmp_path / "elsewhere"), rows.engine)
+    elsewhere = GitActivities(
+        {TARGET_GIT: GitPlace(clone(git_remote, tmp_path / "elsewhere"))}, rows.engine
+    )
     await ActivityEnvironment().run(elsewhere.remove, delete_request(tombstone))
     rows.finish_delete(tombstone)
     assert rows.get("web") is None

@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.git import GitActivities
-from activities.kubernetes import KubernetesActivities
+from activities.git import GitActivities, GitPlace
+from activities.kubernetes import Cluster, KubernetesActivities
 from activities.options import OptionsActivities
 from activities.reporting import StatusActivities
 from activities.webhooks import NotifyActivities, NotifyConfig
@@ -34,6 +34,7 @@ from persistence.migrating import upgrade
 from rendersync.devstack.description import StackDescription
 from rendersync.devstack.k8semulator import Emulator, running_emulator
 from tests.support.stacks import shared_services_stack
+from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from worker.antientropy import run_anti_entropy
 from worker.bridge import Bridge, BridgeConfig
 from worker.driftrepair import DriftRepair
@@ -122,10 +123,8 @@ class Pipeline:
         )
 
     def worker(self) -> Worker:
-        kube = KubernetesActivities(
-            self.kube, self.engine, field_manager="rendersync", propagation_policy="Background"
-        )
-        git = GitActivities(self.repo, self.engine)
+        kube = KubernetesActivities(self.clusters, self.engine)
+        git = GitActivities(self.places, self.engine)
         status = StatusActivities(self.engine)
         options = OptionsActivities(lambda: self.options)
         notify = NotifyActivities(lambda: self.notify)
@@ -134,8 +133,16 @@ class Pipeline:
             task_queue=self.task_queue,
             graceful_shutdown_s=2,
             activities=served(kube, git, status, options, notify),
-            targets=self.options.targets,
+            kinds=[self.options.kind(t) for t in self.options.targets],
         )
+
+    @property
+    def clusters(self) -> dict[str, Cluster]:
+        return {TARGET_KUBERNETES: Cluster(self.kube)}
+
+    @property
+    def places(self) -> dict[str, GitPlace]:
+        return {TARGET_GIT: GitPlace(self.repo)}
 
     def signaller(self) -> Signaller:
         return Signaller(self.client, task_queue=self.task_queue, options=self.options)
@@ -166,7 +173,11 @@ class Pipeline:
 
     def start_orphan_collection(self, *, interval_s: float, grace_s: float) -> None:
         collection = OrphanCollection(
-            engine=self.engine, kube=self.kube, repo=self.repo, grace_s=grace_s
+            engine=self.engine,
+            clusters=self.clusters,
+            places=self.places,
+            options=self.options,
+            grace_s=grace_s,
         )
         self.start_supervised(
             "orphans", lambda stop: collection.run(interval_s=interval_s, stop=stop)

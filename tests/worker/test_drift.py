@@ -19,6 +19,7 @@ from persistence.tables import AppConfigRow
 from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from vocabulary import VERSION_ANNOTATION
 from worker.driftrepair import drifted_row
+from workflows.contracts import SyncOptions
 
 NS = "ns"
 
@@ -60,7 +61,7 @@ def live(row: AppConfigRow, *, version: int | None = None, **spec: Any) -> dict[
 
 
 def drift(engine: Engine, obj: dict[str, Any], kind: str = "MODIFIED") -> int | None:
-    row = drifted_row(engine, WatchEvent(kind, obj))
+    row = drifted_row(engine, WatchEvent(kind, obj), target="kubernetes", options=SyncOptions())
     return None if row is None else row.seq
 
 

@@ -35,7 +35,7 @@ async def test_the_worker_caches_as_many_workflows_as_set(
         time_skipping_env.client,
         task_queue="cache-size",
         activities=[stub(declared) for declared in required([])],
-        targets=[],
+        kinds=[],
         max_cached_workflows=settings.sync.max_cached_workflows,
     )
     assert worker.config()["max_cached_workflows"] == 2345

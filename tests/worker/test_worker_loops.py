@@ -7,6 +7,8 @@ from typing import cast
 
 from sqlalchemy import create_engine
 
+from activities.git import GitPlace
+from activities.kubernetes import Cluster
 from gitops.repository import GitRepository
 from rendersync.processes import WorkerParts, helper_loops
 from rendersync.settings import Settings, SyncSettings
@@ -14,16 +16,12 @@ from worker.signalling import Signaller
 
 
 def loops(sync: SyncSettings, *, kube: bool = True, git: bool = True) -> list[str]:
-    repo = (
-        GitRepository(remote="r.git", workdir=Path("w"), author_name="a", author_email="a@b")
-        if git
-        else None
-    )
+    repo = GitRepository(remote="r.git", workdir=Path("w"), author_name="a", author_email="a@b")
     parts = WorkerParts(
         engine=create_engine("sqlite://"),
         activities=[],
-        kube=object() if kube else None,
-        repo=repo,
+        clusters={"kubernetes": Cluster(object())} if kube else {},
+        places={"git": GitPlace(repo)} if git else {},
     )
     settings = Settings(sync=sync)
     return sorted(helper_loops(settings, parts, cast(Signaller, object())))

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import create_engine
 from temporalio import activity
 
-from activities.git import GitActivities
-from activities.kubernetes import KubernetesActivities
+from activities.git import GitActivities, GitPlace
+from activities.kubernetes import Cluster, KubernetesActivities
 from activities.options import OptionsActivities
 from activities.reporting import StatusActivities
 from activities.webhooks import NotifyActivities, NotifyConfig
@@ -38,14 +38,14 @@ def test_the_worker_serves_every_declared_activity() -> None:
     engine = create_engine("sqlite://")
     repo = GitRepository(remote="r.git", workdir=Path("w"), author_name="a", author_email="a@b")
     activities = served(
-        KubernetesActivities(object(), engine, field_manager="m", propagation_policy="Background"),
-        GitActivities(repo, engine),
+        KubernetesActivities({"kubernetes": Cluster(object())}, engine),
+        GitActivities({"git": GitPlace(repo)}, engine),
         StatusActivities(engine),
         OptionsActivities(SyncOptions),
         NotifyActivities(NotifyConfig),
     )
 
-    assert missing(activities, targets=TARGETS) == []
+    assert missing(activities, kinds=TARGETS) == []
     assert len(activities) == len(COMMON) + 2 * len(TARGETS)
 
 
@@ -55,8 +55,8 @@ def test_a_worker_without_a_targets_activities_lacks_them() -> None:
         StatusActivities(engine), OptionsActivities(SyncOptions), NotifyActivities(NotifyConfig)
     )
 
-    assert missing(activities, targets=()) == []
-    assert missing(activities, targets=["git"]) == ["apply_git", "remove_git"]
+    assert missing(activities, kinds=()) == []
+    assert missing(activities, kinds=["git"]) == ["apply_git", "remove_git"]
 
 
 def test_the_fakes_stand_in_for_every_activity_the_sync_calls() -> None:
