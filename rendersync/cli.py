@@ -91,6 +91,8 @@ def setting_error(err: ValidationError) -> str:
     """The first invalid setting as one line, named by its environment variable."""
     first = err.errors()[0]
     loc = [str(part) for part in first["loc"] if not str(part).isdigit()]
+    if not loc:  # the targets and routes, checked together
+        return f"RENDERSYNC_TARGETS/RENDERSYNC_ROUTES: {first['msg'].removeprefix('Value error, ')}"
     name = "RENDERSYNC_" + "__".join(loc[:2]).upper()
     return f"{name}: {first['msg']}"
 

@@ -95,12 +95,19 @@ def run_bridge(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_worker(_args: argparse.Namespace, settings: Settings) -> int:
-    """``rendersync worker``: the Temporal worker and its helper loops."""
-    return run_until_signalled(
-        lambda stop: worker_main(settings, stop),
-        metrics_port=settings.metrics.worker_port,
-        metrics_host=settings.metrics.host,
-    )
+    """``rendersync worker``: the Temporal worker and its helper loops; exit status 2, with
+    one line naming it, when a target cannot be reached as configured."""
+    from rendersync.wiring import TargetConfigError
+
+    try:
+        return run_until_signalled(
+            lambda stop: worker_main(settings, stop),
+            metrics_port=settings.metrics.worker_port,
+            metrics_host=settings.metrics.host,
+        )
+    except TargetConfigError as err:
+        print(f"rendersync worker: {err}", file=sys.stderr)
+        return 2
 
 
 def run_until_signalled(
@@ -261,10 +268,10 @@ async def worker_main(settings: Settings, stop: asyncio.Event) -> None:
     from worker.signalling import Signaller
     from worker.temporalworker import build_worker
 
-    client = await connect_temporal(settings, stop=stop)
     options = sync_options(settings)
-    signaller = Signaller(client, task_queue=settings.temporal.task_queue, options=options)
-    async with worker_parts(settings) as parts:
+    async with worker_parts(settings) as parts:  # a target it cannot reach stops it first
+        client = await connect_temporal(settings, stop=stop)
+        signaller = Signaller(client, task_queue=settings.temporal.task_queue, options=options)
         worker = build_worker(
             client,
             task_queue=settings.temporal.task_queue,

@@ -8,6 +8,7 @@ passes it (or the pieces a component needs) down explicitly.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from enum import StrEnum
@@ -338,9 +339,10 @@ def target_problems(settings: Settings) -> list[str]:
     names = settings.sync.targets
     if settings.targets and "targets" not in settings.sync.model_fields_set:
         names = list(settings.targets)
+    problems = [_name_problem(n) for n in settings.targets if _name_problem(n)]
     known = set(settings.targets) | {TARGET_KUBERNETES, TARGET_GIT}
-    problems = [f"sync.targets names {n!r}, which targets does not define" for n in names
-                if n not in known]  # fmt: skip
+    problems += [f"sync.targets names {n!r}, which targets does not define" for n in names
+                 if n not in known]  # fmt: skip
     problems += [f"target {n!r} is defined but not in sync.targets {names}"
                  for n in settings.targets if n not in names]  # fmt: skip
     if problems:
@@ -359,6 +361,22 @@ def target_problems(settings: Settings) -> list[str]:
                     f"branches through one workdir {str(target.workdir)!r}; give each its own"
                 )
     return problems
+
+
+#: Status entries that are not targets: a target may not be named like one.
+RESERVED_TARGET_NAMES = ("status", "routing", "relay", "sync", "publish")
+_TARGET_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?")
+
+
+def _name_problem(name: str) -> str:
+    if not _TARGET_NAME.fullmatch(name):
+        return (
+            f"target name {name!r} must be 1-32 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    if name in RESERVED_TARGET_NAMES:
+        return f"target name {name!r} is reserved (one of {', '.join(RESERVED_TARGET_NAMES)})"
+    return ""
 
 
 #: The environment :func:`settings_from_env` reads, in place of ``os.environ``.

@@ -87,6 +87,7 @@ class TargetSteps:
         routed = self._options.route(image)
         if routed is None:
             raise StepError(ROUTING_TARGET, unrouted_reason(image), permanent=True)
+        self._forget_unconfigured()
         first = self._first_apply()
         request = ApplyRequest(
             image=image,
@@ -197,12 +198,8 @@ class TargetSteps:
         policy: RetryPolicy | None = None,
         superseded: Callable[[], bool] = never,
     ) -> None:
-        """Remove from the targets in reverse order of apply; each removal is idempotent.
-        A target the key was applied to that is no longer configured cannot be reached: it
-        is forgotten (orphan collection and ``rendersync targets`` show what it holds)."""
-        for target in [t for t in self._targets if t not in self._options.targets]:
-            workflow.logger.warning("%s: target %s is no longer configured", self._key, target)
-            self._targets.pop(target)
+        """Remove from the targets in reverse order of apply; each removal is idempotent."""
+        self._forget_unconfigured()
         for target in reversed(self._options.targets):
             if only is None or target in only:
                 held = self._targets.get(target, TargetState())
@@ -215,6 +212,14 @@ class TargetSteps:
                     superseded=superseded,
                 )
                 self._targets.pop(target, None)
+
+    def _forget_unconfigured(self) -> None:
+        """A target the key was applied to that is no longer configured cannot be reached:
+        it is forgotten (``rendersync targets list`` and orphan collection, once it is
+        configured again, show what it holds)."""
+        for target in [t for t in self._targets if t not in self._options.targets]:
+            workflow.logger.warning("%s: target %s is no longer configured", self._key, target)
+            self._targets.pop(target)
 
     def _names(self) -> tuple[str, str]:
         namespace, _, name = self._key.partition("/")

@@ -31,6 +31,7 @@ from tests.deploy.objects import (
     pod_specs,
 )
 from tests.deploy.structural import violations
+from tests.support.settingnames import settings_by_name
 
 KUBERNETES_VERSION = "1.32"
 Built = dict[str, list[Obj]]
@@ -38,22 +39,11 @@ Built = dict[str, list[Obj]]
 
 def secret_settings() -> set[str]:
     """The settings of a secret type (``SecretStr``): only ever from a Secret."""
-    names = set()
-    for group, field in Settings.model_fields.items():
-        assert field.annotation is not None
-        for name, sub in field.annotation.model_fields.items():
-            if "SecretStr" in str(sub.annotation):
-                names.add(f"RENDERSYNC_{group.upper()}__{(sub.alias or name).upper()}")
-    return names
+    return {name for name, f in settings_by_name().items() if "SecretStr" in str(f.annotation)}
 
 
 def setting_names() -> set[str]:
-    names = set()
-    for group, field in Settings.model_fields.items():
-        assert field.annotation is not None
-        for name, sub in field.annotation.model_fields.items():
-            names.add(f"RENDERSYNC_{group.upper()}__{(sub.alias or name).upper()}")
-    return names
+    return set(settings_by_name())
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -18,6 +18,7 @@ from persistence.migrating import upgrade
 from persistence.tables import AppConfigRow
 from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from vocabulary import VERSION_ANNOTATION
+from vocabulary.routing import Route
 from worker.driftrepair import drifted_row
 from workflows.contracts import SyncOptions
 
@@ -134,3 +135,23 @@ def test_the_version_of_a_delete_is_drift(engine: Engine) -> None:
     current = create_appconfig(engine, namespace=NS, name="web", content=content(1), actor="t")
     assert drift(engine, live(first)) is None  # the old incarnation: compensation under way
     assert drift(engine, live(current, version=tombstone.seq)) == current.seq
+
+
+ROUTED = SyncOptions(
+    targets=("dev", "prod"),
+    target_kinds={"dev": "kubernetes", "prod": "kubernetes"},
+    routes=(Route(("dev",), environment="dev"), Route(("prod",), environment="prod")),
+)
+
+
+@pytest.mark.parametrize(("cluster", "repaired"), [("dev", True), ("prod", False)])
+def test_only_a_cluster_the_row_routes_to_repairs_its_drift(
+    engine: Engine, cluster: str, repaired: bool
+) -> None:
+    _, current = two_versions(engine)  # environment dev
+    edited = live(current, replicas=7)
+
+    row = drifted_row(engine, WatchEvent("MODIFIED", edited), target=cluster, options=ROUTED)
+    gone = drifted_row(engine, WatchEvent("DELETED", edited), target=cluster, options=ROUTED)
+
+    assert (row is not None, gone is not None) == (repaired, repaired)

@@ -31,10 +31,12 @@ WAIT_S = 15.0
 
 @dataclass(frozen=True)
 class Call:
-    """One activity attempt: its name and the version it was given."""
+    """One activity attempt: its name, the version it was given and the target it named
+    ("" in a request naming none)."""
 
     activity: str
     seq: int
+    target: str = ""
 
 
 @dataclass
@@ -59,13 +61,18 @@ class FakeActivities:
         self.current_options: Callable[[], SyncOptions] = SyncOptions
         self.calls: list[Call] = []
         self.reports: list[FailureReport] = []
+        self.removals: list[DeleteRequest] = []
         self._failures: dict[str, list[bool]] = {}
         self._skips: dict[str, int] = {}
         self._gates: dict[str, Gate] = {}
 
-    def fail(self, activity_name: str, *, times: int = 1, permanent: bool = False) -> None:
-        """Fail the next ``times`` attempts of ``activity_name``, transiently or for good."""
-        self._failures.setdefault(activity_name, []).extend([permanent] * times)
+    def fail(
+        self, activity_name: str, *, times: int = 1, permanent: bool = False, target: str = ""
+    ) -> None:
+        """Fail the next ``times`` attempts of ``activity_name`` (on ``target`` only, when
+        given), transiently or for good."""
+        key = f"{activity_name}@{target}" if target else activity_name
+        self._failures.setdefault(key, []).extend([permanent] * times)
 
     def skip(self, activity_name: str, *, times: int = 1) -> None:
         """Answer the next ``times`` applies of ``activity_name`` as superseded (nothing
@@ -88,6 +95,10 @@ class FakeActivities:
     def versions(self, activity_name: str) -> list[int]:
         """Versions given to ``activity_name``, in call order."""
         return [c.seq for c in self.calls if c.activity == activity_name]
+
+    def steps(self) -> list[tuple[str, str, int]]:
+        """Every target step in call order: (activity, target name, version)."""
+        return [(c.activity, c.target, c.seq) for c in self.calls if c.target]
 
     def activities(self) -> list[Callable[..., Any]]:
         """A fake of each activity the sync workflow calls: both of every declared target."""
@@ -114,30 +125,33 @@ class FakeActivities:
 
         return remove
 
-    async def _step(self, activity_name: str, seq: int) -> None:
-        self.calls.append(Call(activity_name, seq))
+    async def _step(self, activity_name: str, seq: int, target: str = "") -> None:
+        self.calls.append(Call(activity_name, seq, target))
         gate = self._gates.pop(activity_name, None)
         if gate is not None:
             gate.entered.set()
             await gate.released.wait()
-        script = self._failures.get(activity_name)
+        script = self._failures.get(f"{activity_name}@{target}") or self._failures.get(
+            activity_name
+        )
         if script:
             permanent = script.pop(0)
             raise ApplicationError(
                 f"{activity_name} v{seq} failed", type="Scripted", non_retryable=permanent
             )
 
-    async def _apply(self, activity_name: str, target: str, request: ApplyRequest) -> TargetResult:
-        await self._step(activity_name, request.image.seq)
+    async def _apply(self, activity_name: str, kind: str, request: ApplyRequest) -> TargetResult:
+        target = request.target or kind
+        await self._step(activity_name, request.image.seq, target)
         if self._skips.get(activity_name, 0) > 0:
             self._skips[activity_name] -= 1
             return TargetResult(target, request.image.seq, "superseded", skipped_newer=True)
         return TargetResult(target, request.image.seq, detail=f"{target}@{request.image.seq}")
 
-    async def _remove(
-        self, activity_name: str, target: str, request: DeleteRequest
-    ) -> TargetResult:
-        await self._step(activity_name, request.seq)
+    async def _remove(self, activity_name: str, kind: str, request: DeleteRequest) -> TargetResult:
+        target = request.target or kind
+        await self._step(activity_name, request.seq, target)
+        self.removals.append(request)
         return TargetResult(target, request.seq)
 
     @implements(FINISH_DELETE)

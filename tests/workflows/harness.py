@@ -56,8 +56,9 @@ def new_key() -> str:
     return f"team-{uuid.uuid4().hex[:8]}/app-config"
 
 
-def change(key: str, seq: int, op: str = OP_UPSERT) -> ChangeEvent:
-    """A change event at version ``seq``; a delete carries its tombstone image."""
+def change(key: str, seq: int, op: str = OP_UPSERT, environment: str = "dev") -> ChangeEvent:
+    """A change event at version ``seq`` in ``environment``; a delete carries its tombstone
+    image."""
     namespace, name = key.split("/")
     image = AppConfigImage(
         namespace=namespace,
@@ -65,7 +66,7 @@ def change(key: str, seq: int, op: str = OP_UPSERT) -> ChangeEvent:
         uid="uid-1",
         seq=seq,
         generation=seq,
-        spec={"app": "demo", "environment": "dev", "replicas": seq % 50},
+        spec={"app": "demo", "environment": environment, "replicas": seq % 50},
     )
     return ChangeEvent(key=key, seq=seq, op=op, image=image, committed_at_ms=1000 * seq)
 
@@ -98,12 +99,12 @@ class SyncDriver:
             start_signal_args=[event],
         )
 
-    async def upsert(self, *seqs: int) -> None:
+    async def upsert(self, *seqs: int, environment: str = "dev") -> None:
         for seq in seqs:
-            await self.send(change(self.key, seq))
+            await self.send(change(self.key, seq, environment=environment))
 
-    async def delete(self, seq: int) -> None:
-        await self.send(change(self.key, seq, OP_DELETE))
+    async def delete(self, seq: int, environment: str = "dev") -> None:
+        await self.send(change(self.key, seq, OP_DELETE, environment))
 
     async def retry(self, reason: str = "operator replay") -> None:
         await self.handle.signal(SIGNAL_RETRY, RetryRequest(reason))
