@@ -127,8 +127,11 @@ def list_appconfigs(
     return Page(items, None)
 
 
-def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> list[AppConfigRow]:
-    """Rows last written over ``grace_s`` ago that some target has not caught up with.
+def lagging_rows(
+    engine: Engine, *, targets: Callable[[AppConfigRow], Sequence[str]], grace_s: float
+) -> list[AppConfigRow]:
+    """Rows last written over ``grace_s`` ago that one of their targets (``targets(row)``:
+    those the row routes to) has not caught up with.
 
     A key whose sync failed *at the row's version* is left out: it waits for a fix and
     `syncs replay`, and re-driving it would change nothing. A failure at an older version
@@ -154,7 +157,7 @@ def lagging_rows(engine: Engine, *, targets: Sequence[str], grace_s: float) -> l
         if failed.get((row.namespace, row.name), 0) < row.seq
         and (
             row.deleted
-            or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets)
+            or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets(row))
         )
     ]
 

@@ -243,7 +243,7 @@ def helper_loops(
         loops["anti-entropy"] = lambda stop: run_anti_entropy(
             engine=parts.engine,
             signaller=signaller,
-            targets=options.targets,
+            options=options,
             interval_s=sync.resync_interval_s,
             stop=stop,
         )

@@ -69,16 +69,20 @@ async def run_anti_entropy(
     *,
     engine: Engine,
     signaller: Signaller,
-    targets: Sequence[str],
+    options: SyncOptions,
     interval_s: float,
     grace_s: float = 60.0,
     stop: asyncio.Event,
 ) -> None:
-    """Every ``interval_s`` until ``stop``: re-drive the lagging keys. A failing pass raises
-    (the worker supervises this loop: see ``worker.helperloops``)."""
+    """Every ``interval_s`` until ``stop``: re-drive the lagging keys (behind on a target
+    ``options`` route them to). A failing pass raises (the worker supervises this loop: see
+    ``worker.helperloops``)."""
+
+    def routed(row: AppConfigRow) -> Sequence[str]:
+        return options.route(row) or ()
 
     async def one_pass() -> None:
-        rows = await asyncio.to_thread(lagging_rows, engine, targets=targets, grace_s=grace_s)
+        rows = await asyncio.to_thread(lagging_rows, engine, targets=routed, grace_s=grace_s)
         for row in rows:
             await signaller.deliver(forced_event(row), stop=stop)
         if rows:

@@ -164,7 +164,7 @@ class Pipeline:
             lambda stop: run_anti_entropy(
                 engine=self.engine,
                 signaller=self.signaller(),
-                targets=self.options.targets,
+                options=self.options,
                 interval_s=interval_s,
                 grace_s=grace_s,
                 stop=stop,

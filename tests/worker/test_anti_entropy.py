@@ -18,6 +18,8 @@ from persistence.writing import (
     delete_appconfig,
     update_appconfig,
 )
+from vocabulary.routing import Route
+from workflows.contracts import SyncOptions
 
 TARGETS = ("kubernetes", "git")
 NS = "ns"
@@ -65,8 +67,10 @@ def failed(engine: Engine, name: str, version: int, target: str) -> None:
     )
 
 
-def lagging(engine: Engine) -> set[str]:
-    return {row.name for row in lagging_rows(engine, targets=TARGETS, grace_s=0.0)}
+def lagging(engine: Engine, options: SyncOptions | None = None) -> set[str]:
+    routing = options or SyncOptions(targets=TARGETS)
+    found = lagging_rows(engine, targets=lambda row: routing.route(row) or (), grace_s=0.0)
+    return {row.name for row in found}
 
 
 def test_a_key_whose_row_moved_past_its_failed_version_is_lagging(engine: Engine) -> None:
@@ -112,3 +116,17 @@ def test_a_tombstone_past_an_older_failure_is_re_driven(engine: Engine) -> None:
     delete_appconfig(engine, namespace=NS, name="web", expected_version=None, actor="t")
 
     assert lagging(engine) == {"web"}
+
+
+def test_a_key_is_lagging_only_behind_the_targets_it_routes_to(engine: Engine) -> None:
+    routed = SyncOptions(
+        targets=("dev", "prod"),
+        target_kinds={"dev": "kubernetes", "prod": "kubernetes"},
+        routes=(Route(("dev",), environment="dev"), Route(("prod",), environment="prod")),
+    )
+    v1 = write(engine, "web", 1)  # environment dev
+    assert lagging(engine, routed) == {"web"}
+
+    applied(engine, "web", v1, "dev")
+
+    assert lagging(engine, routed) == set()  # prod never holds it, and need not
