@@ -1,6 +1,7 @@
 """Named targets in the operations CLI, on two Kubernetes emulators routed by environment:
 ``targets list`` (keys, sync state and health per target, one of them down),
-``syncs list --target``, ``resync --target`` and ``resync --prune --target``."""
+``syncs list --target``, ``resync --target`` and ``resync --prune --target``; and
+``targets list`` of the default pair of targets (a Kubernetes cluster and a Git branch)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from k8s.applying import apply_appconfig, delete_appconfig
 from k8s.manifests import render_appconfig
 from persistence.reading import sync_status_rows
 from rendersync.ops.targetlisting import age
-from tests.ops.helpers import Cli, create, wait_phase
+from tests.ops.helpers import Cli, create, wait_phase, wait_synced
 from tests.ops.twoclusters import NONPROD, PROD, TwoClusters
+from tests.support.pipeline import Pipeline
 from tests.support.waiting import eventually
 from vocabulary import PHASE_FAILED, PHASE_SYNCED, workflow_id_for
 from workflows.contracts import SIGNAL_CHANGE
@@ -294,3 +296,25 @@ async def test_prune_target_plans_and_removes_only_that_targets_orphans(
 )
 def test_lag_reads_in_its_two_largest_units(seconds: float | None, shown: str) -> None:
     assert age(seconds) == shown
+
+
+async def test_targets_list_shows_the_default_kubernetes_and_git_targets(
+    pipe: Pipeline, cli: Cli
+) -> None:
+    version = await create(pipe, "web")
+    await wait_synced(pipe, "web", version)
+
+    listed = await cli("targets", "list", "-n", pipe.ns, "-o", "json")
+
+    assert listed.code == 0, listed.err
+    kubernetes, git = listed.json()
+    assert (kubernetes["name"], kubernetes["kind"], kubernetes["health"]) == (
+        "kubernetes",
+        "kubernetes",
+        "ok",
+    )
+    assert pipe.emulator.url in kubernetes["where"]
+    assert (git["name"], git["kind"], git["health"]) == ("git", "git", "ok")
+    assert git["where"] == f"{pipe.remote} main appconfigs/{{namespace}}/{{name}}.yaml"
+    for line in (kubernetes, git):
+        assert (line["keys"], line["synced"], line["lag_s"]) == (1, 1, None)
