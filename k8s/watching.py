@@ -117,6 +117,19 @@ async def list_appconfigs(
     return items
 
 
+async def probe_appconfigs(api: client.ApiClient, *, timeout_s: float) -> None:
+    """One cheap read of the API server: list at most one AppConfig (all namespaces), each
+    request bounded by ``timeout_s``. A server that cannot be reached or refuses (no CRD,
+    forbidden) raises the classified ``KubernetesError``."""
+    custom = client.CustomObjectsApi(api)
+    try:
+        await custom.list_cluster_custom_object(
+            GROUP, VERSION, PLURAL, limit=1, _request_timeout=timeout_s
+        )
+    except Exception as exc:
+        raise wrap(exc, "list appconfigs") from exc
+
+
 async def _list(
     custom: client.CustomObjectsApi, namespace: str | None, selector: str
 ) -> tuple[list[dict[str, Any]], str]:

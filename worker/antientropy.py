@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -44,15 +44,19 @@ async def resync_all(
     task_queue: str,
     options: SyncOptions,
     namespace: str | None = None,
+    only: Callable[[AppConfigRow], bool] | None = None,
 ) -> int:
-    """Signal-with-start every row's workflow with its forced event; returns how many.
+    """Signal-with-start every row's workflow (of the rows ``only`` keeps, given) with its
+    forced event; returns how many.
 
     Idempotent and safe while the pipeline runs: a key whose workflow has a newer version
     ignores the event, one that is busy re-applies after it. The first failed signal raises
     (nothing is lost: a later resync, or the change itself, delivers it).
     """
     signaller = Signaller(client, task_queue=task_queue, options=options)
-    rows = await asyncio.to_thread(lambda: list(all_rows(engine, namespace=namespace)))
+    rows = await asyncio.to_thread(
+        lambda: [r for r in all_rows(engine, namespace=namespace) if only is None or only(r)]
+    )
     limit = asyncio.Semaphore(_CONCURRENCY)
 
     async def send(row: AppConfigRow) -> None:

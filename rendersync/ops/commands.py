@@ -1,10 +1,11 @@
-"""The operations subcommands: ``syncs list|show|replay``, ``resync`` and ``history replay``.
+"""The operations subcommands: ``syncs list|show|replay``, ``resync``, ``targets list`` and
+``history replay``.
 
 Every command takes ``--state-dir DIR`` to act on the dev stack running there; without it,
 settings come from the ``RENDERSYNC_*`` environment like the production entrypoints. Output
 is an aligned table, or JSON with ``-o json``. Exit status: 0 done, 1 something to look at
-(a history that does not replay, a key with nothing to replay), 2 unusable input or an
-unreachable service.
+(a history that does not replay, a key with nothing to replay, an unreachable target), 2
+unusable input (an unknown target) or an unreachable service.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rendersync.ops import histories, inspecting, output, resync, summaries, tracing
+from rendersync.ops import (
+    histories,
+    inspecting,
+    output,
+    probing,
+    resync,
+    summaries,
+    targetlisting,
+    tracing,
+)
 from rendersync.ops.context import Ops, OpsError, opened, resolve_settings
 from rendersync.settings import Settings
 from worker.redriving import Redriven, redrive_key
@@ -49,13 +59,31 @@ def _command(command: Command) -> Callable[[argparse.Namespace, Settings], int]:
 
 
 async def syncs_list(ops: Ops, args: argparse.Namespace) -> int:
+    target = None if args.target is None else ops.known_target(args.target)
     if args.failed:
-        found = await summaries.failed(ops, namespace=args.namespace)
+        found = await summaries.failed(ops, namespace=args.namespace, target=target)
     else:
-        found = await asyncio.to_thread(summaries.from_database, ops, namespace=args.namespace)
+        found = await asyncio.to_thread(
+            summaries.from_database, ops, namespace=args.namespace, target=target
+        )
     rows = [asdict(s) for s in found]
     output.emit(rows, output=args.output, columns=summaries.COLUMNS, empty="No syncs found.")
     return 0
+
+
+async def targets_list(ops: Ops, args: argparse.Namespace) -> int:
+    """``targets list``: exit status 1 when a target is unreachable (all are still listed)."""
+    if args.timeout <= 0:
+        raise OpsError("--timeout must be positive")
+    lines = await targetlisting.listing(ops, namespace=args.namespace, timeout_s=args.timeout)
+    output.emit(
+        [asdict(line) for line in lines],
+        output=args.output,
+        rows=[targetlisting.table_row(line) for line in lines],
+        columns=targetlisting.COLUMNS,
+        empty="No targets configured.",
+    )
+    return 0 if all(line.health == probing.HEALTH_OK for line in lines) else 1
 
 
 async def syncs_show(ops: Ops, args: argparse.Namespace) -> int:
@@ -138,6 +166,9 @@ def _syncs_parsers(sub: Any) -> None:
     syncs_sub = syncs.add_subparsers(dest="syncs_command", required=True)
     listing = syncs_sub.add_parser("list", help="every sync with its phase and versions")
     listing.add_argument("--failed", action="store_true", help="only failed syncs")
+    listing.add_argument(
+        "--target", metavar="T", help="only the keys routed to target T, with their status there"
+    )
     _common(listing, namespace=True)
     listing.set_defaults(run=_command(syncs_list))
     show = syncs_sub.add_parser("show", help="one sync, its workflow and recent events")
@@ -156,12 +187,44 @@ def _syncs_parsers(sub: Any) -> None:
     replay.set_defaults(run=_command(syncs_redrive))
 
 
+def _targets_parsers(sub: Any) -> None:
+    targets = sub.add_parser("targets", help="the configured sync targets")
+    targets_sub = targets.add_subparsers(dest="targets_command", required=True)
+    listing = targets_sub.add_parser(
+        "list",
+        help="each target in apply order: where it is, its health and how far it is behind",
+        description=(
+            "One line per configured target, in apply order. HEALTH: a cheap read of the "
+            "target (Kubernetes: list one AppConfig; Git: ls-remote of the branch), all "
+            "targets at once, each within --timeout seconds. KEYS: the live keys "
+            "routed to the target; SYNCED: of those, the ones whose row version it holds; "
+            "LAG: the age of the oldest version it lacks ('-': none). Exit status 1 when a "
+            "target is unreachable (every target is still listed)."
+        ),
+    )
+    listing.add_argument(
+        "--timeout",
+        type=float,
+        default=probing.PROBE_TIMEOUT_S,
+        metavar="S",
+        help="seconds each target's health check may take (default: %(default)s)",
+    )
+    _common(listing, namespace=True)
+    listing.set_defaults(run=_command(targets_list))
+
+
 def add_parsers(sub: Any) -> None:
-    """Register ``syncs``, ``resync`` and ``history``."""
+    """Register ``syncs``, ``resync``, ``targets`` and ``history``."""
     _syncs_parsers(sub)
+    _targets_parsers(sub)
     again = sub.add_parser("resync", help="re-drive every key from the database (anti-entropy)")
     again.add_argument(
         "--prune", action="store_true", help="also delete CRs and Git files without a live row"
+    )
+    again.add_argument(
+        "--target",
+        metavar="T",
+        help="only the keys routed to target T; with --prune, only T's orphans",
     )
     again.add_argument("--yes", action="store_true", help="with --prune: act, not just show")
     _common(again, namespace=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from temporalio.client import Client
 
 from activities.git import GitPlace
 from activities.kubernetes import Cluster
+from persistence.tables import AppConfigRow
 from rendersync.settings import Settings
 from rendersync.statedir import settings_for
 from rendersync.wiring import TargetConfigError, clusters_of, engine_from, places_of, sync_options
@@ -59,7 +61,7 @@ class Ops:
         if self._engine is not None:
             self._engine.dispose()
 
-    @property
+    @functools.cached_property
     def options(self) -> SyncOptions:
         return sync_options(self.settings)
 
@@ -70,6 +72,18 @@ class Ops:
     @property
     def targets(self) -> tuple[str, ...]:
         return tuple(self.settings.configured_targets())
+
+    def known_target(self, name: str) -> str:
+        """``name`` when it is a configured target; else OpsError naming the known ones."""
+        if name not in self.targets:
+            known = ", ".join(self.targets) or "none"
+            raise OpsError(f"unknown target {name!r}; known targets: {known}")
+        return name
+
+    def routes_to(self, row: AppConfigRow, target: str | None) -> bool:
+        """Whether the routing of ``row`` names ``target`` (None: any target, always true).
+        A tombstone is judged by the image it was deleted with."""
+        return target is None or target in (self.options.route(row) or ())
 
     async def client(self) -> Client:
         if self._client is None:
@@ -84,24 +98,26 @@ class Ops:
         return self._client
 
     @contextlib.asynccontextmanager
-    async def clusters(self) -> AsyncIterator[dict[str, Cluster]]:
-        """An API client for each Kubernetes target, by target name."""
+    async def clusters(self, only: str | None = None) -> AsyncIterator[dict[str, Cluster]]:
+        """An API client for each Kubernetes target (or only for the target ``only``), by
+        target name."""
         try:
             clusters = await clusters_of(self.settings)
         except TargetConfigError as err:
             raise OpsError(str(err)) from err
         try:
-            yield clusters
+            yield {n: c for n, c in clusters.items() if only is None or n == only}
         finally:
             for cluster in clusters.values():
                 await cluster.api.close()
 
     @contextlib.asynccontextmanager
-    async def scratch_places(self) -> AsyncIterator[dict[str, GitPlace]]:
-        """Each Git target on a throw-away clone of its branch (never the worker's working
-        clone), by target name."""
+    async def scratch_places(self, only: str | None = None) -> AsyncIterator[dict[str, GitPlace]]:
+        """Each Git target (or only the target ``only``) on a throw-away clone of its branch
+        (never the worker's working clone), by target name."""
         with tempfile.TemporaryDirectory(prefix="rendersync-ops-") as workdir:
-            yield places_of(self.settings, scratch=Path(workdir))
+            places = places_of(self.settings, scratch=Path(workdir))
+            yield {n: p for n, p in places.items() if only is None or n == only}
 
 
 @contextlib.asynccontextmanager

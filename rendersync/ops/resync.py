@@ -3,6 +3,10 @@
 Without ``--prune`` every key is re-driven at once (idempotent: targets fence on the
 version). With ``--prune`` the command first shows what it would do: the number of keys it
 would re-drive and every orphan it would delete; only ``--yes`` makes it act.
+
+With ``--target T`` only the keys routed to T are re-driven (each still re-applies on every
+target it routes to: the others hold its version and are left as they are), and only T's
+objects are looked at for orphans.
 """
 
 from __future__ import annotations
@@ -25,14 +29,14 @@ def _orphans(orphans: list[Orphan]) -> list[dict[str, Any]]:
     return [{**asdict(o), "key": o.key} for o in orphans]
 
 
-async def _count_rows(ops: Ops, namespace: str | None) -> int:
-    return await asyncio.to_thread(
-        lambda: sum(1 for _ in all_rows(ops.engine, namespace=namespace))
-    )
+async def _count_rows(ops: Ops, namespace: str | None, target: str | None) -> int:
+    rows = await asyncio.to_thread(lambda: list(all_rows(ops.engine, namespace=namespace)))
+    return sum(1 for row in rows if ops.routes_to(row, target))
 
 
 async def run(ops: Ops, args: argparse.Namespace) -> int:
     namespace: str | None = args.namespace
+    target = None if args.target is None else ops.known_target(args.target)
     act = not args.prune or args.yes
     if act:
         count = await resync_all(
@@ -41,18 +45,23 @@ async def run(ops: Ops, args: argparse.Namespace) -> int:
             task_queue=ops.task_queue,
             options=ops.options,
             namespace=namespace,
+            only=None if target is None else lambda row: ops.routes_to(row, target),
         )
     else:
-        count = await _count_rows(ops, namespace)
+        count = await _count_rows(ops, namespace, target)
     result: dict[str, Any] = {"resynced" if act else "wouldResync": count}
+    if target is not None:
+        result["target"] = target
     if args.prune:
-        result.update(await _prune(ops, namespace=namespace, act=act))
+        result.update(await _prune(ops, namespace=namespace, target=target, act=act))
     _print(result, output_format=args.output, act=act)
     return 0
 
 
-async def _prune(ops: Ops, *, namespace: str | None, act: bool) -> dict[str, Any]:
-    async with ops.clusters() as clusters, ops.scratch_places() as places:
+async def _prune(
+    ops: Ops, *, namespace: str | None, target: str | None, act: bool
+) -> dict[str, Any]:
+    async with ops.clusters(only=target) as clusters, ops.scratch_places(only=target) as places:
         options = ops.options
         plan = await prune_plan(
             engine=ops.engine,
@@ -73,10 +82,11 @@ def _print(result: dict[str, Any], *, output_format: str, act: bool) -> None:
     if output_format == output.JSON:
         print(output.as_json(result))
         return
+    routed = f" routed to {result['target']}" if "target" in result else ""
     if act:
-        print(f"re-drove {result['resynced']} key(s)")
+        print(f"re-drove {result['resynced']} key(s){routed}")
     else:
-        print(f"would re-drive {result['wouldResync']} key(s)")
+        print(f"would re-drive {result['wouldResync']} key(s){routed}")
     if "prunePlan" not in result:
         return
     plan = result["prunePlan"]

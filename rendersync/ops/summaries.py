@@ -3,6 +3,10 @@
 The database (appconfigs + sync_status, as the REST API derives its ``status``) knows every
 key; Temporal's visibility knows which running workflows are ``SyncState="Failed"``, also
 when the failure could not be written back to the database. ``source`` says who reported it.
+
+Given a target, only the keys routed to it are listed, each with its status on that target
+alone; Temporal's view then only confirms the database's failures there (visibility does
+not say which target a workflow failed on).
 """
 
 from __future__ import annotations
@@ -62,18 +66,24 @@ def _link(ops: Ops, key: str) -> tuple[str, str]:
     return workflow_id, workflow_url(temporal.ui_url, temporal.namespace, workflow_id)
 
 
-def from_database(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
-    """Every key of the database (tombstones too), ordered by key."""
+def from_database(
+    ops: Ops, *, namespace: str | None, target: str | None = None
+) -> list[SyncSummary]:
+    """Every key of the database (tombstones too), ordered by key; given ``target``, those
+    routed to it, with their status there."""
     reports: dict[tuple[str, str], list[SyncStatusRow]] = defaultdict(list)
     for report in list_status(ops.engine, namespace=namespace):
-        reports[report.namespace, report.name].append(report)
+        if target is None or report.target == target:
+            reports[report.namespace, report.name].append(report)
     temporal = ops.settings.temporal
     found = []
     for row in all_rows(ops.engine, namespace=namespace):
+        if not ops.routes_to(row, target):
+            continue
         status = key_status(
             row,
             reports[row.namespace, row.name],
-            targets=ops.targets,
+            targets=ops.targets if target is None else (target,),
             ui_url=temporal.ui_url,
             temporal_namespace=temporal.namespace,
         )
@@ -97,14 +107,20 @@ def key_of(execution: WorkflowExecution) -> str:
     return key or execution.id.removeprefix(workflow_id_for(""))
 
 
-async def failed(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
-    """Failed syncs: the database's, merged with running workflows Temporal lists Failed."""
-    known = {s.key: s for s in await asyncio.to_thread(from_database, ops, namespace=namespace)}
+async def failed(
+    ops: Ops, *, namespace: str | None, target: str | None = None
+) -> list[SyncSummary]:
+    """Failed syncs: the database's, merged with running workflows Temporal lists Failed
+    (given ``target``: the database's failures on it, confirmed by Temporal's)."""
+    listed = await asyncio.to_thread(from_database, ops, namespace=namespace, target=target)
+    known = {s.key: s for s in listed}
     result = {k: s for k, s in known.items() if s.phase == PHASE_FAILED}
     client = await ops.client()
     async for execution in client.list_workflows(FAILED_QUERY):
         key = key_of(execution)
         if namespace is not None and not key.startswith(f"{namespace}/"):
+            continue
+        if target is not None and key not in result:
             continue
         if key in result:
             result[key] = replace(result[key], source=SOURCE_BOTH)

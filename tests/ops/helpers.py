@@ -33,6 +33,7 @@ def sync_env(options: SyncOptions) -> dict[str, str]:
 class Result:
     code: int
     out: str
+    err: str = ""
 
     def json(self) -> Any:
         return json.loads(self.out)
@@ -54,7 +55,8 @@ class Cli:
             code = await asyncio.to_thread(main, [*args, "--state-dir", str(self.state_dir)])
         finally:
             root.handlers[:], root.level = handlers, level
-        return Result(code, self.capsys.readouterr().out)
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
 
 
 async def create(pipe: Pipeline, name: str, **spec: Any) -> int:
