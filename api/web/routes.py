@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -33,6 +35,7 @@ from k8s.mergepatch import merge_patch
 from persistence import reading, writing
 from persistence.tables import AppConfigRow
 from vocabulary import API_VERSION, KIND
+from vocabulary.routing import unrouted_reason
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
@@ -72,6 +75,24 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
     return final_name, parsed.content, version
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What routing reads of the AppConfig a write would leave."""
+
+    namespace: str
+    spec: Mapping[str, Any]
+    labels: Mapping[str, str]
+
+
+def _check_routed(ctx: ApiContext, namespace: str, name: str, content: writing.Content) -> None:
+    """Refuse (422 on ``spec.environment``) an AppConfig no routing rule routes: no target
+    would take it, and the workflow would fail its sync."""
+    written = _Written(namespace, content.spec, content.labels)
+    if ctx.route(namespace=namespace, spec=content.spec, labels=content.labels) is None:
+        cause = FieldError("spec.environment", "FieldValueInvalid", unrouted_reason(written))
+        raise invalid(name, [cause])
+
+
 def _too_large(err: writing.EventTooLargeError, name: str) -> HttpError:
     message = (
         f"{err}: the relay's producer accepts messages up to kafka.max_request_size "
@@ -86,11 +107,11 @@ class _StaleBodyError(writing.VersionConflictError):
     (a stale If-Match is a 412)."""
 
 
-def _patched(row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
+def _patched(ctx: ApiContext, row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
     """The spec, labels and annotations a JSON merge patch makes of ``row``'s, validated as
-    a PUT body of the merged object would be (422, 413). Only what a client may write is
-    patched: a ``status`` or read-only metadata in the patch is ignored, as in a PUT, and a
-    ``metadata.resourceVersion`` in it must be the row's (else _StaleBodyError)."""
+    a PUT body of the merged object would be (422, routing included; 413). Only what a client
+    may write is patched: a ``status`` or read-only metadata in the patch is ignored, as in a
+    PUT, and a ``metadata.resourceVersion`` in it must be the row's (else _StaleBodyError)."""
     writable = {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -103,6 +124,7 @@ def _patched(row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
         "spec": row.spec,
     }
     _, content, version = _parse(merge_patch(writable, patch), row.namespace, row.name)
+    _check_routed(ctx, row.namespace, row.name, content)
     if version is not None and version != row.seq:
         raise _StaleBodyError(version, row.seq)
     return content
@@ -154,6 +176,7 @@ async def create(
     dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     name, content, _ = _parse(await read_json(request), namespace, None)
+    _check_routed(ctx, namespace, name, content)
     try:
         row = await run_in_threadpool(
             writing.create_appconfig,
@@ -204,6 +227,7 @@ async def replace(
     dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     _, content, body_version = _parse(await read_json(request), namespace, name)
+    _check_routed(ctx, namespace, name, content)
     expected, via_if_match = _expected(request, body_version)
     current = await run_in_threadpool(_live, ctx, namespace, name) if dry_run else None
     try:
@@ -257,7 +281,7 @@ async def patch(
             ctx.engine,
             namespace=namespace,
             name=name,
-            change=lambda row: _patched(row, patch_body),
+            change=lambda row: _patched(ctx, row, patch_body),
             expected_version=header,
             actor=actor_of(request),
             max_event_bytes=ctx.max_event_bytes,

@@ -74,6 +74,7 @@ def from_database(ops: Ops, *, namespace: str | None) -> list[SyncSummary]:
             row,
             reports[row.namespace, row.name],
             targets=ops.targets,
+            routes=ops.settings.route_rules(),
             ui_url=temporal.ui_url,
             temporal_namespace=temporal.namespace,
         )
