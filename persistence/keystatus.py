@@ -44,27 +44,29 @@ def workflow_url(ui_url: str, temporal_namespace: str, workflow_id: str) -> str:
     return f"{base}/namespaces/{temporal_namespace}/workflows/{quote(workflow_id, safe='')}"
 
 
+def _detail_key(target: str) -> str:
+    return {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(target, "detail")
+
+
 def _target_detail(status: SyncStatusRow) -> dict[str, Any]:
-    detail_key = {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(
-        status.target, "detail"
-    )
     return {
         "appliedVersion": status.applied_version,
-        detail_key: status.detail,
+        _detail_key(status.target): status.detail,
         "lastError": status.last_error,
         "attempts": status.attempts,
         "failedVersion": status.failed_version,
     }
 
 
-#: A routed target's entry before it reports for the key.
-UNREPORTED: dict[str, Any] = {
-    "appliedVersion": 0,
-    "detail": "",
-    "lastError": "",
-    "attempts": 0,
-    "failedVersion": 0,
-}
+def _unreported(target: str) -> dict[str, Any]:
+    """A routed target's entry before it reports for the key."""
+    return {
+        "appliedVersion": 0,
+        _detail_key(target): "",
+        "lastError": "",
+        "attempts": 0,
+        "failedVersion": 0,
+    }
 
 
 def phase_of(row: AppConfigRow, reports: Sequence[SyncStatusRow], targets: Sequence[str]) -> str:
@@ -83,9 +85,11 @@ def phase_of(row: AppConfigRow, reports: Sequence[SyncStatusRow], targets: Seque
 
 
 def _shown(
-    row: AppConfigRow, reports: Sequence[SyncStatusRow], configured: Sequence[str],
+    row: AppConfigRow,
+    reports: Sequence[SyncStatusRow],
+    configured: Sequence[str],
     targets: Sequence[str],
-) -> list[SyncStatusRow]:  # fmt: skip
+) -> list[SyncStatusRow]:
     """The reports of ``targets`` (the routed ones) and those no configured target makes;
     another target's only when it reports an error about the current version."""
     return [
@@ -99,8 +103,8 @@ def _shown(
 
 @dataclass(frozen=True)
 class KeyStatus:
-    """A key's status: its phase, the row's version and the lowest version the configured
-    targets hold, per-target results, the first error, the most attempts, its workflow."""
+    """A key's status: its phase, the row's version and the lowest version the targets it
+    routes to hold, per-target results, the first error, the most attempts, its workflow."""
 
     phase: str
     desired_version: int
@@ -138,19 +142,24 @@ def key_status(
     ``targets`` it is routed to by ``routes`` (none: every target); the workflow link points
     into the Temporal UI at ``ui_url``."""
     route = routed(
-        targets, routes, environment=environment_of(row), namespace=row.namespace,
+        targets,
+        routes,
+        environment=environment_of(row),
+        namespace=row.namespace,
         labels=row.labels,
-    )  # fmt: skip
+    )
     unrouted = route is None and not row.deleted
-    # A tombstone no rule routes is removed from what holds it: every report counts.
-    weighed = tuple(targets) if route is None and row.deleted else () if route is None else route
+    # Unrouted, a tombstone is removed from whatever holds it; a live row goes nowhere.
+    weighed = route if route is not None else tuple(targets) if row.deleted else ()
     shown = _shown(row, reports, targets, weighed)
     by_target = {r.target: r for r in shown}
     applied = [by_target[t].applied_version if t in by_target else 0 for t in weighed]
     errors = [r.last_error for r in shown if r.last_error]
     if unrouted:
         errors.insert(0, unrouted_reason(row))
-    details = {t: _target_detail(by_target[t]) if t in by_target else UNREPORTED for t in weighed}
+    details = {
+        t: _target_detail(by_target[t]) if t in by_target else _unreported(t) for t in weighed
+    }
     details |= {r.target: _target_detail(r) for r in shown if r.target not in details}
     workflow_id = workflow_id_for(f"{row.namespace}/{row.name}")
     return KeyStatus(

@@ -144,8 +144,10 @@ def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> HttpError
 async def _previewed(
     ctx: ApiContext, row: AppConfigRow, current: AppConfigRow | None
 ) -> dict[str, Any]:
-    """The answer of a dry run that would have left ``row`` (nothing was written)."""
-    return await preview(targets=ctx.targets, readers=ctx.previews, row=row, current=current)
+    """The answer of a dry run that would have left ``row`` (nothing was written), compared
+    with the targets it routes to (a write no rule routes was refused before)."""
+    routed = ctx.route(namespace=row.namespace, spec=row.spec, labels=row.labels) or ()
+    return await preview(targets=routed, readers=ctx.previews, row=row, current=current)
 
 
 def _live(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow | None:
