@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -30,12 +28,12 @@ from api.web.previewing import preview
 from api.web.resources import check_name, check_object_size, largest_part, parse_body
 from api.web.revisionsearch import router as revisions_router
 from api.web.rollbacks import router as rollback_router
+from api.web.unrouted import check_routed
 from api.web.waiting import WaitDep, finish
 from k8s.mergepatch import merge_patch
 from persistence import reading, writing
 from persistence.tables import AppConfigRow
 from vocabulary import API_VERSION, KIND
-from vocabulary.routing import unrouted_reason
 
 router = APIRouter(prefix="/api/v1", tags=["appconfigs"])
 ITEM = "/namespaces/{namespace}/appconfigs/{name}"
@@ -75,24 +73,6 @@ def _parse(body: Any, namespace: str, name: str | None) -> tuple[str, writing.Co
     return final_name, parsed.content, version
 
 
-@dataclass(frozen=True)
-class _Written:
-    """What routing reads of the AppConfig a write would leave."""
-
-    namespace: str
-    spec: Mapping[str, Any]
-    labels: Mapping[str, str]
-
-
-def _check_routed(ctx: ApiContext, namespace: str, name: str, content: writing.Content) -> None:
-    """Refuse (422 on ``spec.environment``) an AppConfig no routing rule routes: no target
-    would take it, and the workflow would fail its sync."""
-    written = _Written(namespace, content.spec, content.labels)
-    if ctx.route(namespace=namespace, spec=content.spec, labels=content.labels) is None:
-        cause = FieldError("spec.environment", "FieldValueInvalid", unrouted_reason(written))
-        raise invalid(name, [cause])
-
-
 def _too_large(err: writing.EventTooLargeError, name: str) -> HttpError:
     message = (
         f"{err}: the relay's producer accepts messages up to kafka.max_request_size "
@@ -124,7 +104,7 @@ def _patched(ctx: ApiContext, row: AppConfigRow, patch: dict[str, Any]) -> writi
         "spec": row.spec,
     }
     _, content, version = _parse(merge_patch(writable, patch), row.namespace, row.name)
-    _check_routed(ctx, row.namespace, row.name, content)
+    check_routed(ctx, row.namespace, row.name, content)
     if version is not None and version != row.seq:
         raise _StaleBodyError(version, row.seq)
     return content
@@ -178,7 +158,7 @@ async def create(
     dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     name, content, _ = _parse(await read_json(request), namespace, None)
-    _check_routed(ctx, namespace, name, content)
+    check_routed(ctx, namespace, name, content)
     try:
         row = await run_in_threadpool(
             writing.create_appconfig,
@@ -229,7 +209,7 @@ async def replace(
     dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     _, content, body_version = _parse(await read_json(request), namespace, name)
-    _check_routed(ctx, namespace, name, content)
+    check_routed(ctx, namespace, name, content)
     expected, via_if_match = _expected(request, body_version)
     current = await run_in_threadpool(_live, ctx, namespace, name) if dry_run else None
     try:

@@ -181,3 +181,24 @@ def test_a_live_row_the_rules_no_longer_route_is_failed(
     assert (status["phase"], status["lastError"]) == ("Failed", reason)
     assert status["targets"] == {}
     assert status["appliedVersion"] == 0
+
+
+def test_a_rollback_to_a_revision_no_rule_routes_is_refused(
+    client: TestClient, routed: TestClient, engine: Engine
+) -> None:
+    made = client.post(base("default"), json=appconfig("web", environment="dev"))
+    first = int(made.json()["metadata"]["resourceVersion"])
+    staging = appconfig("web", labels={"tier": "web"}, environment="staging")
+    assert routed.put(f"{base('default')}/web", json=staging).status_code == 200
+    before = written(engine)
+    answer = routed.post(f"{base('default')}/web/rollback", json={"toVersion": first})
+    assert answer.status_code == 422, answer.text
+    item = SimpleNamespace(namespace="default", spec={"environment": "dev"}, labels={})
+    assert answer.json()["details"]["causes"] == [
+        {
+            "field": "spec.environment",
+            "reason": "FieldValueInvalid",
+            "message": unrouted_reason(item),
+        }
+    ]
+    assert written(engine) == before
