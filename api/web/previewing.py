@@ -16,6 +16,7 @@ one per configured target from its settings); the web layer only knows their pro
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
@@ -83,7 +84,9 @@ async def preview(
     )
     text = render_yaml(cr)
     changed = current is None or current.seq != row.seq
-    compared = {target: await _target(target, readers, row, cr, text) for target in targets}
+    # The targets are asked at once: an unreachable one costs its timeout once, not per target.
+    answers = await asyncio.gather(*(_target(t, readers, row, cr, text) for t in targets))
+    compared = dict(zip(targets, answers, strict=True))
     git_paths = [
         c["path"] for c in compared.values() if c.get("kind") == TARGET_GIT and c.get("path")
     ]
