@@ -6,6 +6,15 @@ last attempt at the current version failed (also a re-drive of the version it ho
 workflow retries it without end); Deleting for a tombstone; Synced when every configured
 target holds the current version; Syncing when a target has reported for the key but not yet
 at this version; Pending before any report.
+
+Routing (``vocabulary.routing``) decides which targets count: a row's status shows and weighs
+the targets it routes to, each under its name (one that has not reported yet with version 0),
+and the reports that are not a configured target's (the relay's, the workflow's ``routing``
+and ``status`` steps). A configured target the row is not routed to is left out (the key is
+leaving it, and the workflow drops that report when it has), unless it reports an error about
+the current version: then the failure it explains is shown. A live row no rule routes (the
+rules changed after it was written) is Failed with the reason as ``lastError``: the workflow
+refuses to sync it and keeps what the targets hold.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from vocabulary import (
     TARGET_KUBERNETES,
     workflow_id_for,
 )
+from vocabulary.routing import Route, environment_of, routed, unrouted_reason
 
 
 def workflow_url(ui_url: str, temporal_namespace: str, workflow_id: str) -> str:
@@ -34,20 +44,34 @@ def workflow_url(ui_url: str, temporal_namespace: str, workflow_id: str) -> str:
     return f"{base}/namespaces/{temporal_namespace}/workflows/{quote(workflow_id, safe='')}"
 
 
+def _detail_key(target: str) -> str:
+    return {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(target, "detail")
+
+
 def _target_detail(status: SyncStatusRow) -> dict[str, Any]:
-    detail_key = {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(
-        status.target, "detail"
-    )
     return {
         "appliedVersion": status.applied_version,
-        detail_key: status.detail,
+        _detail_key(status.target): status.detail,
         "lastError": status.last_error,
         "attempts": status.attempts,
         "failedVersion": status.failed_version,
     }
 
 
+def _unreported(target: str) -> dict[str, Any]:
+    """A routed target's entry before it reports for the key."""
+    return {
+        "appliedVersion": 0,
+        _detail_key(target): "",
+        "lastError": "",
+        "attempts": 0,
+        "failedVersion": 0,
+    }
+
+
 def phase_of(row: AppConfigRow, reports: Sequence[SyncStatusRow], targets: Sequence[str]) -> str:
+    """The phase of ``row`` from ``reports``, Synced when each of ``targets`` (the routed
+    ones) holds its version."""
     by_target = {r.target: r for r in reports}
     if any(r.failed_version >= row.seq for r in reports):
         return PHASE_FAILED
@@ -60,10 +84,27 @@ def phase_of(row: AppConfigRow, reports: Sequence[SyncStatusRow], targets: Seque
     return PHASE_SYNCING if reports else PHASE_PENDING
 
 
+def _shown(
+    row: AppConfigRow,
+    reports: Sequence[SyncStatusRow],
+    configured: Sequence[str],
+    targets: Sequence[str],
+) -> list[SyncStatusRow]:
+    """The reports of ``targets`` (the routed ones) and those no configured target makes;
+    another target's only when it reports an error about the current version."""
+    return [
+        r
+        for r in reports
+        if r.target in targets
+        or r.target not in configured
+        or (r.last_error and r.error_version >= row.seq)
+    ]
+
+
 @dataclass(frozen=True)
 class KeyStatus:
-    """A key's status: its phase, the row's version and the lowest version the configured
-    targets hold, per-target results, the first error, the most attempts, its workflow."""
+    """A key's status: its phase, the row's version and the lowest version the targets it
+    routes to hold, per-target results, the first error, the most attempts, its workflow."""
 
     phase: str
     desired_version: int
@@ -93,22 +134,41 @@ def key_status(
     reports: Sequence[SyncStatusRow],
     *,
     targets: Sequence[str],
+    routes: Sequence[Route] = (),
     ui_url: str,
     temporal_namespace: str,
 ) -> KeyStatus:
-    """The status of ``row`` from its ``reports`` (its sync_status rows), over the
-    configured ``targets``; the workflow link points into the Temporal UI at ``ui_url``."""
-    by_target = {r.target: r for r in reports}
-    applied = [by_target[t].applied_version if t in by_target else 0 for t in targets]
-    errors = [r.last_error for r in reports if r.last_error]
+    """The status of ``row`` from its ``reports`` (its sync_status rows), over the configured
+    ``targets`` it is routed to by ``routes`` (none: every target); the workflow link points
+    into the Temporal UI at ``ui_url``."""
+    route = routed(
+        targets,
+        routes,
+        environment=environment_of(row),
+        namespace=row.namespace,
+        labels=row.labels,
+    )
+    unrouted = route is None and not row.deleted
+    # Unrouted, a tombstone is removed from whatever holds it; a live row goes nowhere.
+    weighed = route if route is not None else tuple(targets) if row.deleted else ()
+    shown = _shown(row, reports, targets, weighed)
+    by_target = {r.target: r for r in shown}
+    applied = [by_target[t].applied_version if t in by_target else 0 for t in weighed]
+    errors = [r.last_error for r in shown if r.last_error]
+    if unrouted:
+        errors.insert(0, unrouted_reason(row))
+    details = {
+        t: _target_detail(by_target[t]) if t in by_target else _unreported(t) for t in weighed
+    }
+    details |= {r.target: _target_detail(r) for r in shown if r.target not in details}
     workflow_id = workflow_id_for(f"{row.namespace}/{row.name}")
     return KeyStatus(
-        phase=phase_of(row, reports, targets),
+        phase=PHASE_FAILED if unrouted else phase_of(row, shown, weighed),
         desired_version=row.seq,
         applied_version=min(applied) if applied else 0,
-        targets={r.target: _target_detail(r) for r in reports},
+        targets=details,
         last_error=errors[0] if errors else "",
-        attempts=max((r.attempts for r in reports), default=0),
+        attempts=max((r.attempts for r in shown), default=0),
         workflow_id=workflow_id,
         workflow_url=workflow_url(ui_url, temporal_namespace, workflow_id),
     )
@@ -119,11 +179,17 @@ def derive_status(
     reports: Sequence[SyncStatusRow],
     *,
     targets: Sequence[str],
+    routes: Sequence[Route] = (),
     ui_url: str,
     temporal_namespace: str,
 ) -> dict[str, Any]:
     """``key_status`` as the AppConfig's ``status`` object."""
     status = key_status(
-        row, reports, targets=targets, ui_url=ui_url, temporal_namespace=temporal_namespace
+        row,
+        reports,
+        targets=targets,
+        routes=routes,
+        ui_url=ui_url,
+        temporal_namespace=temporal_namespace,
     )
     return status.as_resource()

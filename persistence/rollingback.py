@@ -3,6 +3,8 @@ path of ``persistence.writing`` (one transaction: row, revision, outbox event)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
@@ -38,6 +40,7 @@ def rollback_appconfig(
     expected_version: int | None,
     actor: str,
     max_event_bytes: int | None = None,
+    check: Callable[[Content], None] | None = None,
 ) -> AppConfigRow:
     """Write the spec and labels of the key's revision ``to_version`` as a new revision
     (annotations kept, with ``kubernetes.io/change-cause: rollback to N``; revision op
@@ -46,7 +49,8 @@ def rollback_appconfig(
     not a revision of this key or is its delete, VersionConflictError when
     ``expected_version`` is not the live object's seq (a deleted key has none), and
     EventTooLargeError as for ``create_appconfig``. A rollback to what the object holds
-    writes nothing and returns the current row."""
+    writes nothing and returns the current row. ``check`` is called with the content the
+    rollback would write, inside the transaction: what it raises leaves, nothing written."""
     with write_session(engine) as session:
         seq = next_seq(session)
         revision = _revision_of(session, namespace, name, to_version)
@@ -56,10 +60,14 @@ def rollback_appconfig(
             if expected_version is not None:
                 raise VersionConflictError(expected_version, 0)
             content = Content(revision.spec, revision.labels, {**revision.annotations, **cause})
+            if check is not None:
+                check(content)
             row, op = _incarnate(row, namespace, name, seq, content), "c"
         else:
             row = _live_row(session, namespace, name, expected_version)
             content = Content(revision.spec, revision.labels, {**row.annotations, **cause})
+            if check is not None:
+                check(content)
             if Content(row.spec, row.labels, row.annotations) == content:
                 session.expunge(row)
                 session.rollback()

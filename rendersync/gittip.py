@@ -3,7 +3,8 @@
 Read only, and apart from the worker's working clone (which one writer owns): a bare
 repository of this process, in a temporary folder, takes a shallow fetch of the branch tip
 per read, then ``git show <tip>:<path>``. The git commands and their error classes are the
-sync's (``gitops.command``); the path is the one the Git activity writes.
+sync's (``gitops.command``); the path is the one the Git activity writes, the target's layout
+(``gitops.layout.GitLayout.file``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from api.web.previewing import GitTip
 from gitops.command import failure, run_git
-from vocabulary import git_path
+from gitops.layout import GitLayout
 
 _TIP = "refs/preview/tip"
 
@@ -29,19 +30,29 @@ def _absolute(remote: str) -> str:
 
 
 class GitTipReader:
-    """``read`` answers what the branch tip holds for a key; concurrent reads take turns."""
+    """``read`` answers what the branch tip holds for a key at ``layout``'s path (the
+    default layout: ``appconfigs/{namespace}/{name}.yaml``); concurrent reads take turns."""
 
-    def __init__(self, *, remote: str, branch: str, command_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        *,
+        remote: str,
+        branch: str,
+        layout: GitLayout | None = None,
+        command_timeout_s: float = 30.0,
+    ) -> None:
         self.remote = remote
         self.branch = branch
+        self.layout = layout or GitLayout()
         self._timeout = command_timeout_s
         self._lock = asyncio.Lock()
         self._dir: Path | None = None
 
-    async def read(self, namespace: str, name: str) -> GitTip:
-        """The branch tip's commit and the key's file (None when absent; a commit of None:
-        the branch does not exist yet). Git errors leave as ``gitops.command.GitError``."""
-        path = git_path(namespace, name)
+    async def read(self, namespace: str, name: str, environment: str = "") -> GitTip:
+        """The branch tip's commit and the key's file, placed by ``environment`` where the
+        layout says so (None when absent; a commit of None: the branch does not exist yet).
+        Git errors leave as ``gitops.command.GitError``."""
+        path = self.layout.file(namespace, name, environment)
         async with self._lock:
             repo = await self._repository()
             refspec = f"+refs/heads/{self.branch}:{_TIP}"

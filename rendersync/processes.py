@@ -65,6 +65,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
     return create_app(
         engine=engine,
         targets=tuple(settings.configured_targets()),
+        routes=settings.route_rules(),
         ui_url=settings.temporal.ui_url,
         temporal_namespace=settings.temporal.namespace,
         default_page_limit=settings.api.default_page_limit,

@@ -32,27 +32,31 @@ def engine_from(settings: Settings) -> Engine:
 
 
 def preview_targets(settings: Settings) -> PreviewTargets:
-    """The API's clients for previews: the worker's cluster (``kubernetes`` settings, same
-    field manager) and GitOps remote (``git`` settings, read only), for the configured
-    targets. Nothing connects here; a preview that cannot reach one says so."""
+    """The API's clients for previews, one per configured target: each Kubernetes target's
+    cluster (its kubeconfig and context, the worker's field manager) and each Git target's
+    remote (read only, at the target's path layout). Nothing connects here; a preview that
+    cannot reach one says so."""
     from api.web.previewing import PreviewTargets
     from k8s.dryrun import ClusterDryRun
     from rendersync.gittip import GitTipReader
 
-    targets = list(settings.configured_targets().values())
-    kube = next((t for t in targets if isinstance(t, KubernetesTargetSettings)), None)
-    git = next((t for t in targets if isinstance(t, GitTargetSettings)), None)
-    return PreviewTargets(
-        kubernetes=None
-        if kube is None
-        else ClusterDryRun(
-            kubeconfig=kube.kubeconfig,
-            context=kube.context,
-            field_manager=kube.field_manager,
-            request_timeout_s=kube.request_timeout_s,
-        ),
-        git=None if git is None else GitTipReader(remote=git.remote, branch=git.branch),
-    )
+    clusters: dict[str, ClusterDryRun] = {}
+    tips: dict[str, GitTipReader] = {}
+    for name, target in settings.configured_targets().items():
+        if isinstance(target, KubernetesTargetSettings):
+            clusters[name] = ClusterDryRun(
+                kubeconfig=target.kubeconfig,
+                context=target.context,
+                field_manager=target.field_manager,
+                request_timeout_s=target.request_timeout_s,
+            )
+        else:
+            tips[name] = GitTipReader(
+                remote=target.remote,
+                branch=target.branch,
+                layout=GitLayout(target.path, target.kustomization),
+            )
+    return PreviewTargets(clusters=clusters, tips=tips)
 
 
 class TargetConfigError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 
 from api.web.previewing import PreviewTargets
+from vocabulary.routing import Route, routed
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,18 @@ class ApiContext:
     max_event_bytes: int
     #: The clients a preview (``?dryRun=All``) compares the targets with.
     previews: PreviewTargets = field(default_factory=PreviewTargets)
+    #: The routing rules (``vocabulary.routing``); none: every AppConfig goes to every target.
+    routes: tuple[Route, ...] = ()
+
+    def route(
+        self, *, namespace: str, spec: Mapping[str, object], labels: Mapping[str, str]
+    ) -> tuple[str, ...] | None:
+        """The targets an AppConfig of ``namespace`` with ``spec`` and ``labels`` syncs to, in
+        apply order; None when no rule routes it."""
+        environment = str(spec.get("environment", ""))
+        return routed(
+            self.targets, self.routes, environment=environment, namespace=namespace, labels=labels
+        )
 
 
 def get_context(request: Request) -> ApiContext:

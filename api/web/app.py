@@ -25,6 +25,7 @@ from api.web.routes import router
 from persistence.db import ping
 from vocabulary.limits import DEFAULT_KAFKA_MAX_REQUEST_BYTES
 from vocabulary.limits import max_event_bytes as max_event_bytes_for
+from vocabulary.routing import Route
 
 
 def create_app(
@@ -32,6 +33,7 @@ def create_app(
     engine: Engine,
     targets: tuple[str, ...],
     ui_url: str,
+    routes: tuple[Route, ...] = (),
     temporal_namespace: str = "default",
     default_page_limit: int = 500,
     max_body_bytes: int = 1024 * 1024,
@@ -47,7 +49,12 @@ def create_app(
     ``/openapi.json`` stay open). Left out, it is ``AuthConfig.disabled()``: every caller is
     ``system:anonymous`` and allowed, which only tests and benchmarks use; the CLI always
     passes the config built from ``RENDERSYNC_AUTH__*``. ``previews``: the clients a
-    ``?dryRun=All`` compares the targets with (left out: it says it cannot)."""
+    ``?dryRun=All`` compares the targets with (left out: it says it cannot).
+
+    ``targets`` are the configured target names in apply order and ``routes`` the routing
+    rules (``Settings.route_rules()``): a write of an AppConfig no rule routes is refused
+    (422 on ``spec.environment``), and a status or preview covers the targets a row routes
+    to. Without routes, every AppConfig goes to every target."""
     auth = auth or AuthConfig.disabled()
     app = FastAPI(
         title="rendersync",
@@ -62,6 +69,7 @@ def create_app(
         default_page_limit=default_page_limit,
         max_event_bytes=max_event_bytes,
         previews=previews or PreviewTargets(),
+        routes=routes,
     )
     install_handlers(app)
     install_auth(app, auth)

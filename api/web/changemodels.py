@@ -16,7 +16,7 @@ from vocabulary import API_VERSION, ApiVersionLiteral
 _CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 _CLOSED = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-TargetState = Literal["Compared", "Refused", "Unavailable", "NotConfigured"]
+TargetState = Literal["Compared", "Refused", "Unavailable"]
 
 
 class FieldChangeModel(BaseModel):
@@ -31,13 +31,16 @@ class FieldChangeModel(BaseModel):
 
 
 class TargetPreview(BaseModel):
-    """What one target holds now and what the write would change there. ``state``:
-    ``Compared`` (``diff`` and ``changes`` are against the target's current content),
-    ``Refused`` (the target would refuse the write: ``message`` says why), ``Unavailable``
-    (not reachable or not set up for this process), ``NotConfigured`` (not a sync target)."""
+    """What one target the AppConfig routes to holds now and what the write would change
+    there. ``state``: ``Compared`` (``diff`` and ``changes`` are against the target's current
+    content), ``Refused`` (the target would refuse the write: ``message`` says why),
+    ``Unavailable`` (not reachable or not set up for this process)."""
 
     model_config = _CAMEL
 
+    kind: Literal["kubernetes", "git"] | None = Field(
+        None, description="the target's kind (absent: this process has no client for it)"
+    )
     state: TargetState
     message: str = ""
     exists: bool = Field(False, description="the target holds the object now")
@@ -66,13 +69,12 @@ class RenderedTargets(BaseModel):
     model_config = _CAMEL
 
     custom_resource: dict[str, Any] = Field(description="the CR direct apply would send")
-    git_path: str | None = Field(None, description="where Git would hold it (git a target)")
+    git_path: str | None = Field(
+        None,
+        description="where the first Git target compared would hold it (each Git target's own "
+        "path is in its entry of targets)",
+    )
     git_file: str = Field(description="the YAML the Git target would commit (the same CR)")
-
-
-class PreviewTargets(BaseModel):
-    kubernetes: TargetPreview
-    git: TargetPreview
 
 
 class AppConfigPreview(BaseModel):
@@ -87,7 +89,9 @@ class AppConfigPreview(BaseModel):
     name: str
     database: DatabasePreview
     rendered: RenderedTargets
-    targets: PreviewTargets
+    targets: dict[str, TargetPreview] = Field(
+        description="by target name, each target the AppConfig routes to, in apply order"
+    )
 
 
 class RollbackMetadata(BaseModel):

@@ -4,20 +4,23 @@ The route runs the write itself in a transaction that is rolled back
 (``persistence.writing``, ``dry_run=True``): every rule, limit and precondition of a real
 write is checked the same way, and nothing it staged (seq, row, revision, outbox event) is
 kept. This module then renders the row it would have written (``k8s.manifests``, the one
-renderer) and compares it with what each target holds now: the cluster through a
-server-side apply with ``dryRun=All`` against the live object, Git against the branch tip.
-A target that cannot be asked is reported as such in the answer; it never fails the preview.
+renderer) and compares it with what each target the row routes to holds now, keyed by the
+target's name: a Kubernetes target's cluster through a server-side apply with ``dryRun=All``
+against the live object, a Git target's branch tip at the file its layout places the key in
+(``gitops.layout.GitLayout.file``). A target that cannot be asked is reported as such in the
+answer; it never fails the preview.
 
-The clients are given to ``create_app`` as ``PreviewTargets`` (the CLI builds them from the
-``kubernetes`` and ``git`` settings); the web layer only knows their protocols.
+The clients are given to ``create_app`` as ``PreviewTargets``, by target name (the CLI builds
+one per configured target from its settings); the web layer only knows their protocols.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import yaml
@@ -28,6 +31,7 @@ from k8s.errors import KubernetesError
 from k8s.manifests import render_appconfig, render_yaml
 from persistence.tables import AppConfigRow
 from vocabulary import API_VERSION, TARGET_GIT, TARGET_KUBERNETES
+from vocabulary.routing import environment_of
 
 log = logging.getLogger(__name__)
 
@@ -47,26 +51,29 @@ class ClusterDryRunner(Protocol):
 
 
 class GitTipSource(Protocol):
-    async def read(self, namespace: str, name: str) -> GitTip: ...
+    async def read(self, namespace: str, name: str, environment: str) -> GitTip: ...
 
 
 @dataclass(frozen=True)
 class PreviewTargets:
-    """How this process reaches the targets to compare with; None: it cannot."""
+    """How this process reaches each target to compare with, by target name: a cluster to
+    dry-run apply against (``clusters``), a Git branch tip to read at the target's own path
+    (``tips``). A target in neither: this process cannot ask it."""
 
-    kubernetes: ClusterDryRunner | None = None
-    git: GitTipSource | None = None
+    clusters: Mapping[str, ClusterDryRunner] = field(default_factory=dict)
+    tips: Mapping[str, GitTipSource] = field(default_factory=dict)
 
 
 async def preview(
     *,
-    targets: tuple[str, ...],
+    targets: Sequence[str],
     readers: PreviewTargets,
     row: AppConfigRow,
     current: AppConfigRow | None,
 ) -> dict[str, Any]:
     """The ``AppConfigPreview`` of a write that would leave ``row`` (the dry run's result)
-    where ``current`` (the live row, or None) is now."""
+    where ``current`` (the live row, or None) is now, compared with ``targets`` (those ``row``
+    routes to, in apply order)."""
     cr = render_appconfig(
         namespace=row.namespace,
         name=row.name,
@@ -77,8 +84,12 @@ async def preview(
     )
     text = render_yaml(cr)
     changed = current is None or current.seq != row.seq
-    kubernetes = await _kubernetes(cr, TARGET_KUBERNETES in targets, readers.kubernetes)
-    git = await _git(row, cr, text, TARGET_GIT in targets, readers.git)
+    # The targets are asked at once: an unreachable one costs its timeout once, not per target.
+    answers = await asyncio.gather(*(_target(t, readers, row, cr, text) for t in targets))
+    compared = dict(zip(targets, answers, strict=True))
+    git_paths = [
+        c["path"] for c in compared.values() if c.get("kind") == TARGET_GIT and c.get("path")
+    ]
     return {
         "apiVersion": API_VERSION,
         "kind": "AppConfigPreview",
@@ -90,9 +101,26 @@ async def preview(
             "next": row.seq,
             "generation": row.generation,
         },
-        "rendered": {"customResource": cr, "gitPath": git.get("path"), "gitFile": text},
-        "targets": {TARGET_KUBERNETES: kubernetes, TARGET_GIT: git},
+        "rendered": {
+            "customResource": cr,
+            "gitPath": git_paths[0] if git_paths else None,
+            "gitFile": text,
+        },
+        "targets": compared,
     }
+
+
+async def _target(
+    target: str, readers: PreviewTargets, row: AppConfigRow, cr: dict[str, Any], text: str
+) -> dict[str, Any]:
+    """What ``target`` holds and what the write would change there."""
+    cluster = readers.clusters.get(target)
+    if cluster is not None:
+        return {"kind": TARGET_KUBERNETES, **await _kubernetes(target, cr, cluster)}
+    tip = readers.tips.get(target)
+    if tip is not None:
+        return {"kind": TARGET_GIT, **await _git(target, row, cr, text, tip)}
+    return {"state": "Unavailable", "message": f"no client for target {target!r} in this process"}
 
 
 def _compared(
@@ -112,19 +140,13 @@ def _compared(
     }
 
 
-async def _kubernetes(
-    cr: dict[str, Any], configured: bool, reader: ClusterDryRunner | None
-) -> dict[str, Any]:
-    if not configured:
-        return {"state": "NotConfigured", "message": "kubernetes is not a sync target"}
-    if reader is None:
-        return {"state": "Unavailable", "message": "no Kubernetes client in this process"}
+async def _kubernetes(target: str, cr: dict[str, Any], reader: ClusterDryRunner) -> dict[str, Any]:
     where = f"{cr['metadata']['namespace']}/{cr['metadata']['name']}"
     try:
         answer = await reader.dry_run_apply(cr)
     except KubernetesError as err:
         refused = err.status is not None and 400 <= err.status < 500 and err.status != 429
-        log.info("preview of %s: kubernetes %s", where, err)
+        log.info("preview of %s: target %s: %s", where, target, err)
         return {"state": "Refused" if refused else "Unavailable", "message": str(err)}
     before = comparable(answer.live)
     after = comparable(answer.result) or {}
@@ -135,20 +157,12 @@ async def _kubernetes(
 
 
 async def _git(
-    row: AppConfigRow,
-    cr: dict[str, Any],
-    text: str,
-    configured: bool,
-    reader: GitTipSource | None,
+    target: str, row: AppConfigRow, cr: dict[str, Any], text: str, reader: GitTipSource
 ) -> dict[str, Any]:
-    if not configured:
-        return {"state": "NotConfigured", "message": "git is not a sync target"}
-    if reader is None:
-        return {"state": "Unavailable", "message": "no Git remote configured in this process"}
     try:
-        tip = await reader.read(row.namespace, row.name)
+        tip = await reader.read(row.namespace, row.name, environment_of(row))
     except Exception as err:  # any failure to read is reported, never raised
-        log.info("preview of %s/%s: git %s", row.namespace, row.name, err)
+        log.info("preview of %s/%s: target %s: %s", row.namespace, row.name, target, err)
         return {"state": "Unavailable", "message": f"{type(err).__name__}: {err}"}
     before = _parsed(tip.text)
     name = f"{tip.commit or 'no branch'}:{tip.path}"

@@ -3,7 +3,7 @@ revision (``persistence.rollingback``), so it flows through the pipeline like an
 
 The auth guard takes it for an ``update`` of the namespace (``editor``); a rollback of a
 deleted key recreates it. Preconditions as for PUT: ``metadata.resourceVersion`` (409) or
-``If-Match`` (412).
+``If-Match`` (412). A revision no routing rule routes now is refused (422, ``api.web.unrouted``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from api.web.bodies import actor_of, if_match_version, read_json
 from api.web.changemodels import AppConfigRollback
 from api.web.httperrors import HttpError, invalid, stale_write
 from api.web.models import AppConfig, NamespacePath, error_responses, waited_responses
+from api.web.unrouted import check_routed
 from api.web.waiting import WaitDep, finish
 from persistence import rollingback, writing
 
@@ -89,6 +90,7 @@ async def rollback(
             expected_version=expected,
             actor=actor_of(request),
             max_event_bytes=ctx.max_event_bytes,
+            check=lambda content: check_routed(ctx, namespace, name, content),
         )
     except (
         writing.NotFoundError,

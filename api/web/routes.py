@@ -28,6 +28,7 @@ from api.web.previewing import preview
 from api.web.resources import check_name, check_object_size, largest_part, parse_body
 from api.web.revisionsearch import router as revisions_router
 from api.web.rollbacks import router as rollback_router
+from api.web.unrouted import check_routed
 from api.web.waiting import WaitDep, finish
 from k8s.mergepatch import merge_patch
 from persistence import reading, writing
@@ -86,11 +87,11 @@ class _StaleBodyError(writing.VersionConflictError):
     (a stale If-Match is a 412)."""
 
 
-def _patched(row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
+def _patched(ctx: ApiContext, row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
     """The spec, labels and annotations a JSON merge patch makes of ``row``'s, validated as
-    a PUT body of the merged object would be (422, 413). Only what a client may write is
-    patched: a ``status`` or read-only metadata in the patch is ignored, as in a PUT, and a
-    ``metadata.resourceVersion`` in it must be the row's (else _StaleBodyError)."""
+    a PUT body of the merged object would be (422, routing included; 413). Only what a client
+    may write is patched: a ``status`` or read-only metadata in the patch is ignored, as in a
+    PUT, and a ``metadata.resourceVersion`` in it must be the row's (else _StaleBodyError)."""
     writable = {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -103,6 +104,7 @@ def _patched(row: AppConfigRow, patch: dict[str, Any]) -> writing.Content:
         "spec": row.spec,
     }
     _, content, version = _parse(merge_patch(writable, patch), row.namespace, row.name)
+    check_routed(ctx, row.namespace, row.name, content)
     if version is not None and version != row.seq:
         raise _StaleBodyError(version, row.seq)
     return content
@@ -122,8 +124,10 @@ def _write_errors(err: Exception, *, name: str, via_if_match: bool) -> HttpError
 async def _previewed(
     ctx: ApiContext, row: AppConfigRow, current: AppConfigRow | None
 ) -> dict[str, Any]:
-    """The answer of a dry run that would have left ``row`` (nothing was written)."""
-    return await preview(targets=ctx.targets, readers=ctx.previews, row=row, current=current)
+    """The answer of a dry run that would have left ``row`` (nothing was written), compared
+    with the targets it routes to (a write no rule routes was refused before)."""
+    routed = ctx.route(namespace=row.namespace, spec=row.spec, labels=row.labels) or ()
+    return await preview(targets=routed, readers=ctx.previews, row=row, current=current)
 
 
 def _live(ctx: ApiContext, namespace: str, name: str) -> AppConfigRow | None:
@@ -154,6 +158,7 @@ async def create(
     dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     name, content, _ = _parse(await read_json(request), namespace, None)
+    check_routed(ctx, namespace, name, content)
     try:
         row = await run_in_threadpool(
             writing.create_appconfig,
@@ -204,6 +209,7 @@ async def replace(
     dry_run: DryRunQuery = None,
 ) -> dict[str, Any]:
     _, content, body_version = _parse(await read_json(request), namespace, name)
+    check_routed(ctx, namespace, name, content)
     expected, via_if_match = _expected(request, body_version)
     current = await run_in_threadpool(_live, ctx, namespace, name) if dry_run else None
     try:
@@ -257,7 +263,7 @@ async def patch(
             ctx.engine,
             namespace=namespace,
             name=name,
-            change=lambda row: _patched(row, patch_body),
+            change=lambda row: _patched(ctx, row, patch_body),
             expected_version=header,
             actor=actor_of(request),
             max_event_bytes=ctx.max_event_bytes,

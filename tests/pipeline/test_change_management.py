@@ -36,8 +36,8 @@ KUBE_MERGE: dict[str, Any] = {"_content_type": "application/merge-patch+json"}
 async def previewing(pipe: Pipeline, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The pipeline's API with preview clients, as ``rendersync api`` builds it."""
     targets = PreviewTargets(
-        kubernetes=ClusterDryRun(kubeconfig=tmp_path / "kubeconfig", context=None),
-        git=GitTipReader(remote=str(pipe.remote), branch="main"),
+        clusters={"kubernetes": ClusterDryRun(kubeconfig=tmp_path / "kubeconfig", context=None)},
+        tips={"git": GitTipReader(remote=str(pipe.remote), branch="main")},
     )
     app = create_app(
         engine=pipe.engine, targets=pipe.options.targets, ui_url="http://ui", previews=targets
