@@ -298,10 +298,14 @@ class Settings(BaseSettings):
 
     def configured_targets(self) -> dict[str, KubernetesTargetSettings | GitTargetSettings]:
         """Every target, by name, in apply order (see ``SyncSettings.targets``)."""
-        names = self.sync.targets
+        return {name: self._target(name) for name in self.target_order()}
+
+    def target_order(self) -> list[str]:
+        """The target names in apply order: ``sync.targets``, or, left unset with
+        ``targets`` given, the order of ``targets``."""
         if self.targets and "targets" not in self.sync.model_fields_set:
-            names = list(self.targets)
-        return {name: self._target(name) for name in names}
+            return list(self.targets)
+        return self.sync.targets
 
     def route_rules(self) -> tuple[Route, ...]:
         return tuple(
@@ -336,9 +340,7 @@ def target_problems(settings: Settings) -> list[str]:
     """Why the targets and routes cannot work, one line each (an unknown target in the
     order or a rule, a rule no AppConfig reaches, a Git layout that cannot be, two
     repositories sharing one working clone)."""
-    names = settings.sync.targets
-    if settings.targets and "targets" not in settings.sync.model_fields_set:
-        names = list(settings.targets)
+    names = settings.target_order()
     problems = [_name_problem(n) for n in settings.targets if _name_problem(n)]
     known = set(settings.targets) | {TARGET_KUBERNETES, TARGET_GIT}
     problems += [f"sync.targets names {n!r}, which targets does not define" for n in names

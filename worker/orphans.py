@@ -135,11 +135,20 @@ def _backing(
     options: SyncOptions,
     places: Mapping[str, GitPlace],
     keep_tombstoned: bool,
+    name: str | None = None,
 ) -> Backing:
-    rows = {(r.namespace, r.name): r for r in all_rows(engine, namespace=namespace)}
+    """What backs objects in ``namespace`` (or all), or of the one key ``name`` there."""
+    if name is None:
+        found = list(all_rows(engine, namespace=namespace))
+    else:
+        assert namespace is not None
+        row = get_row(engine, namespace=namespace, name=name)
+        found = [] if row is None else [row]
+    rows = {(r.namespace, r.name): r for r in found}
     applied = {
         (s.namespace, s.name, s.target): s.applied_version
         for s in list_status(engine, namespace=namespace)
+        if name is None or s.name == name
     }
     return Backing(rows, applied, options, places, keep_tombstoned)
 
@@ -192,30 +201,13 @@ async def prune(
     removed = []
     for orphan in orphans:
         backing = await asyncio.to_thread(
-            _backing_of, engine, orphan, options, places, keep_tombstoned
+            _backing, engine, orphan.namespace, options, places, keep_tombstoned, orphan.name
         )
         if backing.backs(orphan):
             logger.info("prune: %s is backed by its row again; kept", orphan.key)
         elif await _remove(orphan, clusters=clusters, places=places):
             removed.append(orphan)
     return removed
-
-
-def _backing_of(
-    engine: Engine,
-    orphan: Orphan,
-    options: SyncOptions,
-    places: Mapping[str, GitPlace],
-    keep_tombstoned: bool,
-) -> Backing:
-    row = get_row(engine, namespace=orphan.namespace, name=orphan.name)
-    rows = {} if row is None else {(row.namespace, row.name): row}
-    applied = {
-        (s.namespace, s.name, s.target): s.applied_version
-        for s in list_status(engine, namespace=orphan.namespace)
-        if s.name == orphan.name
-    }
-    return Backing(rows, applied, options, places, keep_tombstoned)
 
 
 async def _remove(

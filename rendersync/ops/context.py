@@ -14,17 +14,20 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from activities.git import GitPlace
-from activities.kubernetes import Cluster
 from persistence.tables import AppConfigRow
 from rendersync.settings import Settings
 from rendersync.statedir import settings_for
 from rendersync.wiring import TargetConfigError, clusters_of, engine_from, places_of, sync_options
 from workflows.contracts import SyncOptions
+
+if TYPE_CHECKING:
+    from activities.git import GitPlace
+    from activities.kubernetes import Cluster
 
 CONNECT_TIMEOUT_S = 10.0
 
