@@ -300,6 +300,11 @@ class Settings(BaseSettings):
         """Every target, by name, in apply order (see ``SyncSettings.targets``)."""
         return {name: self._target(name) for name in self.target_order()}
 
+    def target_kinds(self) -> dict[str, str]:
+        """The kind of each target not named after its kind (a target named ``kubernetes`` or
+        ``git`` is of that kind)."""
+        return {name: t.kind for name, t in self.configured_targets().items() if name != t.kind}
+
     def target_order(self) -> list[str]:
         """The target names in apply order: ``sync.targets``, or, left unset with
         ``targets`` given, the order of ``targets``."""

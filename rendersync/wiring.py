@@ -124,7 +124,7 @@ def sync_options(settings: Settings) -> SyncOptions:
     targets = settings.configured_targets()
     return SyncOptions(
         targets=tuple(targets),
-        target_kinds={name: t.kind for name, t in targets.items() if name != t.kind},
+        target_kinds=settings.target_kinds(),
         routes=settings.route_rules(),
         placed_by_environment=tuple(
             name

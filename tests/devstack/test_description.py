@@ -11,11 +11,10 @@ import pytest
 
 from rendersync.devstack.description import Endpoints, StackDescription
 from rendersync.devstack.stack import DevConfig, Ports, dev_stack, pipeline_specs
-from rendersync.settings import GitTargetSettings, KubernetesTargetSettings
-from vocabulary.routing import routed
-from rendersync.settings import settings_from_env
+from rendersync.settings import GitTargetSettings, KubernetesTargetSettings, settings_from_env
 from rendersync.statedir import settings_for, write_endpoints
 from tests.support.stacks import process_stack
+from vocabulary.routing import routed
 
 PORTS = Ports(
     api=18000,

@@ -141,8 +141,11 @@ async def promotion_moves_it(stack: DevStack, api: httpx.AsyncClient) -> None:
 
     for environment in ("staging", "prod"):
         synced = await promote(api, "shopfront", environment)
-        routed = {CLUSTER_OF[environment], f"gitops-{environment}"}
-        assert set(synced["status"]["targets"]) == routed, synced["status"]
+        cluster, overlay = CLUSTER_OF[environment], f"gitops-{environment}"
+        targets = synced["status"]["targets"]
+        assert set(targets) == {cluster, overlay}, synced["status"]
+        assert targets[cluster]["resourceVersion"], targets  # named by kind, not by name
+        assert targets[overlay]["commit"], targets
         await held_only_by(stack, "shopfront", synced["status"]["appliedVersion"], environment)
 
     if KUBECTL_INSTALLED:
