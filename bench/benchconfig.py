@@ -77,7 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--timeout", type=float, help="seconds to wait for convergence")
     p.add_argument("--out", type=Path, help="directory for the JSON and PNG results")
-    p.add_argument("--no-docs", action="store_true", help="do not append to docs/benchmarks.md")
+    p.add_argument(
+        "--docs",
+        type=Path,
+        default=DOCS_FILE,
+        help="the file a section is appended to (%(default)s)",
+    )
+    p.add_argument("--no-docs", action="store_true", help="append no section anywhere")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     return p
 
@@ -112,7 +118,7 @@ def parse_config(argv: Sequence[str]) -> BenchConfig:
     return BenchConfig(
         temporal_db=args.temporal_db,
         database=args.database,
-        docs=None if args.no_docs else DOCS_FILE,
+        docs=None if args.no_docs else args.docs,
         plot=not args.no_plot,
         smoke=args.smoke,
         argv=tuple(argv),
