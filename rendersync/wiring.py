@@ -131,6 +131,7 @@ def sync_options(settings: Settings) -> SyncOptions:
             for name, t in targets.items()
             if isinstance(t, GitTargetSettings) and GitLayout(t.path).by_environment
         ),
+        apply_concurrently=sync.apply_concurrently,
         start_to_close_s=sync.activity_start_to_close_s,
         heartbeat_timeout_s=sync.heartbeat_timeout_s,
         retry_initial_interval_s=sync.retry_initial_interval_s,
