@@ -303,6 +303,8 @@ async def test_targets_list_shows_the_default_kubernetes_and_git_targets(
 ) -> None:
     version = await create(pipe, "web")
     await wait_synced(pipe, "web", version)
+    # The targets hold it before their reports are committed; SYNCED counts the reports.
+    await wait_phase(pipe, "web", PHASE_SYNCED)
 
     listed = await cli("targets", "list", "-n", pipe.ns, "-o", "json")
 
