@@ -139,7 +139,9 @@ class Bridge:
         except StoppedError:
             return  # stopped while the database did not answer: nothing is committed
         if generation != self._generation:
-            return  # a rebalance came in between: the new assignment polls them again
+            # A rebalance came in between. Every assignment starts from the committed
+            # offsets, so these records are polled again; none of them was tracked.
+            return
         for tp, records, events in zip(batch, batch.values(), resolved, strict=True):
             self._start(tp, records, events, stop)
 
