@@ -25,8 +25,9 @@ def add_parsers(sub: Any) -> None:
     dev = sub.add_parser(
         "dev",
         help="run the whole stack embedded (development)",
-        description="Run Temporal, a Kafka broker, a Kubernetes API emulator, a Git remote and "
-        "rendersync's api, relay, bridge and worker on 127.0.0.1, until Ctrl-C.",
+        description="Run Temporal, a Kafka broker, two Kubernetes API emulators (the dev and "
+        "prod clusters), a Git remote with an overlay per environment and rendersync's api, "
+        "relay, bridge and worker on 127.0.0.1, until Ctrl-C.",
     )
     dev.add_argument("--state-dir", type=Path, default=Path(".rendersync"), help="%(default)s")
     for flag, default, what in (
@@ -34,7 +35,8 @@ def add_parsers(sub: Any) -> None:
         ("--temporal-port", 7233, "Temporal's gRPC frontend"),
         ("--temporal-ui-port", 8233, "the Temporal Web UI"),
         ("--kafka-port", 9092, "the Kafka-protocol broker"),
-        ("--k8s-port", 6443, "the Kubernetes API emulator"),
+        ("--k8s-port", 6443, "the Kubernetes API emulator of the dev cluster"),
+        ("--k8s-prod-port", 6444, "the Kubernetes API emulator of the prod cluster"),
     ):
         dev.add_argument(flag, type=_port, default=default, help=f"port of {what} (%(default)s)")
     dev.add_argument(
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         temporal_ui_port=args.temporal_ui_port,
         kafka_port=args.kafka_port,
         k8s_port=args.k8s_port,
+        k8s_prod_port=args.k8s_prod_port,
         startup_timeout_s=args.startup_timeout,
         workers=args.workers,
     )
