@@ -168,6 +168,7 @@ async def bridge_main(settings: Settings, stop: asyncio.Event) -> None:
         group_id=kafka.consumer_group,
         dlq_topic=kafka.dlq_topic,
         max_poll_records=kafka.max_poll_records,
+        max_in_flight=kafka.max_in_flight,
         partitions=kafka.partitions,
         replication_factor=kafka.replication_factor,
         session_timeout_ms=kafka.session_timeout_ms,

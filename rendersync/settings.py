@@ -54,6 +54,9 @@ class KafkaSettings(BaseModel):
     )
     #: Most messages the bridge takes from one poll.
     max_poll_records: int = Field(default=500, ge=1)
+    #: Most polled messages the bridge holds unsignalled: it keeps polling while earlier
+    #: signals are in flight, up to this many, and commits each partition's offsets in order.
+    max_in_flight: int = Field(default=1000, ge=1)
     #: A bridge replica that misses heartbeats this long loses its partitions to the others.
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
@@ -61,8 +62,14 @@ class RunningBridge:
 
 @contextlib.asynccontextmanager
 async def running_bridge(
-    *, bootstrap: str, topic: str, engine: Engine
+    *,
+    bootstrap: str,
+    topic: str,
+    engine: Engine,
+    signaller: RecordingSignaller | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[RunningBridge]:
+    """A bridge on ``topic`` (``overrides``: BridgeConfig fields), stopped on exit."""
     config = BridgeConfig(
         bootstrap_servers=bootstrap,
         topic=topic,
@@ -70,8 +77,9 @@ async def running_bridge(
         dlq_topic=f"{topic}.dlq",
         session_timeout_ms=3000,
         heartbeat_interval_ms=200,
+        **overrides,
     )
-    signaller = RecordingSignaller()
+    signaller = signaller or RecordingSignaller()
     stop = asyncio.Event()
     bridge = Bridge(config, signaller, engine=engine)
     task = asyncio.create_task(bridge.run(stop=stop))
