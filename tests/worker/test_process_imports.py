@@ -140,3 +140,19 @@ def test_every_subcommand_names_a_function_that_exists() -> None:
         run = parser.get_default("run")
         assert isinstance(run, Deferred), line
         assert callable(run.resolve()), line
+
+
+def test_a_subcommand_importing_its_clients_late_logs_no_import_chatter(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RENDERSYNC_")}
+    env["RENDERSYNC_DB__URL"] = f"sqlite:///{tmp_path / 'rendersync.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "rendersync.cli", "db", "upgrade"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert "setup plugin" not in done.stderr
+    assert "database schema at head" in done.stderr
