@@ -1,10 +1,12 @@
 """``python -m bench``: run the benchmark scenarios against the real stack; write the results.
 
 Writes ``<out>/<timestamp>.json`` (rewritten after every scenario, so an interrupted run keeps
-what it measured; ``meta.complete`` says whether it ran to the end) and
-``<out>/<timestamp>.png``, and appends a section to docs/benchmarks.md (unless
-``--no-docs``). A stage that fails is recorded in its part (``error``) and the exit status
-is 1; the other stages still run. ``--smoke`` runs everything at tiny sizes.
+what it measured; ``meta.complete`` says whether it ran to the end), the latency distributions
+``<out>/<timestamp>.png`` and the throughput-vs-keys curves ``<out>/<timestamp>-throughput.png``,
+and appends a section to docs/benchmarks.md (``--docs``; not with ``--no-docs``) that shows
+both pictures, copied to ``images/bench-<timestamp>-*.png`` beside it. A stage that fails
+is recorded in its part (``error``) and the exit status is 1; the other stages still run.
+``--smoke`` runs everything at tiny sizes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import functools
 import json
 import logging
 import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -85,21 +88,45 @@ async def run(config: BenchConfig) -> dict[str, Any]:
     return result
 
 
+#: The pictures of a run: (files key, how it is drawn, file name suffix, what it shows).
+_PICTURES = (
+    ("png", plot.latency_png, "", "latency distributions"),
+    ("throughput_png", plot.throughput_png, "-throughput", "throughput by key count"),
+)
+
+
 def write_outputs(config: BenchConfig, result: dict[str, Any]) -> dict[str, str]:
     out = config.out_dir
     out.mkdir(parents=True, exist_ok=True)
+    stamp = result["meta"]["timestamp"]
     files = {"json": str(_json_path(config, result))}
-    if config.plot:
-        png = plot.latency_png(result, out / f"{result['meta']['timestamp']}.png")
+    drawn: list[tuple[str, Path]] = []
+    for key, draw, suffix, what in _PICTURES if config.plot else ():
+        png = draw(result, out / f"{stamp}{suffix}.png")
         if png is not None:
-            files["png"] = str(png)
+            files[key] = str(png)
+            drawn.append((what, png))
     result["meta"]["files"] = files
     Path(files["json"]).write_text(json.dumps(result, indent=1, sort_keys=True))
     if config.docs is not None:
+        images = _docs_images(config.docs, stamp, drawn)
         with config.docs.open("a", encoding="utf-8") as fh:
-            fh.write(report.markdown(result))
+            fh.write(report.markdown(result, images=images))
         files["docs"] = str(config.docs)
     return files
+
+
+def _docs_images(docs: Path, stamp: str, drawn: list[tuple[str, Path]]) -> list[tuple[str, str]]:
+    """Copy the run's pictures beside ``docs`` (``images/bench-<stamp>-*.png``); (what each
+    shows, its path relative to ``docs``)."""
+    folder = docs.parent / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = []
+    for what, png in drawn:
+        name = f"bench-{stamp}-{what.split()[0]}.png"
+        shutil.copyfile(png, folder / name)
+        shown.append((what, f"images/{name}"))
+    return shown
 
 
 def main(argv: list[str]) -> int:

@@ -35,6 +35,8 @@ class BenchConfig:
     docs: Path | None = DOCS_FILE
     plot: bool = True
     smoke: bool = False
+    #: Rendersync settings of every pipeline stack (``--set SYNC__APPLY_CONCURRENTLY=true``).
+    settings: tuple[tuple[str, str], ...] = ()
     seed: int = 7
     argv: tuple[str, ...] = field(default_factory=tuple)
 
@@ -50,6 +52,13 @@ SMOKE = {
     "temporal_workflows": 20,
     "converge_timeout_s": 60.0,
 }
+
+
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name.removeprefix("RENDERSYNC_"), value
 
 
 def _floats(text: str) -> tuple[float, ...]:
@@ -76,8 +85,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--temporal-db", choices=("memory", "sqlite"), default="memory")
     p.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     p.add_argument("--timeout", type=float, help="seconds to wait for convergence")
+    p.add_argument(
+        "--set",
+        action="append",
+        type=_setting,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a RENDERSYNC_ setting (without the prefix) of every pipeline process; repeatable",
+    )
     p.add_argument("--out", type=Path, help="directory for the JSON and PNG results")
-    p.add_argument("--no-docs", action="store_true", help="do not append to docs/benchmarks.md")
+    p.add_argument(
+        "--docs",
+        type=Path,
+        default=DOCS_FILE,
+        help="the file a section is appended to (%(default)s)",
+    )
+    p.add_argument("--no-docs", action="store_true", help="append no section anywhere")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     return p
 
@@ -112,9 +135,10 @@ def parse_config(argv: Sequence[str]) -> BenchConfig:
     return BenchConfig(
         temporal_db=args.temporal_db,
         database=args.database,
-        docs=None if args.no_docs else DOCS_FILE,
+        docs=None if args.no_docs else args.docs,
         plot=not args.no_plot,
         smoke=args.smoke,
+        settings=tuple(args.set),
         argv=tuple(argv),
         **values,  # type: ignore[arg-type]
     )

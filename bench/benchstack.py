@@ -69,6 +69,8 @@ class StackSpec:
     database: str = "sqlite"
     #: Temporal worker processes on the task queue.
     workers: int = 1
+    #: Further rendersync settings of every process, by variable name without the prefix.
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -118,6 +120,7 @@ class Stack:
             "API__MIGRATE_ON_START": "false",
             "LOG__LEVEL": "WARNING",
             **{f"METRICS__{role.upper()}_PORT": str(free_port(HOST)) for role in _METERED},
+            **dict(self.spec.settings),
         }
         return StackDescription(endpoints, processes=self.spec.processes, settings=settings)
 

@@ -15,23 +15,33 @@ def _get(data: dict[str, Any], *path: str) -> Any:
     return data
 
 
+#: The rendersync runs ratios are given for: (result part, name in the ratios).
+_SYSTEMS = (("both_targets", "both_targets"), ("kube_only", "kubernetes_only"))
+
+
 def ratios(result: dict[str, Any]) -> dict[str, Any]:
-    """rendersync ÷ baseline: latency percentiles (Kubernetes target), burst changes/s."""
-    out: dict[str, Any] = {"latency_vs_direct": {}, "throughput_vs_direct": {}}
-    for rate, phase in (_get(result, "both_targets", "latency", "rates") or {}).items():
-        ours = _get(phase, "latency", "kubernetes") or {}
-        theirs = _get(result, "direct", "latency", "rates", rate, "latency", "kubernetes") or {}
-        out["latency_vs_direct"][rate] = {
-            q: ratio(ours.get(q), theirs.get(q)) for q in ("p50_ms", "p95_ms", "p99_ms")
-        }
+    """rendersync ÷ baseline, for both targets and for Kubernetes only: latency percentiles of
+    the Kubernetes target by rate, burst changes/s by key count (÷ direct apply, and ÷ the bare
+    Temporal lifecycle rate, the ceiling of fresh keys)."""
+    out: dict[str, Any] = {
+        "latency_vs_direct": {},
+        "throughput_vs_direct": {},
+        "throughput_vs_bare_temporal_lifecycles": {},
+    }
     lifecycles = _get(result, "bare_temporal", "lifecycles_per_s")
-    out["throughput_vs_bare_temporal_lifecycles"] = {}
-    for keys, burst in (_get(result, "kube_only", "throughput") or {}).items():
-        theirs = _get(result, "direct", "throughput", keys, "changes_per_s")
-        out["throughput_vs_direct"][keys] = ratio(burst.get("changes_per_s"), theirs)
-        out["throughput_vs_bare_temporal_lifecycles"][keys] = ratio(
-            burst.get("changes_per_s"), lifecycles
-        )
+    for part, system in _SYSTEMS:
+        for rate, phase in (_get(result, part, "latency", "rates") or {}).items():
+            ours = _get(phase, "latency", "kubernetes") or {}
+            theirs = _get(result, "direct", "latency", "rates", rate, "latency", "kubernetes")
+            out["latency_vs_direct"].setdefault(system, {})[rate] = {
+                q: ratio(ours.get(q), (theirs or {}).get(q)) for q in ("p50_ms", "p95_ms", "p99_ms")
+            }
+        for keys, burst in (_get(result, part, "throughput") or {}).items():
+            theirs = _get(result, "direct", "throughput", keys, "changes_per_s")
+            ours = burst.get("changes_per_s")
+            out["throughput_vs_direct"].setdefault(system, {})[keys] = ratio(ours, theirs)
+            vs_temporal = out["throughput_vs_bare_temporal_lifecycles"].setdefault(system, {})
+            vs_temporal[keys] = ratio(ours, lifecycles)
     return out
 
 
@@ -88,7 +98,8 @@ def _cost_rows(result: dict[str, Any]) -> list[str]:
     return rows
 
 
-def markdown(result: dict[str, Any]) -> str:
+def markdown(result: dict[str, Any], *, images: list[tuple[str, str]] | None = None) -> str:
+    """The run's section; ``images``: (what it shows, path relative to the docs file)."""
     meta = result["meta"]
     m = meta["machine"]
     lines = [
@@ -103,8 +114,10 @@ def markdown(result: dict[str, Any]) -> str:
         *_failure_lines(result),
         "### Latency (commit → applied)\n",
         *_latency_rows(result),
+        *_pictures(images or [], "latency"),
         "\n### Throughput (burst → every target holds every final version)\n",
         *_throughput_rows(result),
+        *_pictures(images or [], "throughput"),
         "\n### Coalescing\n",
         _coalescing_line(result),
         "\n### Bare Temporal (no-op signal-with-start workflows)\n",
@@ -117,6 +130,10 @@ def markdown(result: dict[str, Any]) -> str:
         *_cost_rows(result),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _pictures(images: list[tuple[str, str]], kind: str) -> list[str]:
+    return [f"\n![{what}]({path})" for what, path in images if what.startswith(kind)]
 
 
 def _coalescing_line(result: dict[str, Any]) -> str:

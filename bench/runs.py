@@ -34,6 +34,7 @@ async def both_targets(config: BenchConfig, run_dir: Path, out: Part, save: Save
         temporal_db=config.temporal_db,
         database=config.database,
         workers=config.workers,
+        settings=config.settings,
     )
     async with session(run_dir / "both", spec) as current:
         out["ready_s"] = current.ready_s
@@ -57,6 +58,7 @@ async def kube_only(config: BenchConfig, run_dir: Path, out: Part, save: Save) -
         temporal_db=config.temporal_db,
         database=config.database,
         workers=config.workers,
+        settings=config.settings,
     )
     async with session(run_dir / "kube", spec) as current:
         out["ready_s"] = current.ready_s

@@ -24,7 +24,7 @@ from vocabulary import GIT_ROOT
 DEFAULT_PATH = GIT_ROOT + "/{namespace}/{name}.yaml"
 PLACEHOLDERS = ("namespace", "name", "environment")
 KUSTOMIZATION_FILE = "kustomization.yaml"
-_KUSTOMIZATION_HEADER = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+KUSTOMIZATION_HEADER = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class GitLayout:
             return None
         index = PurePosixPath(self.kustomization) / KUSTOMIZATION_FILE
         target = workdir / index
-        document: dict[str, Any] = dict(_KUSTOMIZATION_HEADER)
+        document: dict[str, Any] = dict(KUSTOMIZATION_HEADER)
         if target.exists():
             loaded = yaml.safe_load(target.read_text(encoding="utf-8"))
             if isinstance(loaded, dict):

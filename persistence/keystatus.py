@@ -19,7 +19,7 @@ refuses to sync it and keeps what the targets hold.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -44,25 +44,28 @@ def workflow_url(ui_url: str, temporal_namespace: str, workflow_id: str) -> str:
     return f"{base}/namespaces/{temporal_namespace}/workflows/{quote(workflow_id, safe='')}"
 
 
-def _detail_key(target: str) -> str:
-    return {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(target, "detail")
+def _detail_key(target: str, kinds: Mapping[str, str]) -> str:
+    """What a target's detail is, by its kind (``kinds``: the kind of each target not named
+    after it, as ``SyncOptions.target_kinds``): a Kubernetes resourceVersion, a Git commit."""
+    kind = kinds.get(target, target)
+    return {TARGET_KUBERNETES: "resourceVersion", TARGET_GIT: "commit"}.get(kind, "detail")
 
 
-def _target_detail(status: SyncStatusRow) -> dict[str, Any]:
+def _target_detail(status: SyncStatusRow, kinds: Mapping[str, str]) -> dict[str, Any]:
     return {
         "appliedVersion": status.applied_version,
-        _detail_key(status.target): status.detail,
+        _detail_key(status.target, kinds): status.detail,
         "lastError": status.last_error,
         "attempts": status.attempts,
         "failedVersion": status.failed_version,
     }
 
 
-def _unreported(target: str) -> dict[str, Any]:
+def _unreported(target: str, kinds: Mapping[str, str]) -> dict[str, Any]:
     """A routed target's entry before it reports for the key."""
     return {
         "appliedVersion": 0,
-        _detail_key(target): "",
+        _detail_key(target, kinds): "",
         "lastError": "",
         "attempts": 0,
         "failedVersion": 0,
@@ -134,13 +137,16 @@ def key_status(
     reports: Sequence[SyncStatusRow],
     *,
     targets: Sequence[str],
+    kinds: Mapping[str, str] | None = None,
     routes: Sequence[Route] = (),
     ui_url: str,
     temporal_namespace: str,
 ) -> KeyStatus:
     """The status of ``row`` from its ``reports`` (its sync_status rows), over the configured
     ``targets`` it is routed to by ``routes`` (none: every target); the workflow link points
-    into the Temporal UI at ``ui_url``."""
+    into the Temporal UI at ``ui_url``. ``kinds`` gives the kind of each target not named
+    after its kind (``SyncOptions.target_kinds``)."""
+    kinds = kinds or {}
     route = routed(
         targets,
         routes,
@@ -158,9 +164,10 @@ def key_status(
     if unrouted:
         errors.insert(0, unrouted_reason(row))
     details = {
-        t: _target_detail(by_target[t]) if t in by_target else _unreported(t) for t in weighed
+        t: _target_detail(by_target[t], kinds) if t in by_target else _unreported(t, kinds)
+        for t in weighed
     }
-    details |= {r.target: _target_detail(r) for r in shown if r.target not in details}
+    details |= {r.target: _target_detail(r, kinds) for r in shown if r.target not in details}
     workflow_id = workflow_id_for(f"{row.namespace}/{row.name}")
     return KeyStatus(
         phase=PHASE_FAILED if unrouted else phase_of(row, shown, weighed),
@@ -179,6 +186,7 @@ def derive_status(
     reports: Sequence[SyncStatusRow],
     *,
     targets: Sequence[str],
+    kinds: Mapping[str, str] | None = None,
     routes: Sequence[Route] = (),
     ui_url: str,
     temporal_namespace: str,
@@ -188,6 +196,7 @@ def derive_status(
         row,
         reports,
         targets=targets,
+        kinds=kinds,
         routes=routes,
         ui_url=ui_url,
         temporal_namespace=temporal_namespace,

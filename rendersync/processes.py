@@ -75,6 +75,7 @@ def build_app(settings: Settings, *, migrate: bool) -> FastAPI:
     return create_app(
         engine=engine,
         targets=tuple(settings.configured_targets()),
+        target_kinds=settings.target_kinds(),
         routes=settings.route_rules(),
         ui_url=settings.temporal.ui_url,
         temporal_namespace=settings.temporal.namespace,

@@ -139,6 +139,9 @@ class SyncSettings(BaseModel):
     #: ``git`` are the targets of the ``kubernetes`` and ``git`` groups unless ``targets``
     #: defines them; left unset with ``targets`` given, the order of ``targets``.
     targets: list[str] = Field(default_factory=lambda: [TARGET_KUBERNETES, TARGET_GIT])
+    #: Apply a change to its routed targets at once (each fenced on the version) instead of
+    #: one after the other in ``targets`` order; removals stay in reverse order.
+    apply_concurrently: bool = False
     activity_start_to_close_s: float = Field(default=30.0, gt=0)
     #: An activity attempt that sends no heartbeat this long is timed out and retried, and a
     #: cancelled (superseded) attempt learns of it at its next heartbeat. 0 turns it off.
@@ -299,6 +302,11 @@ class Settings(BaseSettings):
     def configured_targets(self) -> dict[str, KubernetesTargetSettings | GitTargetSettings]:
         """Every target, by name, in apply order (see ``SyncSettings.targets``)."""
         return {name: self._target(name) for name in self.target_order()}
+
+    def target_kinds(self) -> dict[str, str]:
+        """The kind of each target not named after its kind (a target named ``kubernetes`` or
+        ``git`` is of that kind)."""
+        return {name: t.kind for name, t in self.configured_targets().items() if name != t.kind}
 
     def target_order(self) -> list[str]:
         """The target names in apply order: ``sync.targets``, or, left unset with

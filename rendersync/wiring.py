@@ -124,13 +124,14 @@ def sync_options(settings: Settings) -> SyncOptions:
     targets = settings.configured_targets()
     return SyncOptions(
         targets=tuple(targets),
-        target_kinds={name: t.kind for name, t in targets.items() if name != t.kind},
+        target_kinds=settings.target_kinds(),
         routes=settings.route_rules(),
         placed_by_environment=tuple(
             name
             for name, t in targets.items()
             if isinstance(t, GitTargetSettings) and GitLayout(t.path).by_environment
         ),
+        apply_concurrently=sync.apply_concurrently,
         start_to_close_s=sync.activity_start_to_close_s,
         heartbeat_timeout_s=sync.heartbeat_timeout_s,
         retry_initial_interval_s=sync.retry_initial_interval_s,

@@ -92,6 +92,8 @@ class SyncOptions:
     #: Targets where a key's place depends on its environment (a Git path template with
     #: ``{environment}``): an environment change moves the key within such a target.
     placed_by_environment: tuple[str, ...] = ()
+    #: Apply an upsert to its routed targets at once instead of in ``targets`` order.
+    apply_concurrently: bool = False
     start_to_close_s: float = 30.0
     #: Backoff between attempts of a transient failure, which is retried without end.
     retry_initial_interval_s: float = 1.0

@@ -5,12 +5,18 @@ removes it from the targets it held that the routing no longer names (a move bet
 environments, a target taken out of the routes), last first: make before break. A delete
 removes the key from the targets it was applied to and those its tombstone routes to.
 
+With ``SyncOptions.apply_concurrently`` an upsert applies to its routed targets at once
+(each fenced on the version, as ever) instead of one after the other, and waits for all of
+them before it removes anything; the options a version was handled with are in its history
+(the ``sync_options`` local activity's result), so a replay takes the same path.
+
 A mixin of the workflow class, so that the workflow module keeps to the event loop, failure
 handling and state; deterministic like it (workflow APIs only, through ``steps.run_step``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
@@ -31,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.declarations import FINISH_DELETE, Activity, target_of
     from workflows.inbox import Inbox
     from workflows.policies import bounded_policy
-    from workflows.steps import StepError, never, run_step
+    from workflows.steps import StepError, SupersededError, never, run_step
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -94,30 +100,20 @@ class TargetSteps:
             committed_at_ms=event.committed_at_ms,
             coalesced_after=self._coalesced_after(),
         )
-        environment = environment_of(image)
-        for target in routed:
-            if self._inbox.newer_than(event.seq):
-                return  # superseded: the newer event is handled next
-            try:
-                result = await self._step(
-                    target_of(self._options, target).apply,
-                    replace(request, target=target),
-                    target=target,
-                    seq=event.seq,
-                    superseded=lambda: self._inbox.newer_than(event.seq),
-                )
-            except StepError as failed:
-                if first and failed.permanent:
-                    await self._compensate(event, failed)
-                raise
-            if result.skipped_newer:
-                continue  # nothing written: the target holds nothing of ours to undo
-            held = self._targets.get(target, TargetState())
-            if self._moves(target, held, environment):
-                await self._leave(target, held, event.seq, leave=False)  # its old place
-            version = max(held.applied_version, result.version)
-            placed = environment if target in self._options.placed_by_environment else ""
-            self._targets[target] = TargetState(version, result.detail, placed)
+        try:
+            if self._options.apply_concurrently:
+                if self._inbox.newer_than(event.seq):
+                    return  # superseded: the newer event is handled next
+                await self._apply_at_once(routed, request, event)
+            else:
+                for target in routed:
+                    if self._inbox.newer_than(event.seq):
+                        return
+                    await self._apply_to(target, request, event)
+        except StepError as failed:
+            if first and failed.permanent:
+                await self._compensate(event, failed)
+            raise
         for target in reversed(self._options.targets):
             if target in self._targets and target not in routed:
                 if self._inbox.newer_than(event.seq):
@@ -125,6 +121,49 @@ class TargetSteps:
                 await self._leave(target, self._targets[target], event.seq, leave=True)
                 self._targets.pop(target, None)
         self._succeed(event, PHASE_SYNCED)
+
+    async def _apply_to(self, target: str, request: ApplyRequest, event: ChangeEvent) -> None:
+        """Apply ``event``'s version to ``target``; then, when the key's place in the target
+        moved with its environment, remove the old place. Records what the target holds."""
+        result = await self._step(
+            target_of(self._options, target).apply,
+            replace(request, target=target),
+            target=target,
+            seq=event.seq,
+            superseded=lambda: self._inbox.newer_than(event.seq),
+        )
+        if result.skipped_newer:
+            return  # nothing written: the target holds nothing of ours to undo
+        assert event.image is not None
+        environment = environment_of(event.image)
+        held = self._targets.get(target, TargetState())
+        if self._moves(target, held, environment):
+            await self._leave(target, held, event.seq, leave=False)  # its old place
+        version = max(held.applied_version, result.version)
+        placed = environment if target in self._options.placed_by_environment else ""
+        self._targets[target] = TargetState(version, result.detail, placed)
+
+    async def _apply_at_once(
+        self, routed: tuple[str, ...], request: ApplyRequest, event: ChangeEvent
+    ) -> None:
+        """:meth:`_apply_to` every target of ``routed`` at once. Every apply runs to its end
+        (what the ones that succeeded hold is recorded, so a compensation undoes them); then
+        a superseded one ends the event, else the first failure in apply order is raised, a
+        permanent one before a transient one (it decides the compensation)."""
+        outcomes = await asyncio.gather(
+            *(self._apply_to(target, request, event) for target in routed),
+            return_exceptions=True,
+        )
+        failures: list[StepError] = []
+        for outcome in outcomes:
+            if isinstance(outcome, SupersededError):
+                raise outcome
+            if isinstance(outcome, StepError):
+                failures.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+        if failures:
+            raise next((f for f in failures if f.permanent), failures[0])
 
     def _moves(self, target: str, held: TargetState, environment: str) -> bool:
         """Whether applying ``environment`` to ``target`` leaves the key's old place there."""

@@ -28,6 +28,8 @@ class ApiContext:
     previews: PreviewTargets = field(default_factory=PreviewTargets)
     #: The routing rules (``vocabulary.routing``); none: every AppConfig goes to every target.
     routes: tuple[Route, ...] = ()
+    #: The kind of each target not named after its kind (``SyncOptions.target_kinds``).
+    target_kinds: Mapping[str, str] = field(default_factory=dict)
 
     def route(
         self, *, namespace: str, spec: Mapping[str, object], labels: Mapping[str, str]

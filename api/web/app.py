@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Response
@@ -34,6 +35,7 @@ def create_app(
     targets: tuple[str, ...],
     ui_url: str,
     routes: tuple[Route, ...] = (),
+    target_kinds: Mapping[str, str] | None = None,
     temporal_namespace: str = "default",
     default_page_limit: int = 500,
     max_body_bytes: int = 1024 * 1024,
@@ -54,7 +56,9 @@ def create_app(
     ``targets`` are the configured target names in apply order and ``routes`` the routing
     rules (``Settings.route_rules()``): a write of an AppConfig no rule routes is refused
     (422 on ``spec.environment``), and a status or preview covers the targets a row routes
-    to. Without routes, every AppConfig goes to every target."""
+    to. Without routes, every AppConfig goes to every target. ``target_kinds``: the kind of
+    each target not named after its kind (``Settings.target_kinds()``), so a status names
+    what each target holds (a Kubernetes resourceVersion, a Git commit)."""
     auth = auth or AuthConfig.disabled()
     app = FastAPI(
         title="rendersync",
@@ -70,6 +74,7 @@ def create_app(
         max_event_bytes=max_event_bytes,
         previews=previews or PreviewTargets(),
         routes=routes,
+        target_kinds=dict(target_kinds or {}),
     )
     install_handlers(app)
     install_auth(app, auth)

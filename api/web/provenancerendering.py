@@ -3,6 +3,7 @@ Temporal call): what ``GET .../history?provenance=true`` adds to each revision."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from api.web.apicontext import ApiContext
@@ -13,7 +14,7 @@ from persistence.tables import Revision
 from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 
 
-def _step(row: ProvenanceRow) -> dict[str, Any]:
+def _step(row: ProvenanceRow, kinds: Mapping[str, str]) -> dict[str, Any]:
     detail = dict(row.detail)
     step: dict[str, Any] = {
         "stage": row.stage,
@@ -26,10 +27,11 @@ def _step(row: ProvenanceRow) -> dict[str, Any]:
         "attempt": row.attempt,
         "detail": detail,
     }
-    if row.stage == TARGET_KUBERNETES and row.outcome == stored.APPLIED:
+    kind = kinds.get(row.stage, row.stage)
+    if kind == TARGET_KUBERNETES and row.outcome == stored.APPLIED:
         step["resourceVersion"] = str(detail.get("detail", ""))
         step["uid"] = row.object_uid
-    if row.stage == TARGET_GIT and row.outcome in (stored.APPLIED, stored.REMOVED):
+    if kind == TARGET_GIT and row.outcome in (stored.APPLIED, stored.REMOVED):
         step["commit"] = str(detail.get("detail", ""))
     if "into" in detail:
         step["coalescedInto"] = int(detail["into"])
@@ -47,15 +49,19 @@ def _published(row: ProvenanceRow) -> dict[str, Any]:
 
 
 def provenance_of(
-    rows: list[ProvenanceRow], revision: Revision, targets: tuple[str, ...]
+    rows: list[ProvenanceRow],
+    revision: Revision,
+    targets: tuple[str, ...],
+    kinds: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The ``provenance`` member of one revision of the history."""
+    """The ``provenance`` member of one revision of the history (``kinds``: the kind of each
+    target not named after its kind)."""
     found: dict[str, Any] = {"outcome": stored.summarize(rows, targets, revision.op), "steps": []}
     for row in rows:
         if row.stage == stored.STAGE_PUBLISH:
             found["published"] = _published(row)
             continue
-        step = _step(row)
+        step = _step(row, kinds)
         found["steps"].append(step)
         if "coalescedInto" in step:
             found["coalescedInto"] = step["coalescedInto"]
@@ -71,4 +77,6 @@ def add_provenance(ctx: ApiContext, revisions: list[Revision], items: list[dict[
         return
     found = stored.of_key(ctx.engine, namespace=revisions[0].namespace, name=revisions[0].name)
     for revision, item in zip(revisions, items, strict=True):
-        item["provenance"] = provenance_of(found.get(revision.seq, []), revision, ctx.targets)
+        item["provenance"] = provenance_of(
+            found.get(revision.seq, []), revision, ctx.targets, ctx.target_kinds
+        )

@@ -17,6 +17,7 @@ def current_status(ctx: ApiContext, row: AppConfigRow) -> dict[str, Any]:
         row,
         reports,
         targets=ctx.targets,
+        kinds=ctx.target_kinds,
         routes=ctx.routes,
         ui_url=ctx.ui_url,
         temporal_namespace=ctx.temporal_namespace,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 
+from rendersync.devstack.environments import CLUSTERS, ENVIRONMENT_CLUSTERS, overlay
 from rendersync.devstack.stack import DevConfig
 
 READY_LINE = "rendersync is ready"
@@ -20,6 +21,8 @@ def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "de
     state = config.state_dir
     quoted = shlex.quote
     token_file = quoted(str(state / "admin-token"))
+    kubeconfig = quoted(str(state / "kubeconfig"))
+    overlays = ", ".join(overlay(env) for env in ENVIRONMENT_CLUSTERS)
     create = f"{urls['api']}/api/v1/namespaces/{namespace}/appconfigs?wait=synced&timeout=20s"
     rows = [
         ("Console", f"{urls['console']}   (paste the admin token below into the page)"),
@@ -27,8 +30,15 @@ def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "de
         ("Temporal UI", urls["temporal_ui"]),
         ("Temporal", urls["temporal"]),
         ("Kafka", urls["kafka"]),
-        ("Kubernetes", f"{urls['kubernetes']}  (kubeconfig {state / 'kubeconfig'})"),
-        ("Git remote", urls["git_remote"]),
+        *(
+            (
+                "Kubernetes" if i == 0 else "",
+                f"{urls['kubernetes_' + c]}  ({c} cluster, context {c})",
+            )
+            for i, c in enumerate(CLUSTERS)
+        ),
+        ("kubeconfig", str(state / "kubeconfig")),
+        ("Git remote", f"{urls['git_remote']}  (overlays {overlays})"),
         ("Metrics", f"{urls['metrics_api']} (api)"),
         *(("", f"{urls['metrics_' + n]} ({n})") for n in ("relay", "bridge", "worker")),
         *(
@@ -55,7 +65,10 @@ def ready_block(config: DevConfig, urls: dict[str, str], *, namespace: str = "de
             f"    -d {quoted(json.dumps(_EXAMPLE, separators=(',', ':')))}",
             "",
             "Watch the results:",
-            f"  kubectl --kubeconfig {quoted(str(state / 'kubeconfig'))} get appconfigs -A -w",
+            *(
+                f"  kubectl --kubeconfig {kubeconfig} --context {c} get appconfigs -A -w"
+                for c in CLUSTERS
+            ),
             f"  git --git-dir {quoted(str(state / 'gitops.git'))} log --stat",
             f"  rendersync syncs list --failed --state-dir {quoted(str(state))}",
             "",

@@ -93,13 +93,12 @@ def rendersync_argv(*args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "rendersync.cli", *args)
 
 
-def emulator_argv(*, host: str, port: int, kubeconfig: Path) -> tuple[str, ...]:
+def emulator_argv(*, host: str, port: int, kubeconfig: Path | None = None) -> tuple[str, ...]:
     """``rendersync k8s-emulator`` on ``host:port`` with the AppConfig CRD installed, writing
-    a kubeconfig that points at it to ``kubeconfig``."""
+    a kubeconfig that points at it to ``kubeconfig`` when given."""
+    written = ("--kubeconfig-out", str(kubeconfig)) if kubeconfig is not None else ()
     return rendersync_argv(
-        "k8s-emulator",
-        *("--host", host, "--port", str(port)),
-        *("--kubeconfig-out", str(kubeconfig), "--install-crd"),
+        "k8s-emulator", *("--host", host, "--port", str(port)), *written, "--install-crd"
     )
 
 

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         temporal_ui_port=args.temporal_ui_port,
         kafka_port=args.kafka_port,
         k8s_port=args.k8s_port,
+        k8s_prod_port=args.k8s_prod_port,
         startup_timeout_s=args.startup_timeout,
         workers=args.workers,
     )

@@ -16,8 +16,9 @@ def add_parsers(sub: Any) -> None:
     dev = sub.add_parser(
         "dev",
         help="run the whole stack embedded (development)",
-        description="Run Temporal, a Kafka broker, a Kubernetes API emulator, a Git remote and "
-        "rendersync's api, relay, bridge and worker on 127.0.0.1, until Ctrl-C.",
+        description="Run Temporal, a Kafka broker, two Kubernetes API emulators (the dev and "
+        "prod clusters), a Git remote with an overlay per environment and rendersync's api, "
+        "relay, bridge and worker on 127.0.0.1, until Ctrl-C.",
     )
     dev.add_argument("--state-dir", type=Path, default=Path(".rendersync"), help="%(default)s")
     for flag, default, what in (
@@ -25,7 +26,8 @@ def add_parsers(sub: Any) -> None:
         ("--temporal-port", 7233, "Temporal's gRPC frontend"),
         ("--temporal-ui-port", 8233, "the Temporal Web UI"),
         ("--kafka-port", 9092, "the Kafka-protocol broker"),
-        ("--k8s-port", 6443, "the Kubernetes API emulator"),
+        ("--k8s-port", 6443, "the Kubernetes API emulator of the dev cluster"),
+        ("--k8s-prod-port", 6444, "the Kubernetes API emulator of the prod cluster"),
     ):
         dev.add_argument(flag, type=_port, default=default, help=f"port of {what} (%(default)s)")
     dev.add_argument(

@@ -40,7 +40,8 @@ def check_ports(config: DevConfig) -> Ports:
         "--temporal-port": ("Temporal", config.temporal_port),
         "--temporal-ui-port": ("the Temporal UI", config.temporal_ui_port),
         "--kafka-port": ("the Kafka broker", config.kafka_port),
-        "--k8s-port": ("the Kubernetes emulator", config.k8s_port),
+        "--k8s-port": ("the dev cluster's Kubernetes emulator", config.k8s_port),
+        "--k8s-prod-port": ("the prod cluster's Kubernetes emulator", config.k8s_prod_port),
     }
     seen: dict[int, str] = {}
     for flag, (what, port) in fixed.items():
@@ -67,6 +68,7 @@ def check_ports(config: DevConfig) -> Ports:
         temporal_ui=config.temporal_ui_port,
         kafka=config.kafka_port,
         k8s=config.k8s_port,
+        k8s_prod=config.k8s_prod_port,
         relay_metrics=metrics["relay"],
         bridge_metrics=metrics["bridge"],
         worker_metrics=metrics["worker"],

@@ -7,6 +7,7 @@ environment, including other ``RENDERSYNC_*`` settings, passes through to them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from rendersync.devstack.description import (
     worker_names,
     worker_settings,
 )
+from rendersync.devstack.environments import CLUSTERS, dev_routes, dev_targets
 
 #: Stop tiers: the highest tier stops first (rendersync processes, then the emulator,
 #: the broker, Temporal).
@@ -37,6 +39,7 @@ class DevConfig:
     temporal_ui_port: int = 8233
     kafka_port: int = 9092
     k8s_port: int = 6443
+    k8s_prod_port: int = 6444
     startup_timeout_s: float = 120.0
     #: Temporal worker processes on the task queue (``--workers``; the CLI's default: the
     #: machine's cores).
@@ -72,6 +75,7 @@ class Ports:
     temporal_ui: int
     kafka: int
     k8s: int
+    k8s_prod: int
     relay_metrics: int
     bridge_metrics: int
     worker_metrics: int
@@ -81,6 +85,10 @@ class Ports:
     def worker_metrics_ports(self) -> tuple[int, ...]:
         """The metrics port of every worker, the first one's first."""
         return (self.worker_metrics, *self.more_worker_metrics)
+
+    def cluster_ports(self) -> dict[str, int]:
+        """The port of each emulated cluster, by name (``environments.CLUSTERS``)."""
+        return dict(zip(CLUSTERS, (self.k8s, self.k8s_prod), strict=True))
 
 
 @dataclass(frozen=True)
@@ -126,15 +134,33 @@ def dev_stack(config: DevConfig, ports: Ports) -> StackDescription:
         # The API authenticates as in production (admin token in <state-dir>/admin-token);
         # its metrics stay readable from the browser, as the other processes' are.
         "AUTH__METRICS_PUBLIC": "true",
+        "TARGETS": _targets_json(config, workdir=config.git_work),
+        "ROUTES": json.dumps(dev_routes()),
     }
     return StackDescription(endpoints, processes=PIPELINE, settings=settings, inherit=True)
 
 
-def emulator_spec(config: DevConfig, ports: Ports) -> ChildSpec:
-    argv = emulator_argv(host=config.host, port=ports.k8s, kubeconfig=config.kubeconfig)
-    # The CRD's group answering means the emulator serves and the CRD is installed.
-    url = f"http://{config.host}:{ports.k8s}/apis/rendersync.dev/v1alpha1"
-    return ChildSpec("emulator", argv, TIER_EMULATOR, ready_url=url)
+def _targets_json(config: DevConfig, *, workdir: Path) -> str:
+    """``RENDERSYNC_TARGETS`` of a process whose Git clone is ``workdir``."""
+    targets = dev_targets(kubeconfig=config.kubeconfig, remote=config.gitops, workdir=workdir)
+    return json.dumps(targets)
+
+
+def cluster_urls(config: DevConfig, ports: Ports) -> dict[str, str]:
+    """The API server URL of each emulated cluster, by name (its kubeconfig context)."""
+    return {name: f"http://{config.host}:{port}" for name, port in ports.cluster_ports().items()}
+
+
+def emulator_specs(config: DevConfig, ports: Ports) -> list[ChildSpec]:
+    """One emulator per cluster, ``emulator-<cluster>``. None writes a kubeconfig: the stack
+    writes one with a context per cluster once all of them answer."""
+    specs = []
+    for name, port in ports.cluster_ports().items():
+        argv = emulator_argv(host=config.host, port=port)
+        # The CRD's group answering means the emulator serves and the CRD is installed.
+        url = f"http://{config.host}:{port}/apis/rendersync.dev/v1alpha1"
+        specs.append(ChildSpec(f"emulator-{name}", argv, TIER_EMULATOR, ready_url=url))
+    return specs
 
 
 def api_spec(config: DevConfig, ports: Ports) -> ChildSpec:
@@ -166,6 +192,7 @@ def pipeline_specs(config: DevConfig, ports: Ports, *, worker_grace_s: float) ->
         zip(worker_names(config.workers), ports.worker_metrics_ports(), strict=True)
     ):
         own = worker_settings(index, metrics_port=port, git_workdir=config.git_work)
+        own["TARGETS"] = _targets_json(config, workdir=Path(own["GIT__WORKDIR"]))
         # A worker lets running activities finish first.
         env = {f"RENDERSYNC_{key}": value for key, value in own.items()}
         specs.append(spec(name, port, worker_grace_s + 5.0, env))
@@ -184,7 +211,7 @@ def stack_urls(config: DevConfig, ports: Ports, *, namespace: str) -> dict[str, 
         "temporal": f"{host}:{ports.temporal}",
         "temporal_ui": f"http://{host}:{ports.temporal_ui}/namespaces/{namespace}/workflows",
         "kafka": f"{host}:{ports.kafka}",
-        "kubernetes": f"http://{host}:{ports.k8s}",
+        **{f"kubernetes_{name}": url for name, url in cluster_urls(config, ports).items()},
         "git_remote": str(config.gitops),
         "metrics_api": f"{api}/metrics",
         "metrics_relay": f"http://{host}:{ports.relay_metrics}/metrics",

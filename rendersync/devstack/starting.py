@@ -1,5 +1,8 @@
 """The start-up sequence: services and the API together, then the pipeline processes.
 
+Once the emulated clusters answer, one kubeconfig with a context per cluster is written, before
+any process that talks to a cluster starts.
+
 Every step has a deadline and watches its process, so a child that dies or hangs at start
 ends start-up with a :class:`StackError` naming it. A failing step cancels the others; every
 process already started is in the supervisor's hands and stopped with the stack.
@@ -12,6 +15,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from rendersync.devstack.k8semulator.kubeconfig import clusters_kubeconfig, write_kubeconfig_dict
 from rendersync.devstack.services.kafka import start_kafka_broker
 from rendersync.devstack.services.temporal import start_temporal_dev_server
 from rendersync.devstack.stack import (
@@ -21,7 +25,8 @@ from rendersync.devstack.stack import (
     DevConfig,
     Ports,
     api_spec,
-    emulator_spec,
+    cluster_urls,
+    emulator_specs,
     pipeline_specs,
 )
 from rendersync.devstack.supervising import StackError, Supervisor
@@ -40,9 +45,10 @@ async def start_stack(sup: Supervisor, config: DevConfig, ports: Ports, settings
     await all_of(
         start_temporal(sup, config, ports, namespace=settings.temporal.namespace),
         start_kafka(sup, config, ports),
-        start_child(sup, emulator_spec(config, ports), timeout_s=timeout),
+        *(start_child(sup, spec, timeout_s=timeout) for spec in emulator_specs(config, ports)),
         start_child(sup, api_spec(config, ports), timeout_s=timeout),
     )
+    write_kubeconfig_dict(config.kubeconfig, clusters_kubeconfig(cluster_urls(config, ports)))
     grace = settings.sync.worker_grace_s
     await all_of(
         *(

@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import IO
 
+from rendersync.devstack.environments import first_commit_files
 from rendersync.devstack.services.gitremote import init_bare_repo
 
 logger = logging.getLogger(__name__)
@@ -52,14 +53,15 @@ def lock_state_dir(state_dir: Path) -> IO[str]:
 
 
 def prepare_state_dir(state_dir: Path, *, branch: str) -> None:
-    """Create the Git remote once, and drop the last run's kubeconfig.
+    """Create the Git remote once, with an empty overlay per environment, and drop the last
+    run's kubeconfig.
 
-    The kubeconfig is written anew by the emulator when it listens; removing the old one
-    means nobody reads a file pointing at an emulator that is not up yet.
+    The kubeconfig is written anew once the emulators listen; removing the old one means
+    nobody reads a file pointing at emulators that are not up yet.
     """
     gitops = state_dir / "gitops.git"
     if not (gitops / "HEAD").exists():
-        init_bare_repo(gitops, branch=branch)
+        init_bare_repo(gitops, branch=branch, files=first_commit_files())
     with contextlib.suppress(FileNotFoundError):
         (state_dir / "kubeconfig").unlink()
 

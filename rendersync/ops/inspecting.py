@@ -41,6 +41,7 @@ def _database_status(ops: Ops, namespace: str, name: str) -> dict[str, Any] | No
         row,
         sync_status_rows(ops.engine, namespace=namespace, name=name),
         targets=ops.targets,
+        kinds=ops.options.target_kinds,
         routes=ops.settings.route_rules(),
         ui_url=temporal.ui_url,
         temporal_namespace=temporal.namespace,

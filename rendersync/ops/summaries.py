@@ -84,6 +84,7 @@ def from_database(
             row,
             reports[row.namespace, row.name],
             targets=ops.targets if target is None else (target,),
+            kinds=ops.options.target_kinds,
             routes=ops.settings.route_rules(),
             ui_url=temporal.ui_url,
             temporal_namespace=temporal.namespace,

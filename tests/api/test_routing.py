@@ -202,3 +202,30 @@ def test_a_rollback_to_a_revision_no_rule_routes_is_refused(
         }
     ]
     assert written(engine) == before
+
+
+def test_a_named_targets_status_names_what_it_holds_by_its_kind(engine: Engine) -> None:
+    kinds = {"prod": "kubernetes", "staging": "kubernetes", "gitops-prod": "git"}
+    app = create_app(
+        engine=engine, targets=TARGETS, target_kinds=kinds, routes=ROUTES, ui_url="http://ui.test"
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        made = client.post(base("team-a"), json=appconfig("web", environment="prod", replicas=2))
+        version = int(made.json()["metadata"]["resourceVersion"])
+        syncstatus.record_applied(
+            engine, namespace="team-a", name="web", target="prod", version=version, detail="417"
+        )
+        syncstatus.record_applied(
+            engine,
+            namespace="team-a",
+            name="web",
+            target="gitops-prod",
+            version=version,
+            detail="c0ffee",
+        )
+        targets = client.get(f"{base('team-a')}/web").json()["status"]["targets"]
+
+    assert targets["prod"]["resourceVersion"] == "417"
+    assert targets["gitops-prod"]["commit"] == "c0ffee"
+    assert "detail" not in targets["prod"]
+    assert "detail" not in targets["gitops-prod"]

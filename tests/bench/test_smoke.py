@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(240)
 def test_smoke_run_converges_and_reports(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    argv = [sys.executable, "-m", "bench", "--smoke", "--no-docs", "--out", str(out)]
+    docs = tmp_path / "docs" / "benchmarks.md"
+    argv = [sys.executable, "-m", "bench", "--smoke", "--docs", str(docs), "--out", str(out)]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=230)
     assert done.returncode == 0, done.stderr[-4000:]
     [result_file] = out.glob("*.json")
@@ -40,5 +42,16 @@ def test_smoke_run_converges_and_reports(tmp_path: Path) -> None:
     assert result["bare_temporal"]["lifecycles_per_s"] > 0
     for cost in both["coalescing"]["cost"].values():
         assert {"cpu_s", "peak_rss_mib"} <= cost.keys()
+    ratios = result["ratios"]
+    assert set(ratios["throughput_vs_direct"]["both_targets"]) == set(both["throughput"])
+    assert set(ratios["latency_vs_direct"]["both_targets"]) == set(both["latency"]["rates"])
+    assert ratios["throughput_vs_bare_temporal_lifecycles"]["both_targets"]
+    section = docs.read_text()
+    assert f"## Run {result['meta']['timestamp']}" in section
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / result_file.name.replace(".json", ".png")).is_file()
+        assert (out / result_file.name.replace(".json", "-throughput.png")).is_file()
+        shown = re.findall(r"!\[[^]]*\]\((images/[^)]+\.png)\)", section)
+        assert len(shown) == 2, section
+        for picture in shown:
+            assert (docs.parent / picture).stat().st_size > 0

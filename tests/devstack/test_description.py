@@ -11,9 +11,10 @@ import pytest
 
 from rendersync.devstack.description import Endpoints, StackDescription
 from rendersync.devstack.stack import DevConfig, Ports, dev_stack, pipeline_specs
-from rendersync.settings import settings_from_env
+from rendersync.settings import GitTargetSettings, KubernetesTargetSettings, settings_from_env
 from rendersync.statedir import settings_for, write_endpoints
 from tests.support.stacks import process_stack
+from vocabulary.routing import routed
 
 PORTS = Ports(
     api=18000,
@@ -21,6 +22,7 @@ PORTS = Ports(
     temporal_ui=18233,
     kafka=19092,
     k8s=16443,
+    k8s_prod=16444,
     relay_metrics=19101,
     bridge_metrics=19102,
     worker_metrics=19103,
@@ -120,6 +122,10 @@ def test_several_dev_workers_get_their_own_port_and_clone_and_one_runs_the_helpe
     assert [r.metrics.worker_port for r in read] == [19103, 19201, 19202]
     assert len({r.git.workdir for r in read}) == 3
     assert read[0].git.workdir == tmp_path / "git-work"
+    overlay_clones = [{t.workdir for t in _git_targets(r.targets)} for r in read]
+    assert overlay_clones == [{r.git.workdir} for r in read], (
+        "each worker's overlays share its clone"
+    )
     first, *others = read
     assert first.sync.drift_repair
     assert first.sync.resync_interval_s > 0
@@ -129,3 +135,52 @@ def test_several_dev_workers_get_their_own_port_and_clone_and_one_runs_the_helpe
         assert other.sync.resync_interval_s == 0
         assert other.sync.orphan_interval_s == 0
         assert other.temporal.task_queue == first.temporal.task_queue
+
+
+def _git_targets(targets: object) -> list[GitTargetSettings]:
+    assert isinstance(targets, dict)
+    return [t for t in targets.values() if isinstance(t, GitTargetSettings)]
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ("dev", ("dev", "gitops-dev")),
+        ("staging", ("dev", "gitops-staging")),
+        ("prod", ("prod", "gitops-prod")),
+    ],
+)
+def test_the_dev_stack_routes_each_environment_to_its_cluster_and_overlay(
+    tmp_path: Path, environment: str, expected: tuple[str, ...]
+) -> None:
+    settings = dev_stack(DevConfig(state_dir=tmp_path), PORTS).to_settings(base={})
+
+    targets = settings.target_order()
+    decided = routed(
+        targets, settings.route_rules(), environment=environment, namespace="shop", labels={}
+    )
+
+    assert decided == expected
+    assert targets == ["dev", "prod", "gitops-dev", "gitops-staging", "gitops-prod"]
+
+
+def test_the_dev_stacks_clusters_are_contexts_of_one_kubeconfig_and_overlays_one_repository(
+    tmp_path: Path,
+) -> None:
+    settings = dev_stack(DevConfig(state_dir=tmp_path), PORTS).to_settings(base={})
+    configured = settings.configured_targets()
+
+    clusters = [t for t in configured.values() if isinstance(t, KubernetesTargetSettings)]
+    assert [(t.kubeconfig, t.context) for t in clusters] == [
+        (tmp_path / "kubeconfig", "dev"),
+        (tmp_path / "kubeconfig", "prod"),
+    ]
+    overlays = {name: t for name, t in configured.items() if isinstance(t, GitTargetSettings)}
+    assert {t.remote for t in overlays.values()} == {str(tmp_path / "gitops.git")}
+    assert {n: (t.path, t.kustomization) for n, t in overlays.items()} == {
+        f"gitops-{env}": (
+            f"clusters/{env}/appconfigs/{{namespace}}/{{name}}.yaml",
+            f"clusters/{env}",
+        )
+        for env in ("dev", "staging", "prod")
+    }

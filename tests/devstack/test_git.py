@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from rendersync.devstack.environments import first_commit_files
 from rendersync.devstack.services.gitremote import init_bare_repo
 
 
@@ -41,3 +43,27 @@ def test_other_branch_name(tmp_path: Path) -> None:
 def test_refuses_to_reinitialise_a_branch(git_remote: Path) -> None:
     with pytest.raises(subprocess.CalledProcessError):
         init_bare_repo(git_remote, branch="main")
+
+
+def test_the_first_commit_holds_the_given_files(tmp_path: Path) -> None:
+    remote = init_bare_repo(tmp_path / "r.git", files={"a/b.yaml": "x: 1\n", "c.txt": "c\n"})
+
+    assert git("ls-tree", "-r", "--name-only", "main", cwd=remote).split() == ["a/b.yaml", "c.txt"]
+    assert git("show", "main:a/b.yaml", cwd=remote) == "x: 1"
+    assert git("rev-list", "--count", "main", cwd=remote) == "1"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_the_dev_stacks_empty_overlays_build(tmp_path: Path) -> None:
+    remote = init_bare_repo(tmp_path / "gitops.git", files=first_commit_files())
+    git("clone", "--quiet", str(remote), "work", cwd=tmp_path)
+
+    for env in ("dev", "staging", "prod"):
+        built = subprocess.run(
+            ["kubectl", "kustomize", str(tmp_path / "work" / "clusters" / env)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert built.returncode == 0, built.stderr
+        assert built.stdout.strip() in ("", "{}"), built.stdout

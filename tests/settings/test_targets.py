@@ -193,3 +193,10 @@ def test_an_unreadable_kubeconfig_context_stops_the_worker_in_one_line(
     assert printed.count("\n") == 1
     assert printed.startswith("rendersync worker: target 'prod': cannot load kubeconfig")
     assert "'prod'" in printed
+
+
+def test_applying_at_once_is_a_sync_setting_off_by_default() -> None:
+    assert not sync_options(settings_from_env({})).apply_concurrently
+    at_once = settings_from_env({"RENDERSYNC_SYNC__APPLY_CONCURRENTLY": "true"})
+
+    assert sync_options(at_once).apply_concurrently

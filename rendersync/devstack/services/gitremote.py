@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -12,8 +14,11 @@ logger = logging.getLogger(__name__)
 _IDENTITY = ("-c", "user.name=rendersync", "-c", "user.email=rendersync@localhost")
 
 
-def init_bare_repo(path: Path, *, branch: str = "main") -> Path:
-    """Create a bare repository at ``path`` whose ``branch`` holds one empty commit; return it.
+def init_bare_repo(
+    path: Path, *, branch: str = "main", files: Mapping[str, str] | None = None
+) -> Path:
+    """Create a bare repository at ``path`` whose ``branch`` holds one commit of ``files``
+    (relative path → text; none: an empty commit); return it.
 
     The commit gives clones a branch to check out and push to. Fails with
     ``subprocess.CalledProcessError`` if ``path`` already holds a repository with that branch
@@ -21,21 +26,33 @@ def init_bare_repo(path: Path, *, branch: str = "main") -> Path:
     """
     path.mkdir(parents=True, exist_ok=True)
     _git(path, "init", "--quiet", "--bare", f"--initial-branch={branch}", ".")
-    empty_tree = _git(path, "hash-object", "-t", "tree", "-w", "--stdin", stdin="")
-    commit = _git(path, "commit-tree", empty_tree, "-m", "Initialise repository")
+    tree = _tree_of(path, files or {})
+    commit = _git(path, "commit-tree", tree, "-m", "Initialise repository")
     # The empty old value makes update-ref fail if the branch already exists.
     _git(path, "update-ref", f"refs/heads/{branch}", commit, "")
     logger.info("initialised bare repository %s on %s at %s", path, branch, commit[:12])
     return path
 
 
-def _git(cwd: Path, *args: str, stdin: str | None = None) -> str:
+def _tree_of(repo: Path, files: Mapping[str, str]) -> str:
+    """Write ``files`` into ``repo`` as a tree, through an index of its own; its hash."""
+    with tempfile.TemporaryDirectory() as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        for name, text in sorted(files.items()):
+            blob = _git(repo, "hash-object", "-w", "--stdin", stdin=text)
+            _git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{name}", env=index)
+        return _git(repo, "write-tree", env=index)
+
+
+def _git(
+    cwd: Path, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None
+) -> str:
     # GIT_DIR etc. from an enclosing repository or hook must not redirect these commands.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     result = subprocess.run(
         ["git", *_IDENTITY, *args],
         cwd=cwd,
-        env=env,
+        env={**inherited, **(env or {})},
         input=stdin,
         capture_output=True,
         text=True,

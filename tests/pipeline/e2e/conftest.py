@@ -31,7 +31,14 @@ E2E_ENV = {
     "RENDERSYNC_SYNC__RETRY_MAX_INTERVAL_S": "1",
     "RENDERSYNC_SYNC__WORKER_GRACE_S": "2",
 }
-PORT_FLAGS = ("--api-port", "--temporal-port", "--temporal-ui-port", "--kafka-port", "--k8s-port")
+PORT_FLAGS = (
+    "--api-port",
+    "--temporal-port",
+    "--temporal-ui-port",
+    "--kafka-port",
+    "--k8s-port",
+    "--k8s-prod-port",
+)
 START_TIMEOUT_S = 150.0
 STOP_TIMEOUT_S = 60.0
 

@@ -1,25 +1,33 @@
-"""`rendersync dev` end to end: create, update, delete, a failed sync and its replay, a restart
-that keeps state, a crashed child restarted, and Ctrl-C leaving no process behind."""
+"""`rendersync dev` end to end: create, update, delete, a promotion from the dev cluster to the
+prod cluster through the environments' overlays, a failed sync and its replay, a restart that
+keeps state, a crashed child restarted, and Ctrl-C leaving no process behind."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import stat
+import subprocess
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from tests.pipeline.e2e.conftest import DevStack, alive_in
 from tests.pipeline.e2e.walkthrough import (
     BASE,
+    KUBECTL_INSTALLED,
     NS,
     applied_everywhere,
     clear_faults,
     cr_version,
     eventually,
     git,
+    git_version,
     inject_422,
     preview_and_rollback,
     rendersync,
@@ -67,6 +75,100 @@ async def create_update_delete(stack: DevStack, api: httpx.AsyncClient) -> None:
     assert (await api.get(f"{BASE}/web")).status_code == 404
 
 
+ENVIRONMENTS = ("dev", "staging", "prod")
+CLUSTER_OF = {"dev": "dev", "staging": "dev", "prod": "prod"}
+
+
+async def held_only_by(stack: DevStack, name: str, version: int | None, environment: str) -> None:
+    """Wait until ``name`` is at ``version`` in ``environment``'s cluster and overlay, and in no
+    other cluster or overlay (None: in none at all)."""
+
+    async def placed() -> bool:
+        for env in ENVIRONMENTS:
+            if git_version(stack, name, environment=env) != (
+                version if env == environment else None
+            ):
+                return False
+        for cluster in ("dev", "prod"):
+            held = version if cluster == CLUSTER_OF[environment] else None
+            if await cr_version(stack, name, cluster=cluster) != held:
+                return False
+        return True
+
+    await eventually(placed, what=f"{name}@{version} only in {environment}'s cluster and overlay")
+
+
+async def promote(api: httpx.AsyncClient, name: str, environment: str) -> dict[str, Any]:
+    patch = {"spec": {"environment": environment}}
+    headers = {"content-type": "application/merge-patch+json"}
+    moved = await api.patch(f"{BASE}/{name}", json=patch, headers=headers)
+    assert moved.status_code == 200, moved.text
+    synced = await wait_synced(api, name)
+    assert synced["status"]["appliedVersion"] == int(moved.json()["metadata"]["resourceVersion"])
+    return synced
+
+
+def fresh_clone(stack: DevStack) -> Path:
+    clone = stack.state_dir.parent / "gitops-clone"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    argv = ["git", "clone", "--quiet", str(stack.state_dir / "gitops.git"), str(clone)]
+    cloned = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    assert cloned.returncode == 0, cloned.stderr
+    return clone
+
+
+def overlay_keys(clone: Path, environment: str) -> list[str]:
+    """The keys ``kubectl kustomize`` builds from ``environment``'s overlay in ``clone``."""
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(clone / "clusters" / environment)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert built.returncode == 0, built.stderr
+    documents = [d for d in yaml.safe_load_all(built.stdout) if d]
+    return sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in documents)
+
+
+async def promotion_moves_it(stack: DevStack, api: httpx.AsyncClient) -> None:
+    """README: an AppConfig made in dev is promoted to staging, then prod; each step applies it
+    to the new environment's cluster and overlay and removes it from the ones it left."""
+    created = await api.post(BASE, json=body("shopfront", app="shopfront", replicas=2))
+    assert created.status_code == 201, created.text
+    synced = await wait_synced(api, "shopfront")
+    assert set(synced["status"]["targets"]) == {"dev", "gitops-dev"}
+    await held_only_by(stack, "shopfront", synced["status"]["appliedVersion"], "dev")
+
+    for environment in ("staging", "prod"):
+        synced = await promote(api, "shopfront", environment)
+        cluster, overlay = CLUSTER_OF[environment], f"gitops-{environment}"
+        targets = synced["status"]["targets"]
+        assert set(targets) == {cluster, overlay}, synced["status"]
+        assert targets[cluster]["resourceVersion"], targets  # named by kind, not by name
+        assert targets[overlay]["commit"], targets
+        await held_only_by(stack, "shopfront", synced["status"]["appliedVersion"], environment)
+
+    if KUBECTL_INSTALLED:
+        clone = fresh_clone(stack)
+        built = {env: overlay_keys(clone, env) for env in ENVIRONMENTS}
+        assert built == {"dev": [], "staging": [], "prod": [f"{NS}/shopfront"]}, built
+    state = str(stack.state_dir)
+    listed = rendersync("targets", "list", "-o", "json", "--state-dir", state)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    counts = {line["name"]: (line["keys"], line["synced"]) for line in json.loads(listed.stdout)}
+    assert counts == {
+        "dev": (0, 0),
+        "prod": (1, 1),
+        "gitops-dev": (0, 0),
+        "gitops-staging": (0, 0),
+        "gitops-prod": (1, 1),
+    }, counts
+
+    deleted = await api.delete(f"{BASE}/shopfront", params={"wait": "synced", "timeout": "20s"})
+    assert deleted.status_code in (200, 202), deleted.text
+    await held_only_by(stack, "shopfront", None, "prod")
+
+
 async def failing_sync_and_replay(stack: DevStack, api: httpx.AsyncClient) -> int:
     """A sync the cluster rejects (422) ends Failed; replayed after the fix, it is Synced."""
     await inject_422(stack, "failing")
@@ -87,7 +189,8 @@ async def failing_sync_and_replay(stack: DevStack, api: httpx.AsyncClient) -> in
 
 async def interrupt_leaves_nothing(stack: DevStack) -> None:
     started = stack.process_ids()
-    assert len(started) >= 7, started  # temporal, kafka, emulator, api, relay, bridge, worker
+    # temporal, kafka, emulator-dev, emulator-prod, api, relay, bridge, worker
+    assert len(started) >= 8, started
     assert await stack.interrupt() == 0, stack.log_tail()
 
     async def all_gone() -> bool:
@@ -129,6 +232,7 @@ async def test_walkthrough(dev_stack: DevStack) -> None:
         base_url=dev_stack.urls["api"], timeout=60, headers=headers
     ) as api:
         await create_update_delete(dev_stack, api)
+        await promotion_moves_it(dev_stack, api)
         kept = {"failing": await failing_sync_and_replay(dev_stack, api)}
     head = git(dev_stack, "rev-parse", "main").stdout.strip()
     await interrupt_leaves_nothing(dev_stack)

@@ -65,30 +65,33 @@ def git(stack: DevStack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=False, env=env, timeout=30)
 
 
-def git_version(stack: DevStack, name: str) -> int | None:
-    """The version in ``main:appconfigs/<ns>/<name>.yaml``, or None without that file."""
-    shown = git(stack, "show", f"main:appconfigs/{NS}/{name}.yaml")
+def git_version(stack: DevStack, name: str, *, environment: str = "dev") -> int | None:
+    """The version in ``environment``'s overlay (``clusters/<env>/appconfigs/<ns>/<name>.yaml``
+    on ``main``), or None without that file."""
+    shown = git(stack, "show", f"main:clusters/{environment}/appconfigs/{NS}/{name}.yaml")
     if shown.returncode != 0:
         return None
     return int(yaml.safe_load(shown.stdout)["metadata"]["annotations"][VERSION])
 
 
-async def cr_version(stack: DevStack, name: str) -> int | None:
-    """The version of the AppConfig CR in the emulator (kubectl when installed), or None."""
+async def cr_version(stack: DevStack, name: str, *, cluster: str = "dev") -> int | None:
+    """The version of the AppConfig CR in ``cluster``'s emulator (``kubectl --context`` when
+    installed), or None."""
     if KUBECTL_INSTALLED:
-        cr = await asyncio.to_thread(_kubectl_get, stack, name)
+        cr = await asyncio.to_thread(_kubectl_get, stack, name, cluster)
     else:
-        url = f"{stack.urls['kubernetes']}/apis/rendersync.dev/v1alpha1/namespaces/{NS}"
+        url = f"{stack.urls['kubernetes_' + cluster]}/apis/rendersync.dev/v1alpha1/namespaces/{NS}"
         async with httpx.AsyncClient() as http:
             reply = await http.get(f"{url}/appconfigs/{name}")
         cr = None if reply.status_code == 404 else reply.raise_for_status().json()
     return None if cr is None else int(cr["metadata"]["annotations"][VERSION])
 
 
-def _kubectl_get(stack: DevStack, name: str) -> dict[str, Any] | None:
+def _kubectl_get(stack: DevStack, name: str, cluster: str) -> dict[str, Any] | None:
     kubeconfig = str(stack.state_dir / "kubeconfig")
-    argv = [str(KUBECTL), "--kubeconfig", kubeconfig, "get", "appconfigs.rendersync.dev"]
-    argv += ["-n", NS, name, "-o", "json", "--request-timeout=10s"]
+    argv = [str(KUBECTL), "--kubeconfig", kubeconfig, "--context", cluster]
+    argv += ["get", "appconfigs.rendersync.dev", "-n", NS, name, "-o", "json"]
+    argv += ["--request-timeout=10s"]
     got = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
     if got.returncode != 0:
         assert "NotFound" in got.stderr, got.stderr
@@ -98,12 +101,13 @@ def _kubectl_get(stack: DevStack, name: str) -> dict[str, Any] | None:
 
 
 async def applied_everywhere(stack: DevStack, name: str, version: int | None) -> None:
-    """Wait until the CR and the Git file hold ``version`` (None: until both are gone)."""
+    """Wait until the dev cluster's CR and the dev overlay's file hold ``version`` (None: until
+    both are gone)."""
 
     async def there() -> bool:
         return git_version(stack, name) == version and await cr_version(stack, name) == version
 
-    await eventually(there, what=f"{name}@{version} in the emulator and Git")
+    await eventually(there, what=f"{name}@{version} in the dev cluster and overlay")
 
 
 async def inject_422(stack: DevStack, name: str) -> None:
@@ -115,13 +119,13 @@ async def inject_422(stack: DevStack, name: str) -> None:
     ]
     async with httpx.AsyncClient() as http:
         for fault in faults:
-            reply = await http.post(f"{stack.urls['kubernetes']}/_emulator/faults", json=fault)
+            reply = await http.post(f"{stack.urls['kubernetes_dev']}/_emulator/faults", json=fault)
             assert reply.status_code == 201, reply.text
 
 
 async def clear_faults(stack: DevStack) -> None:
     async with httpx.AsyncClient() as http:
-        (await http.delete(f"{stack.urls['kubernetes']}/_emulator/faults")).raise_for_status()
+        (await http.delete(f"{stack.urls['kubernetes_dev']}/_emulator/faults")).raise_for_status()
 
 
 async def replay(stack: DevStack, key: str) -> str:
@@ -160,8 +164,8 @@ async def preview_and_rollback(
     file.write_text(yaml.safe_dump(change))
     shown = await asyncio.to_thread(rendersync, "diff", "-f", str(file), "--state-dir", state)
     assert shown.returncode == 1, shown.stdout + shown.stderr
-    assert "# kubernetes: Compared" in shown.stdout, shown.stdout
-    assert "# git: Compared" in shown.stdout, shown.stdout
+    assert "# dev: Compared" in shown.stdout, shown.stdout
+    assert "# gitops-dev: Compared" in shown.stdout, shown.stdout
     assert "+  replicas: 4" in shown.stdout, shown.stdout
     assert (await api.get(f"{BASE}/web")).json()["metadata"]["resourceVersion"] == str(current)
     await applied_everywhere(stack, "web", current)
