@@ -1,4 +1,5 @@
-"""``rendersync tokens|rbac|whoami``: API tokens and role bindings, and who the API sees.
+"""What ``rendersync tokens|rbac|whoami`` run (their flags are in ``accessparsers``): API
+tokens and role bindings, and who the API sees.
 
 ``tokens`` and ``rbac`` work on the database directly (whoever holds its credentials
 administers access; the API has no endpoint that mints tokens). ``whoami`` calls the API
@@ -9,90 +10,32 @@ Exit status: 0 done, 1 nothing found to act on, 2 unusable input or unreachable 
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import sys
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import httpx
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.web.auth.roles import ROLES
 from persistence import apitokens, rolebindings
 from rendersync.devstack.admintoken import ADMIN_TOKEN_FILE
 from rendersync.ops import output
 from rendersync.settings import Settings
 from rendersync.statedir import read_endpoints, settings_for
+from rendersync.subcommands import Run
 from rendersync.wiring import engine_from
 
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
+def database_command(body: Callable[[Engine, argparse.Namespace], int]) -> Run:
+    """The subcommand running ``body`` on the database (the dev stack's with
+    ``--state-dir``); a database error → one line on stderr, exit 2."""
 
-def duration(text: str) -> timedelta | None:
-    """``90d``, ``12h``, ``30m``, ``45s``; ``never`` (or ``0``) for no expiry."""
-    if text in ("never", "0"):
-        return None
-    found = _DURATION.match(text)
-    if not found:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90d, 12h, never")
-    return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state-dir", type=Path, help="act on the dev stack running there")
-    parser.add_argument("-o", "--output", choices=output.FORMATS, default=output.TABLE)
-
-
-def add_parsers(sub: Any) -> None:
-    tokens = sub.add_parser("tokens", help="API tokens (stored hashed, shown once)")
-    tsub = tokens.add_subparsers(dest="tokens_command", required=True)
-    create = tsub.add_parser("create", help="issue a token and print it (only this once)")
-    create.add_argument("--user", required=True, help="the principal the token stands for")
-    create.add_argument("--group", action="append", default=[], help="a group (repeatable)")
-    create.add_argument("--expires-in", type=duration, default=timedelta(days=90), help="90d")
-    create.add_argument("--description", default="")
-    create.set_defaults(run=_guarded(tokens_create))
-    listing = tsub.add_parser("list", help="tokens with expiry, last use and revocation")
-    listing.set_defaults(run=_guarded(tokens_list))
-    revoke = tsub.add_parser("revoke", help="revoke a token by its id")
-    revoke.add_argument("id")
-    revoke.set_defaults(run=_guarded(tokens_revoke))
-
-    rbac = sub.add_parser("rbac", help="role bindings kept in the database")
-    rsub = rbac.add_subparsers(dest="rbac_command", required=True)
-    bind = rsub.add_parser("bind", help="grant a role to a user or group")
-    bind.add_argument("--role", required=True, choices=sorted(ROLES))
-    bind.add_argument("--namespace", default="", help="omitted: every namespace")
-    who = bind.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user")
-    who.add_argument("--group")
-    bind.set_defaults(run=_guarded(rbac_bind))
-    rsub.add_parser("list", help="every binding").set_defaults(run=_guarded(rbac_list))
-    unbind = rsub.add_parser("unbind", help="remove a binding by its id")
-    unbind.add_argument("id", type=int)
-    unbind.set_defaults(run=_guarded(rbac_unbind))
-
-    whoami = sub.add_parser("whoami", help="ask the API who the token is")
-    whoami.add_argument("--api", help="API base URL (default: the settings' or the stack's)")
-    whoami.add_argument("--token", default=os.environ.get("RENDERSYNC_TOKEN"))
-    whoami.set_defaults(run=run_whoami)
-    for parser in (create, listing, revoke, bind, unbind, whoami):
-        _common(parser)
-    for name in ("list",):
-        _common(rsub.choices[name])
-
-
-def _guarded(command: Any) -> Any:
     def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.state_dir is not None:
             settings = settings_for(args.state_dir)
         engine = engine_from(settings)
         try:
-            code: int = command(engine, args)
-            return code
+            return body(engine, args)
         except SQLAlchemyError as err:
             print(
                 f"rendersync {args.command}: database error ({type(err).__name__}); "
@@ -106,7 +49,8 @@ def _guarded(command: Any) -> Any:
     return run
 
 
-def tokens_create(engine: Any, args: argparse.Namespace) -> int:
+@database_command
+def tokens_create(engine: Engine, args: argparse.Namespace) -> int:
     issued = apitokens.issue(
         engine,
         principal=args.user,
@@ -143,14 +87,16 @@ TOKEN_COLUMNS = (
 )
 
 
-def tokens_list(engine: Any, args: argparse.Namespace) -> int:
+@database_command
+def tokens_list(engine: Engine, args: argparse.Namespace) -> int:
     found = [apitokens.describe(row) for row in apitokens.list_tokens(engine)]
     rows = [{**t, "groups": ",".join(t["groups"])} for t in found]
     output.emit(found, output=args.output, rows=rows, columns=TOKEN_COLUMNS, empty="No tokens.")
     return 0
 
 
-def tokens_revoke(engine: Any, args: argparse.Namespace) -> int:
+@database_command
+def tokens_revoke(engine: Engine, args: argparse.Namespace) -> int:
     if not apitokens.revoke(engine, args.id):
         print(f"rendersync tokens: no token with id {args.id}", file=sys.stderr)
         return 1
@@ -158,7 +104,8 @@ def tokens_revoke(engine: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def rbac_bind(engine: Any, args: argparse.Namespace) -> int:
+@database_command
+def rbac_bind(engine: Engine, args: argparse.Namespace) -> int:
     kind, subject = (
         (rolebindings.USER, args.user) if args.user else (rolebindings.GROUP, args.group)
     )
@@ -170,7 +117,8 @@ def rbac_bind(engine: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def rbac_list(engine: Any, args: argparse.Namespace) -> int:
+@database_command
+def rbac_list(engine: Engine, args: argparse.Namespace) -> int:
     rows = [
         {
             "id": r.id,
@@ -192,7 +140,8 @@ def rbac_list(engine: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def rbac_unbind(engine: Any, args: argparse.Namespace) -> int:
+@database_command
+def rbac_unbind(engine: Engine, args: argparse.Namespace) -> int:
     if not rolebindings.unbind(engine, args.id):
         print(f"rendersync rbac: no binding with id {args.id}", file=sys.stderr)
         return 1

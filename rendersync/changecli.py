@@ -1,5 +1,6 @@
-"""``rendersync diff -f FILE`` and ``rendersync rollback NS/NAME --to N``: change management
-through the API, with the token as ``rendersync whoami`` takes it.
+"""What ``rendersync diff -f FILE`` and ``rendersync rollback NS/NAME --to N`` run (their
+flags are in ``changeparsers``): change management through the API, with the token as
+``rendersync whoami`` takes it.
 
 ``diff`` previews the write of FILE (an AppConfig, YAML or JSON) with ``?dryRun=All`` — a
 create when the object does not exist, else a replace — and prints what each target and the
@@ -10,7 +11,6 @@ would, 2 refused or unreachable. ``rollback`` writes revision N as a new revisio
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,22 +23,6 @@ from rendersync.ops import output
 from rendersync.settings import Settings
 
 _TIMEOUT_S = 60
-
-
-def add_parsers(sub: Any) -> None:
-    diff = sub.add_parser("diff", help="preview a change: what each target would get")
-    diff.add_argument("-f", "--filename", required=True, type=Path, help="an AppConfig file")
-    diff.add_argument("-n", "--namespace", help="when the file names none (default: default)")
-    diff.set_defaults(run=run_diff)
-    rollback = sub.add_parser("rollback", help="write an older revision as a new one")
-    rollback.add_argument("key", help="NAMESPACE/NAME")
-    rollback.add_argument("--to", type=int, required=True, help="a version from its history")
-    rollback.set_defaults(run=run_rollback)
-    for parser in (diff, rollback):
-        parser.add_argument("--api", help="API base URL (default: the settings' or the stack's)")
-        parser.add_argument("--token", default=os.environ.get("RENDERSYNC_TOKEN"))
-        parser.add_argument("--state-dir", type=Path, help="act on the dev stack running there")
-        parser.add_argument("-o", "--output", choices=output.FORMATS, default=output.TABLE)
 
 
 def _refused(command: str, reply: httpx.Response) -> int:

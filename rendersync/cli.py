@@ -1,7 +1,9 @@
 """The ``rendersync`` command: production entrypoints, the dev stack and operations.
 
 Each subcommand runs one function with the parsed arguments and the Settings: the
-long-running processes are those of ``rendersync.processes``."""
+long-running processes are those of ``rendersync.processes``. The parsers name those
+functions without importing them (``rendersync.subcommands``), so a process started by this
+command loads what it uses and no other subcommand's clients."""
 
 from __future__ import annotations
 
@@ -9,21 +11,24 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from persistence.db import make_engine
-from persistence.migrating import upgrade
-from rendersync import accesscli, changecli, processes
-from rendersync.devstack import devcommand
+from rendersync import accessparsers, changeparsers
+from rendersync.devstack import devparsers
 from rendersync.logs import configure_logging
-from rendersync.ops import commands as ops_commands
+from rendersync.ops import opsparsers
 from rendersync.settings import Settings
+from rendersync.subcommands import Deferred, Run
 
 
-def _parser() -> argparse.ArgumentParser:
+def _process(name: str) -> Deferred:
+    return Deferred("rendersync.processes", name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand's flags; building them imports no subcommand's implementation."""
     parser = argparse.ArgumentParser(
         prog="rendersync",
         description="Render AppConfigs kept in a database into Kubernetes and Git, durably.",
@@ -34,57 +39,36 @@ def _parser() -> argparse.ArgumentParser:
     api.add_argument("--host", help="listen address (default: RENDERSYNC_API__HOST)")
     api.add_argument("--port", type=int, help="listen port (default: RENDERSYNC_API__PORT)")
     api.add_argument("--no-migrate", action="store_true", help="do not upgrade the schema first")
-    api.set_defaults(run=processes.run_api)
+    api.set_defaults(run=_process("run_api"))
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="migrate the schema to the latest version").set_defaults(
-        run=run_db_upgrade
+        run=_process("run_db_upgrade")
     )
-
-    emu = sub.add_parser("k8s-emulator", help="serve the Kubernetes API emulator (test/dev)")
-    emu.add_argument("--host", default="127.0.0.1")
-    emu.add_argument("--port", type=int, default=6443)
-    emu.add_argument("--kubeconfig-out", help="write a kubeconfig pointing at the emulator")
-    emu.add_argument("--install-crd", action="store_true", help="register the AppConfig CRD")
-    emu.set_defaults(run=run_k8s_emulator)
-    for name, run, what in (
-        ("relay", processes.run_relay, "publish the outbox to Kafka"),
-        ("bridge", processes.run_bridge, "hand Kafka change events to Temporal"),
-        ("worker", processes.run_worker, "run the Temporal worker (workflow + activities)"),
+    for name, what in (
+        ("relay", "publish the outbox to Kafka"),
+        ("bridge", "hand Kafka change events to Temporal"),
+        ("worker", "run the Temporal worker (workflow + activities)"),
     ):
-        sub.add_parser(name, help=what).set_defaults(run=run)
-    devcommand.add_parsers(sub)
-    ops_commands.add_parsers(sub)
-    accesscli.add_parsers(sub)
-    changecli.add_parsers(sub)
+        sub.add_parser(name, help=what).set_defaults(run=_process(f"run_{name}"))
+    devparsers.add_parsers(sub)
+    opsparsers.add_parsers(sub)
+    accessparsers.add_parsers(sub)
+    changeparsers.add_parsers(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as err:
         print(f"rendersync: {setting_error(err)}", file=sys.stderr)
         return 2
     configure_logging(level=settings.log.level, json_format=settings.log.json_format)
-    run: Callable[[argparse.Namespace, Settings], int] = args.run
+    run: Run = args.run
     return run(args, settings)
-
-
-def run_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
-    upgrade(make_engine(settings.db.url, busy_timeout_ms=settings.db.sqlite_busy_timeout_ms))
-    return 0
-
-
-def run_k8s_emulator(args: argparse.Namespace, _settings: Settings) -> int:
-    from rendersync.devstack.k8semulator import serve
-
-    kubeconfig = Path(args.kubeconfig_out) if args.kubeconfig_out else None
-    return serve(
-        host=args.host, port=args.port, kubeconfig_out=kubeconfig, install_crd=args.install_crd
-    )
 
 
 def setting_error(err: ValidationError) -> str:

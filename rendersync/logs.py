@@ -43,7 +43,10 @@ def configure_logging(*, level: str = "INFO", json_format: bool = False) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Each subcommand imports its clients after this runs: alembic names every plugin it
+    # sets up, at INFO, on import.
     for noisy in (
+        "alembic.runtime.plugins",
         "aiokafka",
         "kubernetes_asyncio",
         "temporalio.activity",

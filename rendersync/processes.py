@@ -1,8 +1,9 @@
-"""What ``rendersync api|relay|bridge|worker`` run: each ``run_*`` assembles that process
-from the Settings and runs it until SIGINT/SIGTERM (the API under uvicorn; relay, bridge and
-worker as asyncio programs with a metrics endpoint). Each imports what only it uses inside
-its own functions, so the relay loads no Temporal, web or Kubernetes client and the bridge
-no web or Kubernetes client."""
+"""What the production entrypoints run: ``rendersync db upgrade`` migrates the schema once;
+``rendersync api|relay|bridge|worker`` each assemble that process from the Settings and run
+it until SIGINT/SIGTERM (the API under uvicorn; relay, bridge and worker as asyncio programs
+with a metrics endpoint). Each imports what only it uses inside its own functions, so the
+relay loads no Temporal, web or Kubernetes client and the bridge no web or Kubernetes
+client."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ if TYPE_CHECKING:
     from worker.signalling import Signaller
 
 logger = logging.getLogger(__name__)
+
+
+def run_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    """``rendersync db upgrade``: migrate the schema to the latest version."""
+    from persistence.migrating import upgrade
+    from rendersync.wiring import engine_from
+
+    upgrade(engine_from(settings))
+    return 0
 
 
 def run_api(args: argparse.Namespace, settings: Settings) -> int:
