@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import yaml
 from gitops.layout import DEFAULT_PATH, GitLayout
 from gitops.repository import GitRepository
 from tests.gitops.conftest import Remote, git, render
+from tests.support.kustomizing import kustomize
 
 OVERLAY = GitLayout("clusters/prod/appconfigs/{namespace}/{name}.yaml", "clusters/prod")
 BY_ENVIRONMENT = GitLayout("clusters/{environment}/appconfigs/{namespace}/{name}.yaml")
@@ -64,19 +64,6 @@ def test_the_default_layout_is_todays() -> None:
     assert GitLayout().problems() == []
     assert not GitLayout().by_environment
     assert BY_ENVIRONMENT.by_environment
-
-
-def kustomize(workdir: Path, folder: str) -> list[str]:
-    """``kubectl kustomize`` of ``folder``: the keys of the resources it builds."""
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(workdir / folder)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert built.returncode == 0, built.stderr
-    documents = [d for d in yaml.safe_load_all(built.stdout) if d]
-    return sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in documents)
 
 
 async def test_a_kustomization_lists_the_targets_files_in_the_same_commit(

@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from tests.pipeline.e2e.conftest import DevStack, alive_in
 from tests.pipeline.e2e.walkthrough import (
@@ -36,6 +35,7 @@ from tests.pipeline.e2e.walkthrough import (
     workflow_exists,
 )
 from tests.support.builders import body
+from tests.support.kustomizing import kustomize
 
 
 async def only_the_admin_token_gets_in(stack: DevStack) -> str:
@@ -117,19 +117,6 @@ def fresh_clone(stack: DevStack) -> Path:
     return clone
 
 
-def overlay_keys(clone: Path, environment: str) -> list[str]:
-    """The keys ``kubectl kustomize`` builds from ``environment``'s overlay in ``clone``."""
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(clone / "clusters" / environment)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert built.returncode == 0, built.stderr
-    documents = [d for d in yaml.safe_load_all(built.stdout) if d]
-    return sorted(f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in documents)
-
-
 async def promotion_moves_it(stack: DevStack, api: httpx.AsyncClient) -> None:
     """README: an AppConfig made in dev is promoted to staging, then prod; each step applies it
     to the new environment's cluster and overlay and removes it from the ones it left."""
@@ -150,7 +137,7 @@ async def promotion_moves_it(stack: DevStack, api: httpx.AsyncClient) -> None:
 
     if KUBECTL_INSTALLED:
         clone = fresh_clone(stack)
-        built = {env: overlay_keys(clone, env) for env in ENVIRONMENTS}
+        built = {env: kustomize(clone, f"clusters/{env}") for env in ENVIRONMENTS}
         assert built == {"dev": [], "staging": [], "prod": [f"{NS}/shopfront"]}, built
     state = str(stack.state_dir)
     listed = rendersync("targets", "list", "-o", "json", "--state-dir", state)
