@@ -21,6 +21,8 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from worker.temporalworker import WORKFLOW_RUNNER
+
 WORKFLOW = "BenchNoop"
 SIGNAL = "change"
 CONCURRENCY = 32
@@ -50,7 +52,13 @@ class Noop:
 
 async def _serve(address: str, task_queue: str, stop: asyncio.Event) -> None:
     client = await Client.connect(address)
-    async with Worker(client, task_queue=task_queue, workflows=[Noop], activities=[noop]):
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[Noop],
+        activities=[noop],
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
         await stop.wait()
 
 

@@ -2,9 +2,11 @@
 the worker CPU per change when the live keys fit the cache or not (an evicted workflow is
 replayed from its whole history at its next signal).
 
-``python -m bench.workercache --keys 2000 --cache 1000,3000``: for each cache size, a dev
-server, one in-process worker with the workflow tests' fake activities, one change to each
-key (every workflow started and cached), then a second change to each key.
+``python -m bench.workercache --keys 2000 --cache 1000,3000 --runner worker``: for each workflow
+runner and cache size, a dev server, one in-process worker with the workflow tests' fake
+activities, one change to each key (every workflow started and cached), then a second change to
+each key. Memory freed by one run stays with the process, so compare the RSS of runs made in
+separate processes (one runner and one cache size per command).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import uuid
 from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from tests.support.waiting import eventually
 from tests.workflows.conftest import register_search_attributes
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver, server_binary
+from worker.temporalworker import WORKFLOW_RUNNER
 from workflows import AppConfigSync
 from workflows.declarations import GIT
 
@@ -57,7 +61,16 @@ async def one_round(drivers: list[SyncDriver], fake: FakeActivities, seq: int) -
     return cpu_s() - started
 
 
-async def measure(keys: int, cache: int) -> dict[str, float]:
+RUNNERS: dict[str, WorkflowRunner] = {
+    "worker": WORKFLOW_RUNNER,  # what the worker runs: no sandbox
+    "sandbox": SandboxedWorkflowRunner(),  # workflow modules re-imported per instance
+    "passthrough": SandboxedWorkflowRunner(  # the sandbox, every module taken from the worker
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+    ),
+}
+
+
+async def measure(keys: int, cache: int, runner: str = "worker") -> dict[str, float]:
     environment = await WorkflowEnvironment.start_local(
         dev_server_existing_path=server_binary("temporal")
     )
@@ -76,6 +89,7 @@ async def measure(keys: int, cache: int) -> dict[str, float]:
             workflows=[AppConfigSync],
             activities=fake.activities(),
             max_cached_workflows=cache,
+            workflow_runner=RUNNERS[runner],
         ):
             before = rss_mib()
             first = await one_round(drivers, fake, 1)
@@ -96,12 +110,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=2000)
     parser.add_argument("--cache", default="1000,3000", help="comma-separated cache sizes")
+    parser.add_argument("--runner", default="worker", help=f"comma-separated of {sorted(RUNNERS)}")
     args = parser.parse_args()
-    for cache in (int(c) for c in args.cache.split(",")):
-        started = time.monotonic()
-        result = asyncio.run(measure(args.keys, cache))
-        result["seconds"] = time.monotonic() - started
-        print({k: round(v, 2) for k, v in result.items()}, flush=True)
+    for runner in args.runner.split(","):
+        for cache in (int(c) for c in args.cache.split(",")):
+            started = time.monotonic()
+            result = asyncio.run(measure(args.keys, cache, runner))
+            result["seconds"] = time.monotonic() - started
+            print(runner, {k: round(v, 2) for k, v in result.items()}, flush=True)
 
 
 if __name__ == "__main__":

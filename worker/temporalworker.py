@@ -15,12 +15,22 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from workflows import AppConfigSync, DeliverNotification
 from workflows.declarations import declaration_of, required
 
 logger = logging.getLogger(__name__)
+
+#: How workers run workflow code: directly, without the sandbox. The sandbox re-imported the
+#: workflow modules for every new workflow instance and proxied the standard library; that was
+#: about half of the worker's workflow CPU per change (docs/benchmarks.md). Its run-time check
+#: covered only the three workflow modules it re-imported, and only the lines a run executed
+#: (the others are passed through); determinism is checked instead in the tests, over every
+#: module of ``workflows`` and every line (tests/workflows/test_determinism.py), and the
+#: recorded histories replay both this way and in the sandbox. Tests and replays use this
+#: runner too.
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
 
 
 def served(*implementations: object) -> list[Callable[..., Any]]:
@@ -63,6 +73,7 @@ def build_worker(
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_s),
         max_concurrent_activities=max_concurrent_activities,
         max_cached_workflows=max_cached_workflows,
+        workflow_runner=WORKFLOW_RUNNER,
     )
 
 

@@ -14,9 +14,10 @@ replay of every run that called it. Sandbox-safe: standard library, temporalio, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast, overload
 
 from temporalio import activity, workflow
@@ -92,7 +93,7 @@ def target(name: str, *, apply: str, remove: str) -> Target:
 KUBERNETES = target(TARGET_KUBERNETES, apply="apply_kubernetes", remove="delete_kubernetes")
 GIT = target(TARGET_GIT, apply="apply_git", remove="remove_git")
 #: Every kind of target a sync can be configured with, by kind.
-TARGETS: dict[str, Target] = {t.name: t for t in (KUBERNETES, GIT)}
+TARGETS: Mapping[str, Target] = MappingProxyType({t.name: t for t in (KUBERNETES, GIT)})
 
 #: Mark the sync of a version Failed, or Retrying, on a target (a status write).
 RECORD_FAILURE = Activity("record_failure", FailureReport, type(None), attempts=BOUNDED_ATTEMPTS)

@@ -15,8 +15,6 @@ from temporalio.common import RetryPolicy
 
 from workflows.contracts import SyncOptions
 
-#: A step the workflow retries itself: Temporal makes exactly one attempt per call.
-ONE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 #: Attempts of a status write or compensation step before it counts as failed.
 BOUNDED_ATTEMPTS = 5
 #: Backoff exponents beyond this are capped anyway; keeps the power finite.
@@ -29,10 +27,11 @@ def bounded_policy(options: SyncOptions) -> RetryPolicy:
 
 
 def step_policy(options: SyncOptions, attempts: int) -> RetryPolicy:
-    """One attempt when ``attempts`` is 1 (the workflow retries the step itself), otherwise
-    ``attempts`` at the sync's backoff."""
+    """One attempt when ``attempts`` is 1 (the workflow retries the step itself, so Temporal
+    makes exactly one attempt per call), otherwise ``attempts`` at the sync's backoff. A new
+    policy each call: a policy is mutable, and workflow instances share module state."""
     if attempts == 1:
-        return ONE_ATTEMPT
+        return RetryPolicy(maximum_attempts=1)
     return RetryPolicy(
         initial_interval=timedelta(seconds=options.retry_initial_interval_s),
         backoff_coefficient=options.retry_backoff,

@@ -16,6 +16,7 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
+from worker.temporalworker import WORKFLOW_RUNNER
 from workflows import AppConfigSync
 from workflows.contracts import WORKFLOW_TYPE
 
@@ -47,9 +48,9 @@ async def replay(
             workflow_ids[history.run_id] = history.workflow_id
             yield history
 
-    results = await Replayer(workflows=list(workflows)).replay_workflows(
-        counted(), raise_on_replay_failure=False
-    )
+    results = await Replayer(
+        workflows=list(workflows), workflow_runner=WORKFLOW_RUNNER
+    ).replay_workflows(counted(), raise_on_replay_failure=False)
     for run_id, error in sorted(results.replay_failures.items()):
         report.failures.append(
             {

@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, SyncDriver, new_key, server_binary
+from worker.temporalworker import WORKFLOW_RUNNER
 from workflows import AppConfigSync
 from workflows.contracts import SEARCH_ATTRIBUTE_KEY, SEARCH_ATTRIBUTE_STATE
 
@@ -60,6 +61,7 @@ async def sync(env: WorkflowEnvironment, fake: FakeActivities) -> AsyncIterator[
         task_queue=task_queue,
         workflows=[AppConfigSync],
         activities=fake.activities(),
+        workflow_runner=WORKFLOW_RUNNER,
     ):
         yield driver
         fake.release_all()

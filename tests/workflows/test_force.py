@@ -12,6 +12,7 @@ from tests.support.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver, change
 from vocabulary import OP_DELETE, OP_UPSERT, PHASE_DELETED, PHASE_FAILED
+from worker.temporalworker import WORKFLOW_RUNNER
 from workflows import AppConfigSync
 from workflows.contracts import ChangeEvent, SyncState
 from workflows.declarations import FINISH_DELETE, GIT, KUBERNETES
@@ -171,7 +172,9 @@ async def test_history_with_forced_events_replays(sync: SyncDriver, fake: FakeAc
     await asyncio.wait_for(sync.handle.result(), WAIT_S)
 
     history = await sync.handle.fetch_history()
-    result = await Replayer(workflows=[AppConfigSync]).replay_workflow(history)
+    result = await Replayer(
+        workflows=[AppConfigSync], workflow_runner=WORKFLOW_RUNNER
+    ).replay_workflow(history)
 
     assert result.replay_failure is None
 

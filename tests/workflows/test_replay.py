@@ -10,6 +10,7 @@ from temporalio.worker import Replayer
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import WAIT_S, SyncDriver
 from vocabulary import PHASE_FAILED
+from worker.temporalworker import WORKFLOW_RUNNER
 from workflows import AppConfigSync
 from workflows.declarations import GIT, KUBERNETES
 
@@ -32,6 +33,8 @@ async def test_full_lifecycle_history_replays(sync: SyncDriver, fake: FakeActivi
     await asyncio.wait_for(sync.handle.result(), WAIT_S)
 
     history = await sync.handle.fetch_history()
-    result = await Replayer(workflows=[AppConfigSync]).replay_workflow(history)
+    result = await Replayer(
+        workflows=[AppConfigSync], workflow_runner=WORKFLOW_RUNNER
+    ).replay_workflow(history)
 
     assert result.replay_failure is None

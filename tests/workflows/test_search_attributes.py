@@ -20,6 +20,7 @@ from tests.support.waiting import eventually
 from tests.workflows.fakes import FakeActivities
 from tests.workflows.harness import FAST_RETRIES, WAIT_S, SyncDriver, new_key, server_binary
 from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_SYNCED, PHASE_SYNCING
+from worker.temporalworker import WORKFLOW_RUNNER
 from workflows import AppConfigSync
 from workflows.contracts import SEARCH_ATTRIBUTE_KEY, SEARCH_ATTRIBUTE_STATE
 from workflows.declarations import GIT
@@ -48,6 +49,7 @@ async def dev_sync(dev_env: WorkflowEnvironment, fake: FakeActivities) -> AsyncI
         task_queue=task_queue,
         workflows=[AppConfigSync],
         activities=fake.activities(),
+        workflow_runner=WORKFLOW_RUNNER,
     ):
         driver = SyncDriver(dev_env.client, task_queue, new_key(), FAST_RETRIES)
         fake.current_options = lambda: driver.options
