@@ -17,6 +17,7 @@ import json
 import logging
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -131,6 +132,9 @@ def _docs_images(docs: Path, stamp: str, drawn: list[tuple[str, Path]]) -> list[
 
 def main(argv: list[str]) -> int:
     config = parse_config(argv)
+    # Stopped by SIGTERM (a timeout, a CI job): unwind as on Ctrl-C, so every stack started
+    # so far is stopped by its cleanup instead of left running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     for noisy in ("aiokafka", "httpx", "rendersync.devstack.services", "temporalio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

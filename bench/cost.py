@@ -1,9 +1,12 @@
 """CPU seconds and peak resident memory of every process of the stack, per scenario.
 
 CPU time is user + system of the process and its children (psutil), as a difference between
-the start and the end of the scenario. Peak RSS is the largest resident set sampled every
-0.2 s during the scenario (a short spike between samples can be missed); ``/proc``'s
-``VmHWM`` (the peak since the process started) is reported next to it.
+the start and the end of the scenario. Peak RSS is the largest memory sampled every 0.2 s
+during the scenario (a short spike between samples can be missed): the process's resident set
+plus the unique set of each descendant. A descendant's resident set would count the pages it
+shares with its parent: a ``git`` the worker has just forked and not yet exec'd shows the
+worker's whole resident set again. ``/proc``'s ``VmHWM`` (the peak since the process started,
+its own) is reported next to it.
 """
 
 from __future__ import annotations
@@ -43,10 +46,16 @@ def _cpu_s(pid: int) -> float:
 
 
 def _rss(pid: int) -> int:
+    """The process's resident set and what its descendants hold alone (their unique set)."""
+    family = _family(pid)
+    if not family:
+        return 0
     total = 0
-    for proc in _family(pid):
+    with contextlib.suppress(psutil.Error):
+        total += family[0].memory_info().rss
+    for proc in family[1:]:
         with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
+            total += proc.memory_full_info().uss
     return total
 
 

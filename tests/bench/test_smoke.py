@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,3 +56,30 @@ def test_smoke_run_converges_and_reports(tmp_path: Path) -> None:
         assert len(shown) == 2, section
         for picture in shown:
             assert (docs.parent / picture).stat().st_size > 0
+
+
+@pytest.mark.timeout(180)
+def test_a_terminated_run_stops_the_stack_it_started(tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "bench", "--smoke", "--no-docs", "--out", str(tmp_path)]
+    run = subprocess.Popen(argv, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    assert run.stderr is not None
+    started: dict[str, int] = {}
+    for line in run.stderr:
+        found = re.search(r"stack up in \S+: (\{.*\})", line)
+        if found:
+            started = {k: int(v) for k, v in re.findall(r"'([\w-]+)': (\d+)", found.group(1))}
+            break
+    assert started, "the stack never came up"
+    run.terminate()
+    run.communicate(timeout=120)
+
+    def alive(pid: int) -> bool:
+        try:
+            return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    left = {name: pid for name, pid in started.items() if alive(pid)}
+    for pid in left.values():  # stop what the run left behind, then fail
+        psutil.Process(pid).kill()
+    assert list(left) == []
