@@ -24,6 +24,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from vocabulary import PHASE_DELETED, PHASE_FAILED, PHASE_RETRYING, PHASE_SYNCED
+    from workflows import patches
     from workflows.contracts import (
         EVENT_DELETED,
         EVENT_FAILED,
@@ -35,9 +36,6 @@ with workflow.unsafe.imports_passed_through():
         SyncOptions,
     )
     from workflows.declarations import DELIVER_NOTIFICATION, NOTIFY_RECEIVERS, execute
-
-#: Patch id: runs recorded before notifications existed replay without them.
-PATCH_NOTIFY = "notify-state-changes"
 
 
 class Notifying:
@@ -52,7 +50,7 @@ class Notifying:
 
     def _check_notify_patch(self) -> None:
         """Decided before the handled event's first command (see ``_check_patches``)."""
-        self._notifying = workflow.patched(PATCH_NOTIFY)
+        self._notifying = patches.patched(patches.NOTIFY)
 
     def _troubled(self) -> bool:
         """Failed, or Retrying with a notified number of attempts: a success recovers it."""

@@ -18,6 +18,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from workflows import patches
     from workflows.contracts import SyncOptions
     from workflows.declarations import (
         SYNC_OPTIONS,
@@ -29,10 +30,6 @@ with workflow.unsafe.imports_passed_through():
 
 A = TypeVar("A")
 R = TypeVar("R")
-#: Patch ids: histories of runs started before a behaviour existed replay without it.
-PATCH_CANCEL_SUPERSEDED = "cancel-superseded-attempt"
-PATCH_RETRYING = "transient-errors-retry"
-PATCH_WORKER_OPTIONS = "options-from-worker"
 
 
 class StepError(Exception):
@@ -79,7 +76,7 @@ async def run_step(
         summary=summary,
     )
     await workflow.wait_condition(lambda: handle.done() or superseded())
-    if not handle.done() and workflow.patched(PATCH_CANCEL_SUPERSEDED):
+    if not handle.done() and patches.patched(patches.CANCEL_SUPERSEDED):
         handle.cancel()
         try:
             return cast(R, await handle)  # it finished before the cancellation reached it
@@ -97,13 +94,13 @@ def is_permanent(err: ActivityError) -> bool:
     cause = err.cause
     if isinstance(cause, ApplicationError) and cause.non_retryable:
         return True
-    return not workflow.patched(PATCH_RETRYING)
+    return not patches.patched(patches.RETRYING)
 
 
 async def current_options(options: SyncOptions, *, key: str) -> SyncOptions:
     """The worker's current options (local activity ``sync_options``); ``options`` when the
     worker cannot tell (an older worker, say) or answers with unknown targets."""
-    if not workflow.patched(PATCH_WORKER_OPTIONS):
+    if not patches.patched(patches.WORKER_OPTIONS):
         return options  # a run recorded before: its options are its input's
     try:
         fresh = await execute_local(SYNC_OPTIONS)

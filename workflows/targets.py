@@ -27,6 +27,7 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from vocabulary import PHASE_DELETED, PHASE_DELETING, PHASE_SYNCED, PHASE_SYNCING
     from vocabulary.routing import environment_of, unrouted_reason
+    from workflows import patches
     from workflows.contracts import (
         ApplyRequest,
         ChangeEvent,
@@ -46,12 +47,6 @@ R = TypeVar("R")
 STATUS_TARGET = "status"
 #: ``FailureReport.target`` when no routing rule routes the key (the rules changed).
 ROUTING_TARGET = "routing"
-#: Patch id: requests tell the activities the version handled before (provenance of the
-#: versions coalesced into this one); runs recorded before replay without it.
-PATCH_PROVENANCE = "provenance-coalesced"
-#: Patch id: a delete removes the key from the targets it was applied to and those its
-#: tombstone routes to; runs recorded before removed it from every target.
-PATCH_ROUTED_DELETE = "routed-delete"
 
 
 class TargetSteps:
@@ -79,8 +74,8 @@ class TargetSteps:
         """Decide the patches of this module before the handled event's first command: a
         patch marker is recorded where ``patched`` is first called, and one called after the
         local activity ``sync_options`` in the same workflow task does not replay."""
-        self._provenance = workflow.patched(PATCH_PROVENANCE)
-        self._routed_delete = workflow.patched(PATCH_ROUTED_DELETE)
+        self._provenance = patches.patched(patches.PROVENANCE)
+        self._routed_delete = patches.patched(patches.ROUTED_DELETE)
 
     def _first_apply(self) -> bool:
         """No target holds a version the key was synced at (in this incarnation)."""

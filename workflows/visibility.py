@@ -16,12 +16,11 @@ from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from vocabulary import PHASE_SYNCED, PHASE_SYNCING
+    from workflows import patches
     from workflows.contracts import SEARCH_ATTRIBUTE_KEY, SEARCH_ATTRIBUTE_STATE, SyncOptions
 
 APP_CONFIG_KEY = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_KEY)
 SYNC_STATE = SearchAttributeKey.for_keyword(SEARCH_ATTRIBUTE_STATE)
-#: Patch id: runs recorded before upsert both attributes on every change of the phase.
-PATCH_SETTLED_STATE = "sync-state-settled"
 
 
 class SyncStateAttributes:
@@ -41,7 +40,7 @@ class SyncStateAttributes:
             return
         shown = workflow.info().typed_search_attributes.get(SYNC_STATE)
         if shown == phase or (phase == PHASE_SYNCING and shown == PHASE_SYNCED):
-            self._settled_state = workflow.patched(PATCH_SETTLED_STATE)
+            self._settled_state = patches.patched(patches.SETTLED_STATE)
 
     def _set_phase(self, phase: str) -> None:
         """Set the phase and, on a change, the SyncState/AppConfigKey search attributes."""

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         PHASE_RETRYING,
         PHASE_SYNCING,
     )
+    from workflows import patches
     from workflows.contracts import (
         QUERY_STATE,
         SIGNAL_CHANGE,
@@ -52,9 +53,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.targets import TargetSteps
     from workflows.visibility import SyncStateAttributes
 
-#: Patch id: histories of runs started before a behaviour existed replay without it.
-PATCH_REDRIVE_FAILED = "redrive-failed-forced"
-
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class AppConfigSync(TargetSteps, Notifying, SyncStateAttributes):
@@ -62,6 +60,7 @@ class AppConfigSync(TargetSteps, Notifying, SyncStateAttributes):
 
     @workflow.init
     def __init__(self, input: SyncInput) -> None:
+        patches.start_run()
         carry = input.carry or SyncState(key=input.key)
         self._key = input.key
         self._options = input.options
@@ -258,7 +257,7 @@ class AppConfigSync(TargetSteps, Notifying, SyncStateAttributes):
         self._failed_version = event.seq
         self._last_error = str(failed)
         self._set_phase(PHASE_FAILED)
-        if event.force and workflow.patched(PATCH_REDRIVE_FAILED):
+        if event.force and patches.patched(patches.REDRIVE_FAILED):
             # A forced re-drive at the handled version lives only in the inbox's forced slot,
             # which handling it emptied: put it back, so that ``retry`` re-drives it.
             self._inbox.rearm(event)
