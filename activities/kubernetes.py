@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from activities.frames import configured, run_apply, run_removal, superseded
 from k8s.applying import apply_appconfig, delete_appconfig, update_status
 from k8s.errors import kubernetes_failure_kind
 from k8s.manifests import render_appconfig
+from k8s.ownwrites import OwnWrites
 from vocabulary import TARGET_KUBERNETES, RowCheck
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest, TargetResult
 from workflows.declarations import KUBERNETES, implements
@@ -53,6 +54,8 @@ class Cluster:
     field_manager: str = "rendersync"
     propagation_policy: str = "Background"
     request_timeout_s: float | None = None
+    #: The states this process wrote, for its drift watch (see ``k8s.ownwrites``).
+    own_writes: OwnWrites = field(default_factory=OwnWrites)
 
 
 class KubernetesActivities:
@@ -78,17 +81,19 @@ class KubernetesActivities:
         cluster = self.cluster(target)
 
         async def operation(row_check: RowCheck) -> TargetResult:
+            cr = render(image)
             outcome = await apply_appconfig(
                 cluster.api,
-                cr=render(image),
+                cr=cr,
                 row_check=row_check,
                 field_manager=cluster.field_manager,
                 request_timeout_s=cluster.request_timeout_s,
+                own_writes=cluster.own_writes,
             )
             if outcome.superseded:
                 return superseded(target, image.seq)
             if not outcome.skipped_newer:
-                await update_status(
+                status_written = await update_status(
                     cluster.api,
                     namespace=image.namespace,
                     name=image.name,
@@ -97,6 +102,8 @@ class KubernetesActivities:
                     resource_version=outcome.resource_version,
                     request_timeout_s=cluster.request_timeout_s,
                 )
+                if status_written is not None:
+                    cluster.own_writes.add(cr, status_written)
             return TargetResult(
                 target=target,
                 version=image.seq,

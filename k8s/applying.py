@@ -22,6 +22,7 @@ from vocabulary import GROUP, PLURAL, VERSION, RowCheck, holds_newer
 
 from .errors import TransientKubernetesError, wrap
 from .manifests import version_of
+from .ownwrites import OwnWrites
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ async def apply_appconfig(
     field_manager: str = "rendersync",
     request_timeout_s: float | None = None,
     max_attempts: int = MAX_ATTEMPTS,
+    own_writes: OwnWrites | None = None,
 ) -> ApplyOutcome:
     """Server-side apply ``cr`` (force, as ``field_manager``) unless a newer version is live.
 
@@ -104,6 +106,7 @@ async def apply_appconfig(
     An absent object is created with POST, so two creators cannot overwrite each other blindly
     (409 AlreadyExists re-reads), then applied once so the fields are owned by the apply manager.
     An object being deleted (finalizers pending) is a transient error: retry once it is gone.
+    Every state written (the create, the apply) goes to ``own_writes``, with ``cr``.
     """
     meta = cr["metadata"]
     namespace, name, version = meta["namespace"], meta["name"], version_of(cr)
@@ -122,6 +125,8 @@ async def apply_appconfig(
             live = await _create(custom, cr, field_manager, request_timeout_s)
             if live is None:
                 continue
+            if own_writes is not None:
+                own_writes.add(cr, live["metadata"]["resourceVersion"])
         live_version = version_of(live)
         if holds_newer(live_version, version=version, ceiling=ceiling):
             log.info("skip %s v%s: v%s is live", where, version, live_version)
@@ -136,6 +141,8 @@ async def apply_appconfig(
         )
         if applied is not None:
             meta_applied = applied["metadata"]
+            if own_writes is not None:
+                own_writes.add(cr, meta_applied["resourceVersion"])
             return ApplyOutcome(
                 meta_applied["resourceVersion"], version, False, uid=meta_applied.get("uid", "")
             )

@@ -64,6 +64,29 @@ def render_yaml(cr: Mapping[str, Any]) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def _normalized(value: Any) -> Any:
+    """Drop empty maps and lists: a server may omit them without any real difference."""
+    if isinstance(value, dict):
+        items = {k: _normalized(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v not in ({}, [], None)}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    return value
+
+
+def holds_rendered(rendered: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Whether ``live`` holds what ``rendered`` (a :func:`render_appconfig` result) says: the
+    same spec, and its labels and annotations (a live object may carry more of those)."""
+    meta = live.get("metadata", {})
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    want = rendered["metadata"]
+    return (
+        _normalized(rendered["spec"]) == _normalized(live.get("spec") or {})
+        and all(labels.get(k) == v for k, v in (want.get("labels") or {}).items())
+        and all(annotations.get(k) == v for k, v in (want.get("annotations") or {}).items())
+    )
+
+
 def version_of(obj: Mapping[str, Any] | None) -> int:
     """The ``rendersync.dev/version`` of an object; 0 when absent or not a non-negative int."""
     if not obj:

@@ -249,7 +249,12 @@ def helper_loops(
     options = sync_options(settings)
     for name, cluster in parts.clusters.items() if sync.drift_repair else ():
         drift = DriftRepair(
-            api=cluster.api, engine=parts.engine, signaller=signaller, target=name, options=options
+            api=cluster.api,
+            engine=parts.engine,
+            signaller=signaller,
+            target=name,
+            options=options,
+            own_writes=cluster.own_writes,
         )
         loops["drift" if name == TARGET_KUBERNETES else f"drift {name}"] = drift.run
     if sync.resync_interval_s > 0:

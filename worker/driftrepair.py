@@ -21,12 +21,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from k8s.manifests import render_appconfig, version_of
+from k8s.manifests import holds_rendered, render_appconfig, version_of
+from k8s.ownwrites import OwnWrites
 from k8s.watching import WatchEvent, watch_appconfigs
 from persistence.reading import get_row, revision_at
 from persistence.tables import AppConfigRow, Revision
 from vocabulary import TARGET_KUBERNETES
 from worker.changeevents import forced_event
+from worker.pipelinemetrics import DRIFT_EVENTS
 from worker.signalling import Signaller
 from workflows.contracts import SyncOptions
 
@@ -35,16 +37,6 @@ logger = logging.getLogger(__name__)
 #: A key is re-driven at most once per version and kind of drift (edited, deleted) in this
 #: many seconds, so a difference the server keeps reintroducing cannot cause a repair loop.
 REPAIR_COOLDOWN_S = 30.0
-
-
-def _normalized(value: Any) -> Any:
-    """Drop empty maps and lists: a server may omit them without any real difference."""
-    if isinstance(value, dict):
-        items = {k: _normalized(v) for k, v in value.items()}
-        return {k: v for k, v in items.items() if v not in ({}, [], None)}
-    if isinstance(value, list):
-        return [_normalized(v) for v in value]
-    return value
 
 
 def _matches(source: AppConfigRow | Revision, live: dict[str, Any]) -> bool:
@@ -57,13 +49,7 @@ def _matches(source: AppConfigRow | Revision, live: dict[str, Any]) -> bool:
         annotations=source.annotations,
         seq=source.seq,
     )
-    meta = live.get("metadata", {})
-    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-    return (
-        _normalized(want["spec"]) == _normalized(live.get("spec") or {})
-        and all(labels.get(k) == v for k, v in want["metadata"]["labels"].items())
-        and all(annotations.get(k) == v for k, v in want["metadata"]["annotations"].items())
-    )
+    return holds_rendered(want, live)
 
 
 def drifted_row(
@@ -101,8 +87,11 @@ class DriftRepair:
         signaller: Signaller,
         target: str = TARGET_KUBERNETES,
         options: SyncOptions | None = None,
+        own_writes: OwnWrites | None = None,
     ) -> None:
         self.api = api
+        #: What this process's activities wrote to the cluster: their events are not drift.
+        self.own_writes = own_writes or OwnWrites()
         self.engine = engine
         self.signaller = signaller
         self.target = target
@@ -122,9 +111,13 @@ class DriftRepair:
 
     async def _watch(self, stop: asyncio.Event) -> None:
         async for event in watch_appconfigs(self.api):
+            if event.type != "DELETED" and self.own_writes.seen(event.object):
+                DRIFT_EVENTS.labels(self.target, "own").inc()
+                continue
             row = await asyncio.to_thread(
                 drifted_row, self.engine, event, target=self.target, options=self.options
             )
+            DRIFT_EVENTS.labels(self.target, "checked" if row is None else "drift").inc()
             if row is not None and self._due(row, event.type):
                 logger.warning(
                     "drift on %s/%s (%s); re-applying v%d",

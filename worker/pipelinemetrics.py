@@ -36,6 +36,12 @@ LOOP_RESTARTS = Counter(
     "Restarts of a worker helper loop (drift, anti-entropy, orphans) after an error",
     ["loop"],
 )
+DRIFT_EVENTS = Counter(
+    "rendersync_drift_events",
+    "Watch events drift repair handled, by target and outcome: own (a state this worker wrote, "
+    "not checked), checked (compared with the database, no drift), drift (re-driven)",
+    ["target", "outcome"],
+)
 ORPHANS_REMOVED = Counter(
     "rendersync_orphans_removed",
     "Managed objects (kind cr or git) that no row backed, removed by orphan collection",

@@ -8,12 +8,13 @@ import asyncio
 from typing import Any
 
 from kubernetes_asyncio import client
+from prometheus_client import REGISTRY
 
 from persistence import outbox
 from tests.support.builders import body
 from tests.support.pipeline import Pipeline, version_in_yaml
 from tests.support.waiting import eventually
-from vocabulary import VERSION_ANNOTATION
+from vocabulary import TARGET_KUBERNETES, VERSION_ANNOTATION
 from worker.driftrepair import DriftRepair
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent
@@ -156,3 +157,35 @@ async def test_anti_entropy_re_drives_a_change_whose_message_was_lost(pipe: Pipe
         )
 
     await eventually(converged, what="lost change applied by anti-entropy")
+
+
+def drift_events(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "rendersync_drift_events_total", {"target": TARGET_KUBERNETES, "outcome": outcome}
+    )
+    return value or 0.0
+
+
+async def test_drift_repair_does_not_check_its_own_workers_writes(pipe: Pipeline) -> None:
+    before = {outcome: drift_events(outcome) for outcome in ("own", "checked", "drift")}
+    pipe.start_drift_repair()
+    created = await pipe.api.post(
+        pipe.base, json=body("web", replicas=3), params={"wait": "synced", "timeout": "30s"}
+    )
+    assert created.status_code == 200, created.text
+
+    # The create, the apply and the status write are states this worker wrote (a watch that
+    # connected after them lists the last one).
+    async def own_seen() -> bool:
+        return drift_events("own") > before["own"]
+
+    await eventually(own_seen, timeout_s=30, what="the worker's own writes seen by the watch")
+    await hand_patch(pipe, "web", {"spec": {"replicas": 42}})
+
+    async def repaired() -> bool:
+        return await replicas(pipe, "web") == 3
+
+    await eventually(repaired, timeout_s=30, what="hand edit reverted")
+    # Only the hand edit was compared with the database; the repair's writes were the worker's.
+    assert drift_events("drift") - before["drift"] == 1
+    assert drift_events("checked") - before["checked"] == 0

@@ -136,8 +136,9 @@ class Pipeline:
             kinds=[self.options.kind(t) for t in self.options.targets],
         )
 
-    @property
+    @functools.cached_property
     def clusters(self) -> dict[str, Cluster]:
+        """The worker's one cluster (its API client, and what its activities wrote)."""
         return {TARGET_KUBERNETES: Cluster(self.kube)}
 
     @property
@@ -155,7 +156,13 @@ class Pipeline:
         )
 
     def start_drift_repair(self) -> None:
-        repair = DriftRepair(api=self.kube, engine=self.engine, signaller=self.signaller())
+        """Drift repair as the worker runs it: it knows what the activities wrote."""
+        repair = DriftRepair(
+            api=self.kube,
+            engine=self.engine,
+            signaller=self.signaller(),
+            own_writes=self.clusters[TARGET_KUBERNETES].own_writes,
+        )
         self.start_supervised("drift", lambda stop: repair.run(stop=stop))
 
     def start_anti_entropy(self, *, interval_s: float, grace_s: float) -> None:
