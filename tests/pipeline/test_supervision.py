@@ -69,12 +69,14 @@ async def test_drift_repair_survives_a_database_error(pipe: Pipeline) -> None:
         conn.execute(text("ALTER TABLE appconfigs RENAME TO appconfigs_away"))
     try:
         pipe.start_drift_repair()
+        # A hand edit: the watch checks it against the database (the worker's own writes it
+        # would skip without a read).
+        await hand_edit(pipe, "web", 42)
 
         async def restarted() -> bool:
             return restarts("drift") >= before + 1
 
         await eventually(restarted, timeout_s=20, what="drift repair restarted after its error")
-        await hand_edit(pipe, "web", 42)
     finally:
         with pipe.engine.begin() as conn:
             conn.execute(text("ALTER TABLE appconfigs_away RENAME TO appconfigs"))
