@@ -10,16 +10,16 @@ import pytest
 
 from bench.cost import _family, _rss
 
-#: Holds 200 MiB, forks, and lets the child sleep as a ``git`` sleeps between fork and exec.
+#: Holds 200 MiB and forks; the child waits, as a ``git`` between its fork and its exec.
 FORKING = """
-import os, sys, time
+import os, signal
 held = b"x" * (200 * 1024 * 1024)
 child = os.fork()
 if child == 0:
-    time.sleep(60)
+    signal.pause()  # until the test kills it
     os._exit(0)
 print(child, flush=True)
-time.sleep(60)
+signal.pause()
 """
 
 
