@@ -71,13 +71,13 @@ async def run_apply(
             version=image.seq,
             classify=classify,
         )
-        await asyncio.to_thread(_report, engine, request, result, origin())
+        await asyncio.to_thread(record_result, engine, request, result, origin())
     if not result.skipped_newer:
         observe_applied(target, request.committed_at_ms)
     return result
 
 
-def _report(engine: Engine, request: ApplyRequest, result: TargetResult, by: Origin) -> None:
+def record_result(engine: Engine, request: ApplyRequest, result: TargetResult, by: Origin) -> None:
     """What the apply of ``request`` wrote to its target, or why it wrote nothing; a written
     version also settles the versions the workflow coalesced into it and is the target's
     applied status. One write transaction."""
