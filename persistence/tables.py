@@ -34,11 +34,14 @@ class AppConfigRow(SQLModel, table=True):
 
 
 class Revision(SQLModel, table=True):
+    """Every committed version of every key. Its indexes live in the migrations (a key's
+    revisions are searched by ``ix_revisions_key_seq``)."""
+
     __tablename__ = "revisions"
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
-    namespace: str = Field(max_length=63, index=True)
+    namespace: str = Field(max_length=63)
     name: str = Field(max_length=253)
     op: str = Field(max_length=8)
     actor: str = Field(max_length=253)
