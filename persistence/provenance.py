@@ -14,12 +14,24 @@ after another attempt succeeded does not hide the success.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Engine, UniqueConstraint, or_, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Engine,
+    Insert,
+    UniqueConstraint,
+    bindparam,
+    exists,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col
@@ -89,6 +101,22 @@ class Record:
     object_uid: str = ""
 
 
+#: Versions of a key between ``after`` and ``into`` (exclusive) no stage but the relay
+#: reported; one statement (both tables are searched by their index over the key).
+_UNREPORTED = select(col(Revision.seq)).where(
+    col(Revision.namespace) == bindparam("namespace"),
+    col(Revision.name) == bindparam("name"),
+    col(Revision.seq) > bindparam("after"),
+    col(Revision.seq) < bindparam("into"),
+    ~exists().where(
+        col(ProvenanceRow.namespace) == col(Revision.namespace),
+        col(ProvenanceRow.name) == col(Revision.name),
+        col(ProvenanceRow.seq) == col(Revision.seq),
+        col(ProvenanceRow.stage) != STAGE_PUBLISH,
+    ),
+)
+
+
 def _values(record: Record) -> dict[str, Any]:
     o = record.origin
     return {
@@ -108,20 +136,26 @@ def _values(record: Record) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _upsert_statement(dialect: str) -> Insert:
+    """The upsert of one row, built once per dialect; the row's values are its parameters."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = ProvenanceRow.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["namespace", "name", "seq", "stage"],
+        set_={c.name: new[c.name] for c in table.c if c.name not in ("id", "namespace", "name")},
+        # A success stays: a late failure of a zombie attempt must not hide it.
+        where=or_(table.c.outcome.not_in(SUCCESSES), new.outcome.in_(SUCCESSES)),
+    )
+
+
 def upsert(session: Session, records: Iterable[Record]) -> None:
     """Upsert each record inside the caller's write transaction ``session``."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = ProvenanceRow.__table__  # type: ignore[attr-defined]
+    statement = _upsert_statement(session.get_bind().dialect.name)
     for record in records:
-        statement = insert(table).values(_values(record))
-        new = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=["namespace", "name", "seq", "stage"],
-            set_={k: getattr(new, k) for k in _values(record) if k not in ("namespace", "name")},
-            # A success stays: a late failure of a zombie attempt must not hide it.
-            where=or_(table.c.outcome.not_in(SUCCESSES), new.outcome.in_(SUCCESSES)),
-        )
-        session.execute(statement)
+        session.execute(statement, _values(record))
 
 
 def record(engine: Engine, *records: Record) -> None:
@@ -146,26 +180,10 @@ def coalesced_in(
     session: Session, *, namespace: str, name: str, after: int, into: int, origin: Origin
 ) -> list[int]:
     """:func:`record_coalesced` inside the caller's write transaction ``session``."""
-    seqs = session.execute(
-        select(col(Revision.seq)).where(
-            col(Revision.namespace) == namespace,
-            col(Revision.name) == name,
-            col(Revision.seq) > after,
-            col(Revision.seq) < into,
-        )
-    ).scalars()
-    reported = set(
-        session.execute(
-            select(col(ProvenanceRow.seq)).where(
-                col(ProvenanceRow.namespace) == namespace,
-                col(ProvenanceRow.name) == name,
-                col(ProvenanceRow.seq) > after,
-                col(ProvenanceRow.seq) < into,
-                col(ProvenanceRow.stage) != STAGE_PUBLISH,
-            )
-        ).scalars()
+    found = session.execute(
+        _UNREPORTED, {"namespace": namespace, "name": name, "after": after, "into": into}
     )
-    skipped = [int(s) for s in seqs if s not in reported]
+    skipped = [int(s) for s in found.scalars()]
     upsert(
         session,
         (

@@ -9,7 +9,9 @@ its status row (a row lock on PostgreSQL).
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, select
+import functools
+
+from sqlalchemy import Engine, Insert, and_, case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -66,15 +68,22 @@ def record_applied(
 def applied_in(
     session: Session, *, namespace: str, name: str, target: str, version: int, detail: str
 ) -> None:
-    """:func:`record_applied` inside the caller's write transaction ``session``."""
-    row = lock_status_row(session, namespace, name, target)
-    if version >= row.applied_version:
-        row.applied_version, row.detail = version, detail
-    if row.failed_version <= version:
-        if row.error_version <= version:
-            row.last_error, row.attempts, row.error_version = "", 0, 0
-        row.failed_version = 0
-    row.updated_at = utcnow()
+    """:func:`record_applied` inside the caller's write transaction ``session``: one upsert
+    whose conditions read the row as it is when the upsert takes its lock (PostgreSQL's ``ON
+    CONFLICT DO UPDATE`` locks the row; SQLite write transactions are serialised already)."""
+    values = {
+        "namespace": namespace,
+        "name": name,
+        "target": target,
+        "applied_version": version,
+        "detail": detail,
+        "last_error": "",
+        "attempts": 0,
+        "failed_version": 0,
+        "error_version": 0,
+        "updated_at": utcnow(),
+    }
+    session.execute(_applied_statement(session.get_bind().dialect.name), values)
     # The version reached a target after all (re-driven from the row): an event of it,
     # or of an older version, that the relay could not publish no longer matters.
     session.execute(
@@ -84,6 +93,33 @@ def applied_in(
             col(SyncStatusRow.target) == RELAY_TARGET,
             col(SyncStatusRow.failed_version) <= version,
         )
+    )
+
+
+@functools.cache
+def _applied_statement(dialect: str) -> Insert:
+    """The status row of a target that holds the inserted ``applied_version``: a new row as
+    given; an existing row keeps a newer applied version, and drops a failure and the attempt
+    error of that version or older (an error about a newer version stays). Every condition
+    reads the row as it was before this statement."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = SyncStatusRow.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    new, old = statement.excluded, table.c
+    newer = new.applied_version >= old.applied_version
+    failure_cleared = old.failed_version <= new.applied_version
+    error_cleared = and_(failure_cleared, old.error_version <= new.applied_version)
+    return statement.on_conflict_do_update(
+        index_elements=["namespace", "name", "target"],
+        set_={
+            "applied_version": case((newer, new.applied_version), else_=old.applied_version),
+            "detail": case((newer, new.detail), else_=old.detail),
+            "failed_version": case((failure_cleared, 0), else_=old.failed_version),
+            "last_error": case((error_cleared, ""), else_=old.last_error),
+            "attempts": case((error_cleared, 0), else_=old.attempts),
+            "error_version": case((error_cleared, 0), else_=old.error_version),
+            "updated_at": new.updated_at,
+        },
     )
 
 

@@ -19,9 +19,9 @@ from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import ApplyRequest
 
 #: Statements of an applied version with a coalesced one: the row read; in a savepoint the
-#: provenance note, the coalesced versions read and their note; the status row's upsert, lock,
-#: update and the relay entry it drops; and the BEGINs and the savepoint around them.
-MAX_STATEMENTS = 13
+#: provenance note, the read of the versions no stage reported and their note; the status
+#: row's upsert and the relay entry it drops; and the BEGINs and the savepoint around them.
+MAX_STATEMENTS = 10
 
 
 @contextmanager

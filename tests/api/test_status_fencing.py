@@ -75,3 +75,29 @@ def test_an_older_error_does_not_replace_a_newer_one(engine: Engine) -> None:
     attempt_error(engine, 9, "error about v9", attempt=2)
     attempt_error(engine, 8, "error about v8", attempt=5)
     assert (status(engine).last_error, status(engine).attempts) == ("error about v9", 2)
+
+
+def failure(engine: Engine, version: int, error: str) -> None:
+    syncstatus.record_failure(
+        engine, namespace="ns", name="web", target="kubernetes", version=version, error=error
+    )
+
+
+def test_a_late_older_success_keeps_the_newer_failure(engine: Engine) -> None:
+    failure(engine, 9, "admission webhook denied v9")
+    applied(engine, 8)  # a zombie's success for an older version
+    row = status(engine)
+    assert (row.applied_version, row.failed_version, row.last_error) == (
+        8, 9, "admission webhook denied v9",
+    )  # fmt: skip
+    applied(engine, 9)  # a forced re-drive of v9 that succeeds
+    row = status(engine)
+    assert (row.applied_version, row.failed_version, row.last_error) == (9, 0, "")
+
+
+def test_a_failure_of_an_older_version_is_cleared_by_a_newer_success(engine: Engine) -> None:
+    failure(engine, 5, "admission webhook denied v5")
+    applied(engine, 6)
+    applied(engine, 4)  # a late report of an older success keeps v6
+    row = status(engine)
+    assert (row.applied_version, row.failed_version, row.last_error, row.detail) == (6, 0, "", "rv")
