@@ -197,14 +197,17 @@ class GitRepository:
                 done.set_result(result)
 
     async def _write_batch(self, changes: list[Change]) -> list[GitResult]:
+        # The clone is fresh (its tip and files are what the last push left) only again once
+        # this batch succeeds: a batch that fails part-way leaves staged files behind, and the
+        # next batch resets them away instead of committing them under its own message.
+        fresh, self._fresh = self._fresh, False
         staged: list[Staged] = []
-        if self._fresh:
+        if fresh:
             staged = [await self._stage(c) for c in changes]
         if not staged or any(s is not Staged.STAGED for s in staged):
             # No push would validate the local state for these: decide on the remote's tip.
             await self._sync()
             staged = [await self._stage(c) for c in changes]
-        self._fresh = False
         if Staged.STAGED in staged:
             await self._commit(batch_message(changes, staged))
             staged = await self._publish(changes, staged)

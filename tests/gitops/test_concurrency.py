@@ -150,3 +150,45 @@ async def test_two_clones_racing_all_land(
     messages = remote.messages()
     assert all(f"apply default/{name} @ 1" in messages for name in names)
     assert len(remote.subjects()) <= len(names) + 1  # batches within each clone
+
+
+async def test_a_failed_batch_leaves_nothing_for_the_next_one_to_commit(
+    repo: GitRepository, remote: Remote
+) -> None:
+    """A batch that fails after staging some of its changes must not leave them in the clone:
+    the next batch would commit them under its own message, before their writers retry."""
+    await repo.ensure_clone()
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def holding() -> int | None:
+        entered.set()
+        await gate.wait()
+        return 1
+
+    async def unavailable() -> int | None:
+        raise RuntimeError("database unavailable")
+
+    def apply(name: str, check: object = None) -> asyncio.Task[object]:
+        return asyncio.create_task(
+            repo.apply_file(
+                path=f"appconfigs/default/{name}.yaml", content=render(name, 1), version=1,
+                message=f"rendersync: apply default/{name} @ 1", row_check=check,  # type: ignore[arg-type]
+            )
+        )  # fmt: skip
+
+    holder = apply("web", holding)
+    await entered.wait()  # the holder has the clone; the next two queue as one batch
+    staged, failing = apply("api"), apply("cart", unavailable)
+    gate.set()
+    await holder
+    with pytest.raises(RuntimeError, match="database unavailable"):
+        await staged
+    with pytest.raises(RuntimeError, match="database unavailable"):
+        await failing
+
+    await repo.apply_file(
+        path="appconfigs/default/shop.yaml", content=render("shop", 1), version=1,
+        message="rendersync: apply default/shop @ 1",
+    )  # fmt: skip
+    assert "appconfigs/default/api.yaml" not in remote.files()
+    assert remote.subjects()[-1] == "rendersync: apply default/shop @ 1"
