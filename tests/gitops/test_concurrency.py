@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops.repository import GitRepository
+from gitops.repository import GitRepository, GitResult
 from tests.gitops.conftest import (
     PATH,
     OtherWriter,
@@ -18,6 +18,7 @@ from tests.gitops.conftest import (
     install_hook,
     render,
 )
+from vocabulary import RowCheck
 
 OURS = "rendersync: apply default/web @ 5"
 
@@ -168,11 +169,11 @@ async def test_a_failed_batch_leaves_nothing_for_the_next_one_to_commit(
     async def unavailable() -> int | None:
         raise RuntimeError("database unavailable")
 
-    def apply(name: str, check: object = None) -> asyncio.Task[object]:
+    def apply(name: str, check: RowCheck | None = None) -> asyncio.Task[GitResult]:
         return asyncio.create_task(
             repo.apply_file(
                 path=f"appconfigs/default/{name}.yaml", content=render(name, 1), version=1,
-                message=f"rendersync: apply default/{name} @ 1", row_check=check,  # type: ignore[arg-type]
+                message=f"rendersync: apply default/{name} @ 1", row_check=check,
             )
         )  # fmt: skip
 
