@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from gitops.command import GitPermanentError
-from gitops.layout import GitLayout
+from gitops.layout import KUSTOMIZATION_FILE, GitLayout
 from vocabulary import VERSION_ANNOTATION, RowCheck
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,38 @@ def file_version(target: Path) -> int | None:
 def write_text(target: Path, content: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(content, encoding="utf-8")
+
+
+def write_change(workdir: Path, change: Change) -> list[str]:
+    """Write ``change`` (and its layout's kustomization file) into the clone at ``workdir``;
+    the paths whose bytes it changed, for one ``git add``. A removal of a missing file writes
+    nothing. Compared with what the clone held just before, which is the branch tip's content
+    or an earlier change of the same batch."""
+    target = workdir / change.path
+    before = _read(target)
+    if change.content is None:
+        if before is None:
+            return []
+        target.unlink()
+    else:
+        write_text(target, change.content)
+    changed = [] if _read(target) == before else [change.path]
+    kustomization = None if change.layout is None else change.layout.kustomization
+    if change.layout is None or not kustomization:
+        return changed
+    index = workdir / kustomization / KUSTOMIZATION_FILE
+    index_before = _read(index)
+    written = change.layout.index(workdir)
+    if written is not None and _read(index) != index_before:
+        changed.append(written)
+    return changed
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 @dataclass(frozen=True)

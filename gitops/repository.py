@@ -19,7 +19,7 @@ from gitops.command import (
     failure,
     run_git,
 )
-from gitops.files import Change, Staged, batch_message, check_path, file_version, write_text
+from gitops.files import Change, Staged, batch_message, check_path, file_version, write_change
 from gitops.layout import KUSTOMIZATION_FILE, GitLayout
 from vocabulary import RowCheck, holds_newer
 
@@ -277,21 +277,11 @@ class GitRepository:
         if holds_newer(current, version=change.version, ceiling=ceiling):
             logger.info("%s holds version %d > %d; kept", change.path, current, change.version)
             return Staged.SKIPPED_NEWER
-        if change.content is None:
-            if not target.exists():
-                return Staged.UNCHANGED
-            await self._git("rm", "--quiet", "--", change.path)
-        else:
-            await asyncio.to_thread(write_text, target, change.content)
-            await self._git("add", "--", change.path)
-        paths = [change.path]
-        index = None if change.layout is None else change.layout.index
-        written = None if index is None else await asyncio.to_thread(index, self.workdir)
-        if written is not None:
-            await self._git("add", "--", written)
-            paths.append(written)
-        diff = await self._git("diff", "--cached", "--quiet", "--", *paths, check=False)
-        return Staged.STAGED if diff.returncode == 1 else Staged.UNCHANGED
+        changed = await asyncio.to_thread(write_change, self.workdir, change)
+        if not changed:
+            return Staged.UNCHANGED
+        await self._git("add", "--all", "--", *changed)
+        return Staged.STAGED
 
     # -- clone and branch -------------------------------------------------------------------
 
