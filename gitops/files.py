@@ -44,29 +44,31 @@ def write_text(target: Path, content: str) -> None:
     target.write_text(content, encoding="utf-8")
 
 
-def write_change(workdir: Path, change: Change) -> list[str]:
-    """Write ``change`` (and its layout's kustomization file) into the clone at ``workdir``;
-    the paths whose bytes it changed, for one ``git add``. A removal of a missing file writes
-    nothing. Compared with what the clone held just before, which is the branch tip's content
-    or an earlier change of the same batch."""
+def write_change(workdir: Path, change: Change) -> bool:
+    """Write ``change`` into the clone at ``workdir``; whether that changed the file's bytes
+    (a removal of a missing file writes nothing). Compared with what the clone held just
+    before: the branch tip's content, or an earlier change of the same batch."""
     target = workdir / change.path
     before = _read(target)
     if change.content is None:
         if before is None:
-            return []
+            return False
         target.unlink()
     else:
         write_text(target, change.content)
-    changed = [] if _read(target) == before else [change.path]
-    kustomization = None if change.layout is None else change.layout.kustomization
-    if change.layout is None or not kustomization:
-        return changed
-    index = workdir / kustomization / KUSTOMIZATION_FILE
-    index_before = _read(index)
-    written = change.layout.index(workdir)
-    if written is not None and _read(index) != index_before:
-        changed.append(written)
-    return changed
+    return _read(target) != before
+
+
+def write_index(workdir: Path, layout: GitLayout) -> str | None:
+    """Rewrite the kustomization file of ``layout`` for the files now in the clone; its path
+    when that changed its bytes, else None."""
+    if not layout.kustomization:
+        return None
+    before = _read(workdir / layout.kustomization / KUSTOMIZATION_FILE)
+    written = layout.index(workdir)
+    if written is None or _read(workdir / written) == before:
+        return None
+    return written
 
 
 def _read(path: Path) -> bytes | None:

@@ -19,7 +19,15 @@ from gitops.command import (
     failure,
     run_git,
 )
-from gitops.files import Change, Staged, batch_message, check_path, file_version, write_change
+from gitops.files import (
+    Change,
+    Staged,
+    batch_message,
+    check_path,
+    file_version,
+    write_change,
+    write_index,
+)
 from gitops.layout import KUSTOMIZATION_FILE, GitLayout
 from vocabulary import RowCheck, holds_newer
 
@@ -203,11 +211,11 @@ class GitRepository:
         fresh, self._fresh = self._fresh, False
         staged: list[Staged] = []
         if fresh:
-            staged = [await self._stage(c) for c in changes]
+            staged = await self._stage_all(changes)
         if not staged or any(s is not Staged.STAGED for s in staged):
             # No push would validate the local state for these: decide on the remote's tip.
             await self._sync()
-            staged = [await self._stage(c) for c in changes]
+            staged = await self._stage_all(changes)
         if Staged.STAGED in staged:
             await self._commit(batch_message(changes, staged))
             staged = await self._publish(changes, staged)
@@ -259,7 +267,7 @@ class GitRepository:
             await self._git("rebase", "--abort", check=False)
         logger.info("our files changed on the remote; rewriting them with the fence re-checked")
         await self._sync()
-        staged = [await self._stage(c) for c in changes]
+        staged = await self._stage_all(changes)
         if Staged.STAGED in staged:
             await self._commit(batch_message(changes, staged))
         return staged
@@ -277,11 +285,33 @@ class GitRepository:
         if holds_newer(current, version=change.version, ceiling=ceiling):
             logger.info("%s holds version %d > %d; kept", change.path, current, change.version)
             return Staged.SKIPPED_NEWER
-        changed = await asyncio.to_thread(write_change, self.workdir, change)
-        if not changed:
+        if not await asyncio.to_thread(write_change, self.workdir, change):
             return Staged.UNCHANGED
-        await self._git("add", "--all", "--", *changed)
+        await self._git("add", "--all", "--", change.path)
         return Staged.STAGED
+
+    async def _stage_all(self, changes: list[Change]) -> list[Staged]:
+        """Stage each change, then rewrite each kustomization file the batch's writes belong
+        to once (its listing of the whole folder costs as much for one change as for all). A
+        change that wrote nothing counts as staged when its kustomization file changed and no
+        other write of the batch explains it: it repaired that file (edited by hand, say)."""
+        staged = [await self._stage(c) for c in changes]
+        pairs = list(zip(changes, staged, strict=True))
+        layouts = {
+            c.layout for c, s in pairs if c.layout and s in (Staged.STAGED, Staged.UNCHANGED)
+        }
+        written = {c.layout for c, s in pairs if s is Staged.STAGED}
+        repaired: set[GitLayout] = set()
+        for layout in sorted(layouts, key=lambda lay: (lay.kustomization, lay.path)):
+            index = await asyncio.to_thread(write_index, self.workdir, layout)
+            if index is not None:
+                await self._git("add", "--", index)
+                if layout not in written:
+                    repaired.add(layout)
+        return [
+            Staged.STAGED if s is Staged.UNCHANGED and c.layout in repaired else s
+            for c, s in zip(changes, staged, strict=True)
+        ]
 
     # -- clone and branch -------------------------------------------------------------------
 

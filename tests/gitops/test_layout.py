@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from gitops.layout import DEFAULT_PATH, GitLayout
-from gitops.repository import GitRepository
-from tests.gitops.conftest import Remote, git, render
+from gitops.repository import GitRepository, GitResult
+from tests.gitops.conftest import OtherWriter, Remote, git, render
 from tests.support.kustomizing import kustomize
 
 OVERLAY = GitLayout("clusters/prod/appconfigs/{namespace}/{name}.yaml", "clusters/prod")
@@ -126,3 +127,28 @@ async def test_a_kustomization_keeps_the_resources_it_does_not_own(
     index = yaml.safe_load(remote.show("clusters/prod/kustomization.yaml"))
     assert index["resources"] == ["namespace.yaml", "appconfigs/team-a/web.yaml"]
     assert index["commonLabels"] == {"tier": "prod"}
+
+
+async def test_an_unchanged_write_repairs_a_hand_edited_kustomization(
+    repo: GitRepository, remote: Remote, other: OtherWriter
+) -> None:
+    def apply(name: str) -> Awaitable[GitResult]:
+        return repo.apply_file(
+            path=OVERLAY.file("team-a", name), content=render(name, 1, namespace="team-a"),
+            version=1, message=f"apply team-a/{name}", layout=OVERLAY,
+        )  # fmt: skip
+
+    await apply("web")
+    await apply("api")
+    index = "clusters/prod/kustomization.yaml"
+    edited = yaml.safe_load(remote.show(index))
+    edited["resources"] = ["appconfigs/team-a/web.yaml"]  # api's entry dropped by hand
+    other.push(index, yaml.safe_dump(edited, sort_keys=False), "ops: edit kustomization")
+
+    result = await apply("api")  # its own file is unchanged
+
+    assert result.changed
+    listed = yaml.safe_load(remote.show(index))["resources"]
+    assert listed == ["appconfigs/team-a/api.yaml", "appconfigs/team-a/web.yaml"]
+    assert remote.subjects()[-1] == "apply team-a/api"
+    assert not (await apply("api")).changed  # nothing left to repair
