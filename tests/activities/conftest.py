@@ -21,8 +21,6 @@ from k8s.applying import read_appconfig
 from k8s.client import make_api_client
 from k8s.manifests import load_crd
 from persistence import syncstatus, writing
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from persistence.reading import get_row
 from persistence.tables import AppConfigRow
 from rendersync.devstack.k8semulator import Emulator, running_emulator
@@ -92,11 +90,8 @@ def delete_request(tombstone: AppConfigRow) -> DeleteRequest:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    made = make_engine(f"sqlite:///{tmp_path / 'rendersync.db'}")
-    upgrade(made)
-    yield made
-    made.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 @pytest.fixture

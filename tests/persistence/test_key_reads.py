@@ -6,26 +6,15 @@ plan for them on the migrated schema says which index it searches."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, text
 
 from persistence import provenance, reading, writing
-from persistence.db import make_engine, write_session
-from persistence.migrating import upgrade
+from persistence.db import write_session
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    made = make_engine(f"sqlite:///{tmp_path / 'rendersync.db'}")
-    upgrade(made)
-    yield made
-    made.dispose()
 
 
 def revision_reads(engine: Engine, call: Any) -> list[tuple[str, Any]]:
@@ -50,7 +39,8 @@ def plan(engine: Engine, statement: str, parameters: Any) -> str:
     return "\n".join(str(row[-1]) for row in rows)
 
 
-def test_a_keys_revisions_are_searched_by_the_key(engine: Engine) -> None:
+def test_a_keys_revisions_are_searched_by_the_key(sqlite_engine: Engine) -> None:
+    engine = sqlite_engine
     content = writing.Content(spec={"image": "nginx:1.27"}, labels={}, annotations={})
     for name in ("web", "api", "cart"):
         writing.create_appconfig(

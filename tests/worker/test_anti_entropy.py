@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 
 from persistence import syncstatus
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from persistence.reading import lagging_rows
 from persistence.writing import (
     Content,
@@ -26,11 +21,8 @@ NS = "ns"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def content(replicas: int) -> Content:

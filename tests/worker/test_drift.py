@@ -4,8 +4,6 @@ matches its own revision is a sync under way and is left alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +11,6 @@ from sqlalchemy import Engine
 
 from k8s.manifests import render_appconfig
 from k8s.watching import WatchEvent
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from persistence.tables import AppConfigRow
 from persistence.writing import Content, create_appconfig, delete_appconfig, update_appconfig
 from vocabulary import VERSION_ANNOTATION
@@ -26,11 +22,8 @@ NS = "ns"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def content(replicas: int) -> Content:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -24,8 +23,6 @@ from api.web.auth.config import AuthConfig, Authenticator
 from api.web.auth.policy import PolicyAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
 from persistence import apitokens
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from persistence.rolebindings import GROUP, USER, Binding
 from tests.support.builders import body
 
@@ -42,11 +39,8 @@ def items(namespace: str) -> str:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'auth.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def auth_app(
