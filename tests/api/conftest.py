@@ -13,8 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from api.web.app import create_app
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from rendersync.devstack.services.childprocesses import free_port
 from tests.support.builders import body
 from tests.support.waiting import wait_until
@@ -27,11 +25,8 @@ appconfig = functools.partial(body, typed=True)
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(db_engine: Engine) -> Engine:
+    return db_engine
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,6 @@ from k8s.applying import apply_appconfig
 from k8s.client import make_api_client
 from k8s.dryrun import ClusterDryRun
 from k8s.manifests import load_crd, render_appconfig, render_yaml
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from rendersync.devstack.k8semulator import running_emulator, write_kubeconfig
 from rendersync.devstack.services.childprocesses import free_port
 from rendersync.devstack.services.gitremote import init_bare_repo
@@ -49,12 +47,9 @@ LAYOUT = GitLayout("envs/{environment}/{namespace}/{name}.yaml")
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
+def engine(sqlite_engine: Engine) -> Engine:
     """SQLite only: the write is the same on both databases (tests/api/test_preview.py)."""
-    made = make_engine(sqlite_url)
-    upgrade(made)
-    yield made
-    made.dispose()
+    return sqlite_engine
 
 
 def _git(cwd: Path, *args: str) -> str:

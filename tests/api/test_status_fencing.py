@@ -4,23 +4,10 @@ success of an older version never clears the error of a newer one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import Engine
 
 from persistence import syncstatus
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from persistence.tables import SyncStatusRow
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def status(engine: Engine) -> SyncStatusRow:

@@ -12,10 +12,9 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from persistence import syncstatus
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from persistence.reading import get_row
 from persistence.writing import Content, create_appconfig, delete_appconfig
+from tests.fixtures.services import migrated_engine
 from tests.support.waiting import wait_until
 
 SPEC = {"app": "web", "environment": "dev"}
@@ -23,10 +22,8 @@ SPEC = {"app": "web", "environment": "dev"}
 
 @pytest.fixture
 def engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+    with migrated_engine(postgres_url) as engine:
+        yield engine
 
 
 def waiting_on_a_lock(engine: Engine) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +14,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import Engine
 
 from persistence import outbox
-from persistence.db import make_engine
-from persistence.migrating import upgrade
 from worker.bridge import Bridge, BridgeConfig
 from worker.signalling import Signaller
 from workflows.contracts import ChangeEvent
@@ -24,11 +22,8 @@ Message = tuple[bytes | None, bytes | None]
 
 
 @pytest.fixture
-def engine(sqlite_url: str) -> Iterator[Engine]:
-    engine = make_engine(sqlite_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 class RecordingSignaller(Signaller):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,11 +37,8 @@ SMALL = {"app": "web", "environment": "dev"}
 
 
 @pytest.fixture
-def any_engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def any_engine(db_engine: Engine) -> Engine:
+    return db_engine
 
 
 def create(engine: Engine, name: str, spec: dict[str, Any] = SMALL) -> None:
