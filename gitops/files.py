@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 
 from gitops.command import GitPermanentError
-from gitops.layout import KUSTOMIZATION_FILE, GitLayout
+from gitops.layout import GitLayout
 from vocabulary import VERSION_ANNOTATION, RowCheck
 
 logger = logging.getLogger(__name__)
@@ -39,43 +39,29 @@ def file_version(target: Path) -> int | None:
         return None
 
 
-def write_text(target: Path, content: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(content, encoding="utf-8")
-
-
 def write_change(workdir: Path, change: Change) -> bool:
-    """Write ``change`` into the clone at ``workdir``; whether that changed the file's bytes
-    (a removal of a missing file writes nothing). Compared with what the clone held just
-    before: the branch tip's content, or an earlier change of the same batch."""
+    """Write ``change`` into the clone at ``workdir`` unless the clone already holds it;
+    whether it wrote. The clone holds the branch tip's content, or an earlier change of the
+    same batch."""
     target = workdir / change.path
-    before = _read(target)
     if change.content is None:
-        if before is None:
+        if not target.exists():
             return False
         target.unlink()
-    else:
-        write_text(target, change.content)
-    return _read(target) != before
+        return True
+    return _write_if_changed(target, change.content)
 
 
-def write_index(workdir: Path, layout: GitLayout) -> str | None:
-    """Rewrite the kustomization file of ``layout`` for the files now in the clone; its path
-    when that changed its bytes, else None."""
-    if not layout.kustomization:
-        return None
-    before = _read(workdir / layout.kustomization / KUSTOMIZATION_FILE)
-    written = layout.index(workdir)
-    if written is None or _read(workdir / written) == before:
-        return None
-    return written
-
-
-def _read(path: Path) -> bytes | None:
+def _write_if_changed(target: Path, content: str) -> bool:
+    """Write ``content`` (UTF-8) to ``target`` unless it holds exactly that; whether it wrote."""
+    new = content.encode("utf-8")
     try:
-        return path.read_bytes()
+        if target.read_bytes() == new:
+            return False
     except FileNotFoundError:
-        return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(new)
+    return True
 
 
 @dataclass(frozen=True)

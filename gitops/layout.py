@@ -86,15 +86,17 @@ class GitLayout:
         return problems
 
     def index(self, workdir: Path) -> str | None:
-        """The kustomization file listing the target's files, rewritten for the files now in
-        the clone at ``workdir``; its relative path (None without a kustomization folder)."""
+        """Rewrite the kustomization file to list the target's files now in the clone at
+        ``workdir``; its relative path when that changed the file (None when it already did,
+        or without a kustomization folder)."""
         if not self.kustomization:
             return None
         index = PurePosixPath(self.kustomization) / KUSTOMIZATION_FILE
         target = workdir / index
         document: dict[str, Any] = dict(KUSTOMIZATION_HEADER)
-        if target.exists():
-            loaded = yaml.safe_load(target.read_text(encoding="utf-8"))
+        held = target.read_text(encoding="utf-8") if target.exists() else None
+        if held is not None:
+            loaded = yaml.safe_load(held)
             if isinstance(loaded, dict):
                 document = loaded
         ours = [
@@ -106,8 +108,11 @@ class GitLayout:
             if not isinstance(r, str) or self.key_of(f"{self.kustomization}/{r}") is None
         ]
         document["resources"] = kept + ours
+        text = yaml.safe_dump(document, sort_keys=False)
+        if text == held:
+            return None
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        target.write_text(text, encoding="utf-8")
         return index.as_posix()
 
     def _fields(self) -> list[str]:

@@ -26,7 +26,6 @@ from gitops.files import (
     check_path,
     file_version,
     write_change,
-    write_index,
 )
 from gitops.layout import KUSTOMIZATION_FILE, GitLayout
 from vocabulary import RowCheck, holds_newer
@@ -303,14 +302,13 @@ class GitRepository:
         written = {c.layout for c, s in pairs if s is Staged.STAGED}
         repaired: set[GitLayout] = set()
         for layout in sorted(layouts, key=lambda lay: (lay.kustomization, lay.path)):
-            index = await asyncio.to_thread(write_index, self.workdir, layout)
+            index = await asyncio.to_thread(layout.index, self.workdir)
             if index is not None:
                 await self._git("add", "--", index)
                 if layout not in written:
                     repaired.add(layout)
         return [
-            Staged.STAGED if s is Staged.UNCHANGED and c.layout in repaired else s
-            for c, s in zip(changes, staged, strict=True)
+            Staged.STAGED if s is Staged.UNCHANGED and c.layout in repaired else s for c, s in pairs
         ]
 
     # -- clone and branch -------------------------------------------------------------------
