@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
-import yaml
-
 from gitops import repository as writer
 from gitops.command import run_git
 from gitops.layout import GitLayout
+from k8s.manifests import render_appconfig, render_yaml
 from rendersync.devstack.services.gitremote import init_bare_repo
 
 
@@ -34,19 +33,12 @@ def cpu_s() -> float:
 
 
 def rendered(name: str, version: int) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "rendersync.dev/v1alpha1",
-            "kind": "AppConfig",
-            "metadata": {
-                "name": name,
-                "namespace": "bench",
-                "annotations": {"rendersync.dev/version": str(version)},
-            },
-            "spec": {"image": "nginx:1.27", "replicas": 1},
-        },
-        sort_keys=False,
-    )
+    """The file the Git activity writes for key ``bench/<name>`` at ``version``."""
+    cr = render_appconfig(
+        namespace="bench", name=name, spec={"image": "nginx:1.27", "replicas": 1}, labels={},
+        annotations={}, seq=version,
+    )  # fmt: skip
+    return render_yaml(cr)
 
 
 async def measure(changes: int, batch: int, kustomization: str) -> dict[str, Any]:

@@ -25,6 +25,24 @@ MAX_ERROR_CHARS = 2000
 RELAY_TARGET = "relay"
 
 
+def _new_row(
+    namespace: str, name: str, target: str, *, applied_version: int = 0, detail: str = ""
+) -> dict[str, object]:
+    """The values of a status row that holds ``applied_version`` and no error or failure."""
+    return {
+        "namespace": namespace,
+        "name": name,
+        "target": target,
+        "applied_version": applied_version,
+        "detail": detail,
+        "last_error": "",
+        "attempts": 0,
+        "failed_version": 0,
+        "error_version": 0,
+        "updated_at": utcnow(),
+    }
+
+
 def lock_status_row(session: Session, namespace: str, name: str, target: str) -> SyncStatusRow:
     """The key's status row for ``target``, created if absent, locked until commit.
 
@@ -32,18 +50,7 @@ def lock_status_row(session: Session, namespace: str, name: str, target: str) ->
     commit wins whatever its version; ``INSERT ... ON CONFLICT DO NOTHING`` then ``SELECT
     ... FOR UPDATE`` serialises them on the row (two first reports do not collide on the
     primary key either). SQLite write transactions are serialised already."""
-    values = {
-        "namespace": namespace,
-        "name": name,
-        "target": target,
-        "applied_version": 0,
-        "detail": "",
-        "last_error": "",
-        "attempts": 0,
-        "failed_version": 0,
-        "error_version": 0,
-        "updated_at": utcnow(),
-    }
+    values = _new_row(namespace, name, target)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(SyncStatusRow).values(values).on_conflict_do_nothing())
     row = session.get(
@@ -71,18 +78,7 @@ def applied_in(
     """:func:`record_applied` inside the caller's write transaction ``session``: one upsert
     whose conditions read the row as it is when the upsert takes its lock (PostgreSQL's ``ON
     CONFLICT DO UPDATE`` locks the row; SQLite write transactions are serialised already)."""
-    values = {
-        "namespace": namespace,
-        "name": name,
-        "target": target,
-        "applied_version": version,
-        "detail": detail,
-        "last_error": "",
-        "attempts": 0,
-        "failed_version": 0,
-        "error_version": 0,
-        "updated_at": utcnow(),
-    }
+    values = _new_row(namespace, name, target, applied_version=version, detail=detail)
     session.execute(_applied_statement(session.get_bind().dialect.name), values)
     # The version reached a target after all (re-driven from the row): an event of it,
     # or of an older version, that the relay could not publish no longer matters.
