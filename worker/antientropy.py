@@ -9,10 +9,11 @@ regresses.
 
 Periodic anti-entropy (:func:`run_anti_entropy`, in the worker): a change whose event never
 reached its workflow (a lost Kafka message, a relay that published to a topic that was later
-lost) leaves the sync status behind the row's version. Every pass re-drives, with a forced
-event, each key whose configured targets have not reported its current version for longer
-than ``grace_s``, and each tombstone whose compensation has not finished. Converged keys
-cost one read, nothing more.
+lost) leaves the sync status behind the row's version. Every pass re-drives, with a catch-up
+event (forced, but dropped by a key that has that version in hand: ``ChangeEvent.catch_up``),
+each key whose configured targets have not reported its current version for longer than
+``grace_s``, and each tombstone whose compensation has not finished. Converged keys cost one
+read, nothing more; a key whose change is only waiting its turn in a backlog costs a signal.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from temporalio.client import Client
 
 from persistence.reading import all_rows, lagging_rows
 from persistence.tables import AppConfigRow
-from worker.changeevents import forced_event
+from worker.changeevents import catch_up_event, forced_event
 from worker.helperloops import run_every
 from worker.signalling import Signaller
 from workflows.contracts import SyncOptions
@@ -88,7 +89,7 @@ async def run_anti_entropy(
     async def one_pass() -> None:
         rows = await asyncio.to_thread(lagging_rows, engine, targets=routed, grace_s=grace_s)
         for row in rows:
-            await signaller.deliver(forced_event(row), stop=stop)
+            await signaller.deliver(catch_up_event(row), stop=stop)
         if rows:
             logger.info("anti-entropy re-drove %d lagging keys", len(rows))
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from persistence.tables import AppConfigRow
@@ -239,3 +239,9 @@ def forced_event(row: AppConfigRow) -> ChangeEvent:
     """The forced change event of ``row`` (a re-drive: see ``ChangeEvent.force``). No commit
     time: a re-drive must not feed the sync latency metric."""
     return row_event(row, force=True)
+
+
+def catch_up_event(row: AppConfigRow) -> ChangeEvent:
+    """The forced event of ``row`` that a key with ``row.seq`` in hand drops (see
+    ``ChangeEvent.catch_up``): periodic anti-entropy's."""
+    return replace(forced_event(row), catch_up=True)

@@ -65,6 +65,12 @@ class ChangeEvent:
     for a delete, re-runs the compensation) once, after whatever is in flight. A forced event
     older than the newest seen is dropped like any stale event; a newer one is an ordinary
     new event. Targets fence on the version, so a forced re-apply never regresses them.
+
+    ``catch_up`` (with ``force``; periodic anti-entropy) narrows that: while the key holds
+    ``seq`` in hand, seen but not yet handled (waiting its turn, applying, retrying), the event
+    is dropped, because that work will report the version. Anti-entropy only learns that a key
+    lags behind its row, and in a long backlog most keys lag while their change waits; a
+    forced re-drive would apply each of them twice.
     """
 
     key: str
@@ -73,6 +79,7 @@ class ChangeEvent:
     image: AppConfigImage | None = None
     committed_at_ms: int = 0
     force: bool = False
+    catch_up: bool = False
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ class Inbox:
     newer is done and the key is handled up to exactly that version, it is handed out once
     more (a re-apply, or a re-run of a delete's compensation). Starting to handle any event at
     or above its version satisfies it, so it never causes more than one extra run.
+
+    A *catch-up* (``ChangeEvent.catch_up``: anti-entropy's forced event) asks for less: it is
+    dropped while its version is seen but not yet handled, because the key is on that version
+    and will report it; only at the handled version does it re-drive like any forced event.
     """
 
     def __init__(self, desired_version: int = 0, pending: ChangeEvent | None = None) -> None:
@@ -32,12 +36,15 @@ class Inbox:
         if pending is not None:
             self._take(pending)
 
-    def offer(self, event: ChangeEvent) -> bool:
+    def offer(self, event: ChangeEvent, *, handled_version: int) -> bool:
         """Record ``event``; False when it is a duplicate or older than the newest seen (a
-        forced event at exactly the newest version seen is recorded as a re-drive request)."""
+        forced event at exactly the newest version seen is recorded as a re-drive request,
+        a catch-up only once ``handled_version`` has reached it)."""
         if event.seq > self.desired_version:
             self._take(event)
             return True
+        if event.catch_up and handled_version < event.seq:
+            return False
         if event.force and event.seq == self.desired_version:
             self.forced = event
             return True

@@ -120,7 +120,7 @@ class AppConfigSync(TargetSteps, Notifying, SyncStateAttributes):
             )
         elif event.op == OP_UPSERT and event.image is None:
             workflow.logger.warning("%s: ignoring upsert v%d without image", self._key, event.seq)
-        elif not self._inbox.offer(event):
+        elif not self._inbox.offer(event, handled_version=self._handled):
             workflow.logger.info("%s: ignoring stale event v%d", self._key, event.seq)
         elif event.force and self._inbox.forced is event:
             workflow.logger.info("%s: forced re-drive of v%d requested", self._key, event.seq)

@@ -1,6 +1,9 @@
-"""Anti-entropy's choice of lagging keys: a failure excuses only the version that failed."""
+"""Anti-entropy's choice of lagging keys (a failure excuses only the version that failed), and
+the events it re-drives them with."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 from sqlalchemy import Engine
@@ -14,7 +17,9 @@ from persistence.writing import (
     update_appconfig,
 )
 from vocabulary.routing import Route
-from workflows.contracts import SyncOptions
+from worker.antientropy import run_anti_entropy
+from worker.signalling import Signaller
+from workflows.contracts import ChangeEvent, SyncOptions
 
 TARGETS = ("kubernetes", "git")
 NS = "ns"
@@ -122,3 +127,41 @@ def test_a_key_is_lagging_only_behind_the_targets_it_routes_to(engine: Engine) -
     applied(engine, "web", v1, "dev")
 
     assert lagging(engine, routed) == set()  # prod never holds it, and need not
+
+
+class Recording(Signaller):
+    """Keeps what a pass delivers and stops the loop after it (no Temporal client)."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.events: list[ChangeEvent] = []
+        self.stop = stop
+
+    async def deliver(self, event: ChangeEvent, *, stop: asyncio.Event) -> bool:
+        self.events.append(event)
+        self.stop.set()
+        return True
+
+
+async def test_a_pass_re_drives_with_catch_up_events(engine: Engine) -> None:
+    """A key that still works on the row's version drops a catch-up event (see
+    ``tests/workflows/test_force.py``); a plain forced event would apply that version twice."""
+    v1 = write(engine, "web", 1)
+    stop = asyncio.Event()
+    recording = Recording(stop)
+
+    await asyncio.wait_for(
+        run_anti_entropy(
+            engine=engine,
+            signaller=recording,
+            options=SyncOptions(targets=TARGETS),
+            interval_s=0.01,
+            grace_s=0.0,
+            stop=stop,
+        ),
+        timeout=30,
+    )
+
+    [event] = recording.events
+    assert (event.key, event.seq) == (f"{NS}/web", v1)
+    assert event.force
+    assert event.catch_up

@@ -27,6 +27,11 @@ def forced(key: str, seq: int, op: str = OP_UPSERT) -> ChangeEvent:
     return replace(change(key, seq, op), force=True)
 
 
+def catch_up(key: str, seq: int, op: str = OP_UPSERT) -> ChangeEvent:
+    """What periodic anti-entropy sends (``worker.changeevents.catch_up_event``)."""
+    return replace(forced(key, seq, op), catch_up=True)
+
+
 async def seen(sync: SyncDriver, count: int) -> SyncState:
     """Wait until the workflow has taken ``count`` change signals."""
     return await sync.wait_state(lambda s: s.events_seen >= count, f"{count} events seen")
@@ -85,6 +90,38 @@ async def test_forced_event_during_its_apply_reapplies_after_it(
     await seen(sync, 2)
 
     gate.release()
+    await sync.wait_state(lambda s: len(fake.calls) == 4 and s.phase == "Synced", "re-applied")
+
+    assert fake.names() == APPLY * 2
+
+
+async def test_a_catch_up_during_its_apply_adds_nothing(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    """Anti-entropy re-drives keys that lag behind their row; in a backlog that is every key
+    whose change still waits or runs. Its event must not apply that change a second time."""
+    gate = fake.block(KUBERNETES.apply.name)
+    await sync.upsert(1)
+    await gate.wait_entered()
+    await sync.send(catch_up(sync.key, 1))
+    await seen(sync, 2)
+
+    gate.release()
+    await sync.wait_synced(1)
+    await sync.upsert(2)
+    await sync.wait_synced(2)
+
+    assert fake.versions(KUBERNETES.apply.name) == [1, 2]
+    assert fake.versions(GIT.apply.name) == [1, 2]
+
+
+async def test_a_catch_up_at_the_handled_version_reapplies_once(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await sync.upsert(1)
+    await sync.wait_synced(1)
+
+    await sync.send(catch_up(sync.key, 1))
     await sync.wait_state(lambda s: len(fake.calls) == 4 and s.phase == "Synced", "re-applied")
 
     assert fake.names() == APPLY * 2

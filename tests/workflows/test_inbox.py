@@ -11,9 +11,9 @@ KEY = "team/app"
 
 def test_duplicates_and_older_events_are_dropped() -> None:
     inbox = Inbox()
-    assert inbox.offer(change(KEY, 2))
-    assert not inbox.offer(change(KEY, 2))
-    assert not inbox.offer(change(KEY, 1))
+    assert inbox.offer(change(KEY, 2), handled_version=0)
+    assert not inbox.offer(change(KEY, 2), handled_version=0)
+    assert not inbox.offer(change(KEY, 1), handled_version=0)
     assert inbox.desired_version == 2
     assert inbox.next_after(0) == change(KEY, 2)
 
@@ -21,7 +21,7 @@ def test_duplicates_and_older_events_are_dropped() -> None:
 def test_upserts_coalesce_to_the_newest() -> None:
     inbox = Inbox()
     for seq in (1, 2, 3):
-        inbox.offer(change(KEY, seq))
+        inbox.offer(change(KEY, seq), handled_version=0)
     assert inbox.next_after(0) == change(KEY, 3)
     assert inbox.newer_than(2)
     assert not inbox.newer_than(3)
@@ -30,9 +30,9 @@ def test_upserts_coalesce_to_the_newest() -> None:
 
 def test_delete_is_handled_before_a_newer_recreate() -> None:
     inbox = Inbox()
-    inbox.offer(change(KEY, 1))
-    inbox.offer(change(KEY, 2, OP_DELETE))
-    inbox.offer(change(KEY, 3))
+    inbox.offer(change(KEY, 1), handled_version=0)
+    inbox.offer(change(KEY, 2, OP_DELETE), handled_version=0)
+    inbox.offer(change(KEY, 3), handled_version=0)
     assert inbox.next_after(0) == change(KEY, 2, OP_DELETE)
     assert not inbox.carriable(0)
     assert inbox.next_after(2) == change(KEY, 3)
@@ -42,7 +42,7 @@ def test_delete_is_handled_before_a_newer_recreate() -> None:
 def test_newest_delete_covers_older_deletes() -> None:
     inbox = Inbox()
     for seq, op in ((1, "upsert"), (2, OP_DELETE), (3, "upsert"), (4, OP_DELETE)):
-        inbox.offer(change(KEY, seq, op))
+        inbox.offer(change(KEY, seq, op), handled_version=0)
     assert inbox.next_after(0) == change(KEY, 4, OP_DELETE)
     assert inbox.next_after(4) is None
 
@@ -51,4 +51,4 @@ def test_carried_pending_event_is_restored() -> None:
     pending = change(KEY, 7)
     inbox = Inbox(desired_version=7, pending=pending)
     assert inbox.next_after(6) == pending
-    assert not inbox.offer(change(KEY, 7))
+    assert not inbox.offer(change(KEY, 7), handled_version=0)
