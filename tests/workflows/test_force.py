@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -37,13 +38,14 @@ async def seen(sync: SyncDriver, count: int) -> SyncState:
     return await sync.wait_state(lambda s: s.events_seen >= count, f"{count} events seen")
 
 
+@pytest.mark.parametrize("redrive", [forced, catch_up], ids=["forced", "catch-up"])
 async def test_forced_event_at_handled_version_reapplies_once(
-    sync: SyncDriver, fake: FakeActivities
+    sync: SyncDriver, fake: FakeActivities, redrive: Callable[[str, int], ChangeEvent]
 ) -> None:
     await sync.upsert(1)
     await sync.wait_synced(1)
 
-    await sync.send(forced(sync.key, 1))
+    await sync.send(redrive(sync.key, 1))
     await sync.wait_state(lambda s: len(fake.calls) == 4 and s.phase == "Synced", "re-applied")
     await sync.upsert(1)  # an ordinary duplicate is still dropped
     await sync.upsert(2)
@@ -80,16 +82,22 @@ async def test_forced_event_with_newer_version_is_a_normal_change(
     assert state.desired_version == 5
 
 
-async def test_forced_event_during_its_apply_reapplies_after_it(
-    sync: SyncDriver, fake: FakeActivities
+async def during_the_apply_of_v1(
+    sync: SyncDriver, fake: FakeActivities, event: ChangeEvent
 ) -> None:
+    """Upsert v1 and send ``event`` while v1's Kubernetes apply runs; then let it finish."""
     gate = fake.block(KUBERNETES.apply.name)
     await sync.upsert(1)
     await gate.wait_entered()
-    await sync.send(forced(sync.key, 1))
+    await sync.send(event)
     await seen(sync, 2)
-
     gate.release()
+
+
+async def test_forced_event_during_its_apply_reapplies_after_it(
+    sync: SyncDriver, fake: FakeActivities
+) -> None:
+    await during_the_apply_of_v1(sync, fake, forced(sync.key, 1))
     await sync.wait_state(lambda s: len(fake.calls) == 4 and s.phase == "Synced", "re-applied")
 
     assert fake.names() == APPLY * 2
@@ -100,31 +108,13 @@ async def test_a_catch_up_during_its_apply_adds_nothing(
 ) -> None:
     """Anti-entropy re-drives keys that lag behind their row; in a backlog that is every key
     whose change still waits or runs. Its event must not apply that change a second time."""
-    gate = fake.block(KUBERNETES.apply.name)
-    await sync.upsert(1)
-    await gate.wait_entered()
-    await sync.send(catch_up(sync.key, 1))
-    await seen(sync, 2)
-
-    gate.release()
+    await during_the_apply_of_v1(sync, fake, catch_up(sync.key, 1))
     await sync.wait_synced(1)
     await sync.upsert(2)
     await sync.wait_synced(2)
 
     assert fake.versions(KUBERNETES.apply.name) == [1, 2]
     assert fake.versions(GIT.apply.name) == [1, 2]
-
-
-async def test_a_catch_up_at_the_handled_version_reapplies_once(
-    sync: SyncDriver, fake: FakeActivities
-) -> None:
-    await sync.upsert(1)
-    await sync.wait_synced(1)
-
-    await sync.send(catch_up(sync.key, 1))
-    await sync.wait_state(lambda s: len(fake.calls) == 4 and s.phase == "Synced", "re-applied")
-
-    assert fake.names() == APPLY * 2
 
 
 async def test_forced_event_for_a_pending_version_adds_nothing(
