@@ -4,7 +4,6 @@ message was lost is re-driven by anti-entropy."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -13,11 +12,10 @@ from prometheus_client import REGISTRY
 from persistence import outbox
 from tests.support.builders import body
 from tests.support.pipeline import Pipeline, version_in_yaml
+from tests.support.signalling import RecordingSignaller
 from tests.support.waiting import eventually
 from vocabulary import TARGET_KUBERNETES, VERSION_ANNOTATION
 from worker.driftrepair import DriftRepair
-from worker.signalling import Signaller
-from workflows.contracts import ChangeEvent
 
 MERGE = {"content-type": "application/merge-patch+json"}
 
@@ -59,16 +57,6 @@ async def test_hand_edit_and_hand_delete_are_repaired(pipe: Pipeline) -> None:
     await eventually(recreated, what="hand-deleted CR re-created")
 
 
-class RecordingSignaller(Signaller):
-    """Records the events drift repair delivers instead of signalling them."""
-
-    delivered: list[ChangeEvent]
-
-    async def deliver(self, event: ChangeEvent, *, stop: asyncio.Event) -> bool:
-        self.delivered.append(event)
-        return True
-
-
 async def hand_patch(pipe: Pipeline, name: str, patch: dict[str, Any]) -> None:
     """A merge patch as ``kubectl annotate --overwrite`` / ``kubectl patch --type merge``."""
     await client.CustomObjectsApi(pipe.kube).patch_namespaced_custom_object(
@@ -99,8 +87,7 @@ async def two_versions(pipe: Pipeline, name: str) -> tuple[int, int]:
 
 async def test_forged_and_older_live_versions_are_drift(pipe: Pipeline) -> None:
     versions = {name: await two_versions(pipe, name) for name in ("forged", "older", "moving")}
-    recorder = RecordingSignaller(pipe.client, task_queue=pipe.task_queue, options=pipe.options)
-    recorder.delivered = []
+    recorder = RecordingSignaller()
     repair = DriftRepair(api=pipe.kube, engine=pipe.engine, signaller=recorder)
     pipe.start_supervised("drift", lambda stop: repair.run(stop=stop))
 
@@ -115,7 +102,7 @@ async def test_forged_and_older_live_versions_are_drift(pipe: Pipeline) -> None:
     await hand_patch(pipe, "moving", {**annotated(versions["moving"][0]), "spec": {"replicas": 3}})
 
     def forced() -> dict[str, int]:
-        return {e.key.split("/")[1]: e.seq for e in recorder.delivered if e.force}
+        return {e.key.split("/")[1]: e.seq for e in recorder.events if e.force}
 
     async def repaired() -> bool:
         return {"forged", "older"} <= set(forced())

@@ -16,10 +16,11 @@ from persistence.writing import (
     delete_appconfig,
     update_appconfig,
 )
+from tests.support.signalling import RecordingSignaller
+from tests.support.waiting import eventually
 from vocabulary.routing import Route
 from worker.antientropy import run_anti_entropy
-from worker.signalling import Signaller
-from workflows.contracts import ChangeEvent, SyncOptions
+from workflows.contracts import SyncOptions
 
 TARGETS = ("kubernetes", "git")
 NS = "ns"
@@ -129,27 +130,13 @@ def test_a_key_is_lagging_only_behind_the_targets_it_routes_to(engine: Engine) -
     assert lagging(engine, routed) == set()  # prod never holds it, and need not
 
 
-class Recording(Signaller):
-    """Keeps what a pass delivers and stops the loop after it (no Temporal client)."""
-
-    def __init__(self, stop: asyncio.Event) -> None:
-        self.events: list[ChangeEvent] = []
-        self.stop = stop
-
-    async def deliver(self, event: ChangeEvent, *, stop: asyncio.Event) -> bool:
-        self.events.append(event)
-        self.stop.set()
-        return True
-
-
 async def test_a_pass_re_drives_with_catch_up_events(engine: Engine) -> None:
     """A key that still works on the row's version drops a catch-up event (see
     ``tests/workflows/test_force.py``); a plain forced event would apply that version twice."""
     v1 = write(engine, "web", 1)
     stop = asyncio.Event()
-    recording = Recording(stop)
-
-    await asyncio.wait_for(
+    recording = RecordingSignaller()
+    passes = asyncio.create_task(
         run_anti_entropy(
             engine=engine,
             signaller=recording,
@@ -157,11 +144,19 @@ async def test_a_pass_re_drives_with_catch_up_events(engine: Engine) -> None:
             interval_s=0.01,
             grace_s=0.0,
             stop=stop,
-        ),
-        timeout=30,
+        )
     )
 
-    [event] = recording.events
+    async def delivered() -> bool:
+        return bool(recording.events)
+
+    try:
+        await eventually(delivered, timeout_s=30, what="a pass to re-drive the lagging key")
+    finally:
+        stop.set()
+        await asyncio.wait_for(passes, timeout=30)
+
+    event = recording.events[0]
     assert (event.key, event.seq) == (f"{NS}/web", v1)
     assert event.force
     assert event.catch_up

@@ -14,9 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import Engine
 
 from persistence import outbox
+from tests.support.signalling import RecordingSignaller
 from worker.bridge import Bridge, BridgeConfig
-from worker.signalling import Signaller
-from workflows.contracts import ChangeEvent
 
 Message = tuple[bytes | None, bytes | None]
 
@@ -24,21 +23,6 @@ Message = tuple[bytes | None, bytes | None]
 @pytest.fixture
 def engine(sqlite_engine: Engine) -> Engine:
     return sqlite_engine
-
-
-class RecordingSignaller(Signaller):
-    """Accepts every event at once and keeps it, in the order the bridge handed it over."""
-
-    def __init__(self) -> None:  # no Temporal client: nothing is signalled
-        self.events: list[ChangeEvent] = []
-
-    async def deliver(self, event: ChangeEvent, *, stop: asyncio.Event) -> bool:
-        self.events.append(event)
-        return True
-
-    def of(self, key: str) -> list[tuple[str, int]]:
-        """(op, seq) of every event handed over for ``key``, in order."""
-        return [(e.op, e.seq) for e in self.events if e.key == key]
 
 
 @dataclass

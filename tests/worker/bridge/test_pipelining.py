@@ -16,10 +16,10 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from persistence.writing import Content, create_appconfig, update_appconfig
+from tests.support.signalling import RecordingSignaller
 from tests.support.waiting import eventually
 from tests.worker.bridge.conftest import (
     Message,
-    RecordingSignaller,
     RunningBridge,
     outbox_messages,
     produce,
