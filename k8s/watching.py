@@ -4,8 +4,11 @@ The iterator first yields ADDED for every listed object, then each change. A wat
 (server timeout, dropped connection) resumes from the last resourceVersion seen. When the
 server answers 410 Gone (the resourceVersion was compacted away) it lists afresh and yields
 what changed meanwhile: ADDED/MODIFIED for objects new or changed, DELETED for objects that
-disappeared, so a consumer never misses a final state. Transient failures are retried here
-with capped exponential backoff; permanent ones (no CRD, forbidden) are raised.
+disappeared (carrying only their namespace, name and last resourceVersion), so a consumer
+never misses a final state. Between events the watch keeps a resourceVersion per object, not
+the objects: a drift watch over 10,000 keys would otherwise hold every rendered config.
+Transient failures are retried here with capped exponential backoff; permanent ones (no CRD,
+forbidden) are raised.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -61,15 +65,17 @@ async def watch_appconfigs(
 ) -> AsyncIterator[WatchEvent]:
     """Yield changes of AppConfigs matching ``label_selector`` (all namespaces when None)."""
     custom = client.CustomObjectsApi(api)
-    known: dict[tuple[str, str], dict[str, Any]] = {}
+    known: dict[tuple[str, str], str] = {}  # the resourceVersion of every object seen
     rv: str | None = None
     delay = _BACKOFF_START_S
     while True:
         try:
             if rv is None:
                 items, rv = await _list(custom, namespace, label_selector)
-                for event in _reconcile(known, items):
-                    yield event
+                listed = deque(_reconcile(known, items))
+                del items  # each listed object lives until its event is consumed, no longer
+                while listed:
+                    yield listed.popleft()
             stream = _stream(custom, namespace, label_selector, rv, timeout_s)
             async with aclosing(stream) as events:
                 async for kind, obj in events:
@@ -79,8 +85,9 @@ async def watch_appconfigs(
                     if kind == "DELETED":
                         known.pop(_key(obj), None)
                     else:
-                        known[_key(obj)] = obj
+                        known[_key(obj)] = rv
                     yield WatchEvent(kind, obj)
+                    del obj
             delay = _BACKOFF_START_S
         except _GoneError:
             log.info("watch resourceVersion %s expired; listing again", rv)
@@ -93,20 +100,29 @@ async def watch_appconfigs(
             delay = min(delay * 2, backoff_max_s)
 
 
-def _reconcile(
-    known: dict[tuple[str, str], dict[str, Any]], items: list[dict[str, Any]]
-) -> list[WatchEvent]:
-    """Events that move ``known`` to the listed state (and update ``known``)."""
+def _reconcile(known: dict[tuple[str, str], str], items: list[dict[str, Any]]) -> list[WatchEvent]:
+    """Events that move ``known`` (the resourceVersion of each object) to the listed state,
+    and update ``known``. An object gone meanwhile is known by its key and last
+    resourceVersion alone, so its DELETED event carries only that metadata."""
     listed = {_key(o): o for o in items}
-    events = [WatchEvent("DELETED", known.pop(k)) for k in sorted(set(known) - set(listed))]
+    events = [
+        WatchEvent("DELETED", _tombstone(k, known.pop(k))) for k in sorted(set(known) - set(listed))
+    ]
     for key, obj in sorted(listed.items()):
         before = known.get(key)
+        version = obj["metadata"]["resourceVersion"]
         if before is None:
             events.append(WatchEvent("ADDED", obj))
-        elif before["metadata"]["resourceVersion"] != obj["metadata"]["resourceVersion"]:
+        elif before != version:
             events.append(WatchEvent("MODIFIED", obj))
-        known[key] = obj
+        known[key] = version
     return events
+
+
+def _tombstone(key: tuple[str, str], resource_version: str) -> dict[str, Any]:
+    namespace, name = key
+    meta = {"namespace": namespace, "name": name, "resourceVersion": resource_version}
+    return {"metadata": meta}
 
 
 async def list_appconfigs(

@@ -1,9 +1,11 @@
-"""watch_appconfigs: initial listing, live changes, resume after a dropped connection, and a
-fresh list with reconciling events after 410 Gone."""
+"""watch_appconfigs: initial listing, live changes, resume after a dropped connection, a
+fresh list with reconciling events after 410 Gone, and what the watch keeps of the objects."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import tracemalloc
 from collections.abc import AsyncIterator
 
 from kubernetes_asyncio import client
@@ -62,4 +64,29 @@ async def test_relists_after_410_gone(api: client.ApiClient) -> None:
     assert await _next(events) == ("ADDED", "b", EVENT_WINDOW + 11)
     await apply_appconfig(api, cr=appconfig("default", "b", seq=100))
     assert await _next(events) == ("MODIFIED", "b", 100)
+    await events.aclose()  # type: ignore[attr-defined]
+
+
+async def test_keeps_no_copy_of_the_watched_objects(api: client.ApiClient) -> None:
+    """A drift watch over 10,000 keys must not hold 10,000 objects: between events it keeps a
+    resourceVersion per key, whatever the size of the objects."""
+    count, spec_bytes = 40, 32 * 1024
+    for i in range(count):
+        blob = {"blob": "x" * spec_bytes}
+        spec = {"app": "big", "environment": "dev", "replicas": 1, "data": blob}
+        await apply_appconfig(api, cr=appconfig("default", f"big-{i}", spec=spec))
+    events = watch_appconfigs(api, timeout_s=30)
+    tracemalloc.start()
+    try:
+        baseline, _ = tracemalloc.get_traced_memory()
+        for _ in range(count):
+            assert (await _next(events))[0] == "ADDED"
+        await apply_appconfig(api, cr=appconfig("default", "small", seq=1))
+        assert await _next(events) == ("ADDED", "small", 1)  # the watch is past its listing
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Every object once is count * spec_bytes (1.25 MiB); allow a tenth of that for the rest.
+    assert held - baseline < count * spec_bytes // 10, f"the watch holds {held - baseline} bytes"
     await events.aclose()  # type: ignore[attr-defined]
