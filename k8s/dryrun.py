@@ -4,6 +4,10 @@
 The dry run is the API server's own answer (defaulting, pruning, schema and CEL validation,
 field ownership merged with other managers' fields), so the difference between the two
 objects is what the real apply would change, hand edits that it would revert included.
+
+The Kubernetes client is imported by the first dry run, not with this module: the API builds
+a ``ClusterDryRun`` per Kubernetes target at start-up, and the client's import (its models,
+some 60 MiB) would otherwise weigh on an API that is never asked for a preview.
 """
 
 from __future__ import annotations
@@ -12,16 +16,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from kubernetes_asyncio import client
-from kubernetes_asyncio.client.exceptions import ApiException
+from typing import TYPE_CHECKING, Any
 
 from vocabulary import GROUP, PLURAL, VERSION
 
-from .applying import APPLY_PATCH, _call, _content, read_appconfig
-from .client import make_api_client
 from .errors import wrap
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio import client
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ async def dry_run_apply(
     manager the sync applies as) with ``dryRun=All``. Not retried; failures leave as
     :class:`~k8s.errors.TransientKubernetesError` (unreachable, 5xx) or
     :class:`~k8s.errors.PermanentKubernetesError` (403, 422: the apply would be refused)."""
+    from kubernetes_asyncio import client
+    from kubernetes_asyncio.client.exceptions import ApiException
+
+    from .applying import APPLY_PATCH, _call, _content, read_appconfig
+
     meta = cr["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     live = await read_appconfig(
@@ -90,6 +97,8 @@ class ClusterDryRun:
 
     async def dry_run_apply(self, cr: Mapping[str, Any]) -> DryRunApply:
         """See :func:`dry_run_apply`; bad configuration is a PermanentKubernetesError."""
+        from .client import make_api_client
+
         api = await make_api_client(kubeconfig=self.kubeconfig, context=self.context)
         try:
             return await dry_run_apply(

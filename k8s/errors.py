@@ -6,6 +6,10 @@ resourceVersion or a lost create race: re-read and try again), 410 Gone, 408. Pe
 expect an object to be missing handle their own 404 before classifying), 405, 415, 422 Invalid
 and bad client configuration. Anything unrecognised is transient, so an unexpected hiccup
 pauses progress instead of failing a sync.
+
+The client's exception types are imported where they are checked: a failure of the client
+can only exist once the client is loaded, and a process that never talks to a cluster (the
+API, until a preview asks one) need not load it to catch a ``KubernetesError``.
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ import json
 from typing import Any, Literal
 
 import aiohttp
-from kubernetes_asyncio.client.exceptions import ApiException
-from kubernetes_asyncio.config.config_exception import ConfigException
 
 Classification = Literal["transient", "permanent"]
 
@@ -42,6 +44,9 @@ class PermanentKubernetesError(KubernetesError):
 
 def kubernetes_failure_kind(exc: BaseException) -> Classification:
     """Whether a Kubernetes failure is worth retrying (see the module docstring)."""
+    from kubernetes_asyncio.client.exceptions import ApiException
+    from kubernetes_asyncio.config.config_exception import ConfigException
+
     if isinstance(exc, TransientKubernetesError):
         return "transient"
     if isinstance(exc, PermanentKubernetesError):
@@ -59,11 +64,15 @@ def kubernetes_failure_kind(exc: BaseException) -> Classification:
 
 
 def status_of(exc: BaseException) -> int | None:
+    from kubernetes_asyncio.client.exceptions import ApiException
+
     return int(exc.status) if isinstance(exc, ApiException) and exc.status else None
 
 
 def api_message(exc: BaseException) -> str:
     """The ``message`` of a Status body, else a short text of the exception."""
+    from kubernetes_asyncio.client.exceptions import ApiException
+
     body: Any = getattr(exc, "body", None)
     if body:
         try:

@@ -4,15 +4,17 @@ Everything that can be checked before serving is checked here (a policy file tha
 load, an OIDC issuer without audience or keys, a symmetric algorithm, a proxy without
 addresses), so a bad configuration stops ``rendersync api`` at start instead of serving an
 API that is open, or closed to everyone, by accident.
+
+The Kubernetes-backed checks (TokenReview, SubjectAccessReview) and the Kubernetes client
+are imported only when configured: the client's import costs an API some 60 MiB.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubernetes_asyncio import client
 from limits import parse
 from sqlalchemy import Engine
 
@@ -27,12 +29,12 @@ from api.web.auth.oidc import (
 )
 from api.web.auth.policy import PolicyAuthorizer, PolicyError, load_policy
 from api.web.auth.proxy import TrustedProxyAuthenticator
-from api.web.auth.sar import SubjectAccessReviewAuthorizer
 from api.web.auth.tokenauth import ApiTokenAuthenticator
-from api.web.auth.tokenreview import TokenReviewAuthenticator
-from k8s.client import make_api_client
 from rendersync.settings import Authenticator as Kind
 from rendersync.settings import AuthSettings, Settings
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio import client
 
 PREFIX = "RENDERSYNC_AUTH__"
 
@@ -70,12 +72,16 @@ def _authenticator(kind: Kind, auth: AuthSettings, engine: Engine, kube: Any) ->
     if kind is Kind.OIDC:
         return _oidc(auth)
     if kind is Kind.TOKENREVIEW:
+        from api.web.auth.tokenreview import TokenReviewAuthenticator
+
         return TokenReviewAuthenticator(kube, audiences=tuple(auth.tokenreview_audiences))
     return _proxy(auth)
 
 
 def _kube_factory(settings: Settings) -> Any:
     async def factory() -> client.ApiClient:
+        from k8s.client import make_api_client
+
         kube = settings.kubernetes
         return await make_api_client(kubeconfig=kube.kubeconfig, context=kube.context)
 
@@ -130,5 +136,7 @@ def _authorizers(auth: AuthSettings, engine: Engine, kube: Any) -> tuple[Authori
         raise AuthConfigError("policy_file", str(err)) from None
     found: list[Authorizer] = [PolicyAuthorizer(file_bindings=file_bindings, engine=engine)]
     if auth.sar:
+        from api.web.auth.sar import SubjectAccessReviewAuthorizer
+
         found.append(SubjectAccessReviewAuthorizer(kube, ttl_s=auth.sar_cache_s))
     return tuple(found)

@@ -1,5 +1,6 @@
 """Lighter processes: the relay and the bridge load only the clients they use, whether
-assembled alone or started by the ``rendersync`` command; its parsers load no client."""
+assembled alone or started by the ``rendersync`` command; its parsers load no client; the API
+loads the Kubernetes client only when a preview or a Kubernetes-backed check needs it."""
 
 from __future__ import annotations
 
@@ -63,6 +64,17 @@ with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
 print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 """
 
+#: Builds the API app with the default settings (a Kubernetes and a Git target, so a dry-run
+#: client per Kubernetes target for previews) and prints the top-level packages loaded.
+_API = """
+import json, sys
+from rendersync import processes
+from rendersync.settings import Settings
+
+processes.build_app(Settings(), migrate=False)
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
 WEB_AND_KUBERNETES = {"fastapi", "starlette", "uvicorn", "kubernetes_asyncio", "api", "k8s"}
 #: What no process but the API loads: the web framework and the Kubernetes client.
 WEB_AND_KUBERNETES_CLIENTS = {"fastapi", "starlette", "uvicorn", "kubernetes_asyncio", "k8s"}
@@ -95,6 +107,12 @@ def test_process_loads_only_its_clients(kind: str, needs: set[str], forbidden: s
     loaded = loaded_by(_ASSEMBLE, kind)
     assert needs <= loaded
     assert loaded & forbidden == set()
+
+
+def test_the_api_loads_no_kubernetes_client_before_it_needs_one(tmp_path: Path) -> None:
+    loaded = loaded_by(_API, cwd=tmp_path)
+    assert {"fastapi", "sqlalchemy", "k8s"} <= loaded
+    assert "kubernetes_asyncio" not in loaded
 
 
 def test_building_the_command_line_loads_no_client() -> None:
