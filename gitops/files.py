@@ -11,6 +11,7 @@ import yaml
 
 from gitops.command import GitPermanentError
 from gitops.layout import GitLayout
+from gitops.yamlreading import load_yaml
 from vocabulary import VERSION_ANNOTATION, RowCheck
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def file_version(target: Path) -> int | None:
     by us (or was edited by hand), and the path belongs to rendersync, so it is overwritten.
     """
     try:
-        document = yaml.safe_load(target.read_text(encoding="utf-8"))
+        document = load_yaml(target.read_text(encoding="utf-8"))
         return int(document["metadata"]["annotations"][VERSION_ANNOTATION])
     except FileNotFoundError:
         return None

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from gitops.yamlreading import load_yaml
 from vocabulary import GIT_ROOT
 
 #: Today's layout: one folder per namespace under ``appconfigs/``.
@@ -96,7 +97,7 @@ class GitLayout:
         document: dict[str, Any] = dict(KUSTOMIZATION_HEADER)
         held = target.read_text(encoding="utf-8") if target.exists() else None
         if held is not None:
-            loaded = yaml.safe_load(held)
+            loaded = load_yaml(held)
             if isinstance(loaded, dict):
                 document = loaded
         ours = [
