@@ -159,7 +159,10 @@ def lagging_rows(
             applied[(namespace, name, target)] = applied_version
             failed[(namespace, name)] = max(failed.get((namespace, name), 0), failed_version)
     # The statuses' columns it needs, and the rows in chunks, of which only the lagging ones
-    # are kept: a pass over 10,000 converged keys holds no row and no error text.
+    # are kept: a pass over 10,000 converged keys holds no row and no error text. The two
+    # reads are two transactions, the statuses first: a key that syncs in between is re-driven
+    # once more (a catch-up event, which it drops or applies once), one whose failure is
+    # cleared in between waits for the next pass, and a row written in between is too young.
     return [
         row
         for row in _scan(engine, live_only=False, written_before=cutoff)

@@ -130,6 +130,14 @@ def test_the_version_of_a_delete_is_drift(engine: Engine) -> None:
     assert drift(engine, live(current, version=tombstone.seq)) == current.seq
 
 
+def test_a_deletion_known_by_its_key_alone_is_drift(engine: Engine) -> None:
+    """A CR that vanished while the watch was away shows up, after the re-list, as a DELETED
+    event with its metadata alone (``k8s.watching``); that is enough to repair it."""
+    _, current = two_versions(engine)
+    gone = {"metadata": {"namespace": NS, "name": "web", "resourceVersion": "17"}}
+    assert drift(engine, gone, kind="DELETED") == current.seq
+
+
 ROUTED = SyncOptions(
     targets=("dev", "prod"),
     target_kinds={"dev": "kubernetes", "prod": "kubernetes"},
