@@ -87,7 +87,6 @@ async def watch_appconfigs(
                     else:
                         known[_key(obj)] = rv
                     yield WatchEvent(kind, obj)
-                    del obj
             delay = _BACKOFF_START_S
         except _GoneError:
             log.info("watch resourceVersion %s expired; listing again", rv)

@@ -144,16 +144,15 @@ def lagging_rows(
     and once a failure is cleared the key is lagging again until every target holds the row.
     """
     cutoff = utcnow() - timedelta(seconds=grace_s)
-    status = SyncStatusRow
     applied: dict[tuple[str, str, str], int] = {}
     failed: dict[tuple[str, str], int] = {}
     with read_session(engine) as session:
         query = select(
-            col(status.namespace),
-            col(status.name),
-            col(status.target),
-            col(status.applied_version),
-            col(status.failed_version),
+            col(SyncStatusRow.namespace),
+            col(SyncStatusRow.name),
+            col(SyncStatusRow.target),
+            col(SyncStatusRow.applied_version),
+            col(SyncStatusRow.failed_version),
         )
         for namespace, name, target, applied_version, failed_version in session.execute(query):
             applied[(namespace, name, target)] = applied_version
