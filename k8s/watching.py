@@ -132,6 +132,16 @@ async def list_appconfigs(
     return items
 
 
+async def appconfig_pages(
+    api: client.ApiClient, *, namespace: str | None = None, label_selector: str = MANAGED_SELECTOR
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The AppConfigs matching ``label_selector`` (in ``namespace``, or all), one page of
+    ``_PAGE`` at a time: a reader that keeps a little of each object holds a page or two (the
+    one it reads while the next is fetched), not every object at once."""
+    async for items, _ in _pages(client.CustomObjectsApi(api), namespace, label_selector):
+        yield items
+
+
 async def probe_appconfigs(api: client.ApiClient, *, timeout_s: float) -> None:
     """One cheap read of the API server: list at most one AppConfig (all namespaces), each
     request bounded by ``timeout_s``. A server that cannot be reached or refuses (no CRD,
@@ -148,7 +158,19 @@ async def probe_appconfigs(api: client.ApiClient, *, timeout_s: float) -> None:
 async def _list(
     custom: client.CustomObjectsApi, namespace: str | None, selector: str
 ) -> tuple[list[dict[str, Any]], str]:
+    """Every page's objects, and the list's resourceVersion (the last page's)."""
     items: list[dict[str, Any]] = []
+    resource_version = ""
+    async for page, page_version in _pages(custom, namespace, selector):
+        items += page
+        resource_version = page_version
+    return items, resource_version
+
+
+async def _pages(
+    custom: client.CustomObjectsApi, namespace: str | None, selector: str
+) -> AsyncGenerator[tuple[list[dict[str, Any]], str], None]:
+    """Each page of the list (followed by its continue token) and its resourceVersion."""
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"label_selector": selector, "limit": _PAGE}
@@ -163,10 +185,10 @@ async def _list(
                 )
         except Exception as exc:
             raise wrap(exc, "list appconfigs") from exc
-        items += page.get("items") or []
         token = page["metadata"].get("continue")
+        yield page.get("items") or [], str(page["metadata"]["resourceVersion"])
         if not token:
-            return items, str(page["metadata"]["resourceVersion"])
+            return
 
 
 async def _stream(

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from persistence.db import write_session
+from persistence.db import read_session, write_session
 from persistence.tables import AppConfigRow, SyncStatusRow
 from persistence.writing import utcnow
 
@@ -213,6 +213,25 @@ def forget_target(engine: Engine, *, namespace: str, name: str, target: str, ver
                 col(SyncStatusRow.applied_version) <= version,
             )
         )
+
+
+def applied_versions(
+    engine: Engine, *, namespace: str | None = None, name: str | None = None
+) -> dict[tuple[str, str, str], int]:
+    """The applied version of each (namespace, name, target) status row (in ``namespace``,
+    or all; of the key ``name`` there): four columns, no error text or ORM objects."""
+    query = select(
+        col(SyncStatusRow.namespace),
+        col(SyncStatusRow.name),
+        col(SyncStatusRow.target),
+        col(SyncStatusRow.applied_version),
+    )
+    if namespace is not None:
+        query = query.where(col(SyncStatusRow.namespace) == namespace)
+    if name is not None:
+        query = query.where(col(SyncStatusRow.name) == name)
+    with read_session(engine) as session:
+        return {(ns, n, t): int(v) for ns, n, t, v in session.execute(query)}
 
 
 def list_status(engine: Engine, *, namespace: str | None = None) -> list[SyncStatusRow]:

@@ -24,9 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -35,9 +34,9 @@ from activities.kubernetes import Cluster
 from gitops.files import file_version
 from k8s.applying import delete_appconfig
 from k8s.manifests import version_of
-from k8s.watching import list_appconfigs
+from k8s.watching import appconfig_pages
 from persistence.reading import all_rows, get_row
-from persistence.syncstatus import list_status
+from persistence.syncstatus import applied_versions
 from persistence.tables import AppConfigRow
 from vocabulary.routing import environment_of
 from worker.helperloops import run_every
@@ -67,9 +66,18 @@ class Orphan:
         return f"{self.namespace}/{self.name}"
 
 
-async def managed_crs(api: Any, *, namespace: str | None = None) -> list[dict[str, Any]]:
-    """Every AppConfig labelled managed-by rendersync (in ``namespace``, or all)."""
-    return await list_appconfigs(api, namespace=namespace)
+async def managed_crs(
+    target: str, cluster: Cluster, *, namespace: str | None = None
+) -> list[Orphan]:
+    """Every AppConfig labelled managed-by rendersync in the cluster of the Kubernetes target
+    ``target`` (in ``namespace``, or all), as (unchecked) candidates. Read a page at a time,
+    keeping only each object's key and version."""
+    found = []
+    async for page in appconfig_pages(cluster.api, namespace=namespace):
+        for cr in page:
+            meta = cr["metadata"]
+            found.append(Orphan(target, KIND_CR, meta["namespace"], meta["name"], version_of(cr)))
+    return found
 
 
 def git_files(target: str, place: GitPlace, *, namespace: str | None = None) -> list[Orphan]:
@@ -86,47 +94,42 @@ def git_files(target: str, place: GitPlace, *, namespace: str | None = None) -> 
     return found
 
 
+#: Where a live row's objects belong: (target, the key's file there when the target is a Git
+#: target, else "") for each target it routes to.
+Places = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class Backing:
-    """Which live rows back which objects: the rows, and the status of their targets."""
+    """Which keys' rows back which objects: ``None`` backs every object of the key (a row
+    whose move is not done; a tombstone whose workflow compensates them), else the places
+    its objects belong (``places_of``). A key without an entry has no row that backs
+    anything. Holds no row: a pass over 10,000 keys keeps a few hundred bytes per key,
+    not their rendered configs."""
 
-    rows: dict[tuple[str, str], AppConfigRow]
-    applied: dict[tuple[str, str, str], int]
-    options: SyncOptions
-    places: Mapping[str, GitPlace]
-    keep_tombstoned: bool
+    keys: dict[tuple[str, str], Places | None]
 
     def backs(self, orphan: Orphan) -> bool:
-        row = self.rows.get((orphan.namespace, orphan.name))
-        if row is None:
+        key = (orphan.namespace, orphan.name)
+        if key not in self.keys:
             return False
-        if row.deleted:
-            return self.keep_tombstoned
-        return backs(row, orphan, self.options, self.places, self.settled(row))
+        places = self.keys[key]
+        if places is None:
+            return True
+        return any(
+            orphan.target == target and (orphan.kind != KIND_GIT or not path or orphan.path == path)
+            for target, path in places
+        )
 
-    def settled(self, row: AppConfigRow) -> bool:
-        """The row's version is applied on every target it routes to."""
-        routed = self.options.route(row) or ()
-        return all(self.applied.get((row.namespace, row.name, t), 0) >= row.seq for t in routed)
 
-
-def backs(
-    row: AppConfigRow,
-    orphan: Orphan,
-    options: SyncOptions,
-    places: Mapping[str, GitPlace],
-    settled: bool,
-) -> bool:
-    """Whether the live ``row`` backs ``orphan``: it routes to its target (and place), or
-    its move away is not done (``settled`` false: the copy is its last good one)."""
-    if not settled:
-        return True
-    if orphan.target not in (options.route(row) or ()):
-        return False
-    place = places.get(orphan.target)
-    if orphan.kind != KIND_GIT or place is None:
-        return True
-    return orphan.path == place.layout.file(row.namespace, row.name, environment_of(row))
+def places_of(row: AppConfigRow, routed: Iterable[str], places: Mapping[str, GitPlace]) -> Places:
+    """Where the objects of the live ``row`` belong: the targets ``routed`` (those it routes
+    to) and, in each Git target, its file there."""
+    environment = environment_of(row)
+    return tuple(
+        (t, "" if t not in places else places[t].layout.file(row.namespace, row.name, environment))
+        for t in routed
+    )
 
 
 def _backing(
@@ -137,20 +140,29 @@ def _backing(
     keep_tombstoned: bool,
     name: str | None = None,
 ) -> Backing:
-    """What backs objects in ``namespace`` (or all), or of the one key ``name`` there."""
+    """What backs objects in ``namespace`` (or all), or of the one key ``name`` there. The
+    rows are read in chunks (``all_rows``) and each is kept as where its objects belong.
+    The statuses are read first: a row that moves on in between reads as not settled, which
+    keeps every object of its key."""
+    applied = applied_versions(engine, namespace=namespace, name=name)
     if name is None:
-        found = list(all_rows(engine, namespace=namespace))
+        rows: Iterable[AppConfigRow] = all_rows(engine, namespace=namespace)
     else:
         assert namespace is not None
         row = get_row(engine, namespace=namespace, name=name)
-        found = [] if row is None else [row]
-    rows = {(r.namespace, r.name): r for r in found}
-    applied = {
-        (s.namespace, s.name, s.target): s.applied_version
-        for s in list_status(engine, namespace=namespace)
-        if name is None or s.name == name
-    }
-    return Backing(rows, applied, options, places, keep_tombstoned)
+        rows = [] if row is None else [row]
+    keys: dict[tuple[str, str], Places | None] = {}
+    for row in rows:
+        if row.deleted:
+            if keep_tombstoned:
+                keys[(row.namespace, row.name)] = None
+            continue
+        routed = options.route(row) or ()
+        # Until its version is applied on every target it routes to, the key's move is not
+        # done and a copy it left elsewhere is its last good one: every object is backed.
+        settled = all(applied.get((row.namespace, row.name, t), 0) >= row.seq for t in routed)
+        keys[(row.namespace, row.name)] = places_of(row, routed, places) if settled else None
+    return Backing(keys)
 
 
 async def prune_plan(
@@ -168,11 +180,7 @@ async def prune_plan(
     working clone is refreshed from the remote."""
     candidates: list[Orphan] = []
     for target, cluster in clusters.items():
-        for cr in await managed_crs(cluster.api, namespace=namespace):
-            meta = cr["metadata"]
-            candidates.append(
-                Orphan(target, KIND_CR, meta["namespace"], meta["name"], version_of(cr))
-            )
+        candidates += await managed_crs(target, cluster, namespace=namespace)
     refreshed: set[int] = set()
     for target, place in places.items():
         if id(place.repo) not in refreshed:
