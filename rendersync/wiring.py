@@ -202,14 +202,15 @@ def api_redriver(
 ) -> Callable[[str, str, str], Awaitable[tuple[str, int]]]:
     """The re-drive behind the API's ``.../replay`` route: ``worker.redriving`` over a
     Temporal client connected on first use (an API whose Temporal is down still serves
-    everything else; the route answers 503)."""
-    from temporalio.client import Client
-
-    from worker.redriving import redrive_key
-
+    everything else; the route answers 503). The Temporal client and the workflows'
+    contracts are imported then too: an API that never replays never loads them."""
     clients: list[Client] = []
 
     async def redrive(namespace: str, name: str, reason: str) -> tuple[str, int]:
+        from temporalio.client import Client
+
+        from worker.redriving import redrive_key
+
         if not clients:
             temporal = settings.temporal
             connecting = Client.connect(temporal.address, namespace=temporal.namespace)

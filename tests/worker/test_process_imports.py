@@ -1,6 +1,7 @@
 """Lighter processes: the relay and the bridge load only the clients they use, whether
 assembled alone or started by the ``rendersync`` command; its parsers load no client; the API
-loads the Kubernetes client only when a preview or a Kubernetes-backed check needs it."""
+loads the Kubernetes client only when a preview or a Kubernetes-backed check needs it, and the
+Temporal client only when a replay does."""
 
 from __future__ import annotations
 
@@ -109,10 +110,12 @@ def test_process_loads_only_its_clients(kind: str, needs: set[str], forbidden: s
     assert loaded & forbidden == set()
 
 
-def test_the_api_loads_no_kubernetes_client_before_it_needs_one(tmp_path: Path) -> None:
+def test_the_api_loads_no_kubernetes_or_temporal_client_before_it_needs_one(
+    tmp_path: Path,
+) -> None:
     loaded = loaded_by(_API, cwd=tmp_path)
     assert {"fastapi", "sqlalchemy", "k8s"} <= loaded
-    assert "kubernetes_asyncio" not in loaded
+    assert loaded & {"kubernetes_asyncio", "temporalio", "workflows"} == set()
 
 
 def test_building_the_command_line_loads_no_client() -> None:
