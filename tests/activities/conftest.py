@@ -18,13 +18,12 @@ from activities.git import GitActivities, GitPlace
 from activities.kubernetes import Cluster, KubernetesActivities
 from gitops.repository import GitRepository
 from k8s.applying import read_appconfig
-from k8s.client import make_api_client
-from k8s.manifests import load_crd
 from persistence import syncstatus, writing
 from persistence.reading import get_row
 from persistence.tables import AppConfigRow
-from rendersync.devstack.k8semulator import Emulator, running_emulator
+from rendersync.devstack.k8semulator import Emulator
 from tests.gitops.conftest import install_hook
+from tests.support.emulatedcluster import emulated_cluster
 from vocabulary import TARGET_GIT, TARGET_KUBERNETES
 from workflows.contracts import AppConfigImage, ApplyRequest, DeleteRequest
 
@@ -117,14 +116,9 @@ class Kube:
 
 @pytest.fixture
 async def kube(tmp_path: Path, engine: Engine, namespace: str) -> AsyncIterator[Kube]:
-    async with running_emulator(kubeconfig_out=tmp_path / "kubeconfig", crds=[load_crd()]) as emu:
-        assert emu.kubeconfig_path is not None
-        api = await make_api_client(kubeconfig=emu.kubeconfig_path, context=None)
-        async with api:
-            body = client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
-            await client.CoreV1Api(api).create_namespace(body)
-            made = KubernetesActivities({TARGET_KUBERNETES: Cluster(api)}, engine)
-            yield Kube(api, emu, namespace, made)
+    async with emulated_cluster(tmp_path, namespace) as (emu, api):
+        made = KubernetesActivities({TARGET_KUBERNETES: Cluster(api)}, engine)
+        yield Kube(api, emu, namespace, made)
 
 
 def clone(remote: Path, workdir: Path) -> GitRepository:
