@@ -20,6 +20,7 @@ from sqlalchemy import JSON, Column, Engine, update
 from sqlmodel import Field, SQLModel, col, select
 
 from persistence.db import read_session, write_session
+from persistence.tables import as_utc
 
 PREFIX = "rst_"
 #: ``last_used_at`` is written at most this often per token (a read must not become a write).
@@ -103,9 +104,9 @@ def verify(engine: Engine, token: str, *, now: datetime | None = None) -> ApiTok
         row = session.get(ApiTokenRow, token_id)
     if row is None or not hmac.compare_digest(row.digest, digest_of(token)):
         return None
-    if row.revoked_at is not None or (row.expires_at and _aware(row.expires_at) <= now):
+    if row.revoked_at is not None or (row.expires_at and as_utc(row.expires_at) <= now):
         return None
-    if row.last_used_at is None or now - _aware(row.last_used_at) >= LAST_USED_RESOLUTION:
+    if row.last_used_at is None or now - as_utc(row.last_used_at) >= LAST_USED_RESOLUTION:
         with write_session(engine) as session:
             session.execute(
                 update(ApiTokenRow).where(col(ApiTokenRow.id) == token_id).values(last_used_at=now)
@@ -143,8 +144,3 @@ def describe(row: ApiTokenRow) -> dict[str, Any]:
         "lastUsed": row.last_used_at.isoformat() if row.last_used_at else "",
         "revoked": row.revoked_at.isoformat() if row.revoked_at else "",
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were written in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,10 +13,10 @@ from the row image, never from lsn. A delete is written as a tombstone row, publ
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from persistence.tables import AppConfigRow
+from persistence.tables import AppConfigRow, as_utc
 
 CONNECTOR = "rendersync-outbox"
 SERVER_NAME = "rendersync"
@@ -25,8 +25,7 @@ TABLE = "appconfigs"
 
 
 def epoch_micros(moment: datetime) -> int:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return int(aware.timestamp() * 1_000_000)
+    return int(as_utc(moment).timestamp() * 1_000_000)
 
 
 def epoch_millis(moment: datetime) -> int:

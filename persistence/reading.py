@@ -7,15 +7,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, select, tuple_
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from persistence.db import read_session
-from persistence.tables import AppConfigRow, ChangeSequence, Revision, SyncStatusRow
+from persistence.tables import AppConfigRow, ChangeSequence, Revision, SyncStatusRow, as_utc
 from persistence.writing import utcnow
 
 _SCAN_CHUNK = 200
@@ -136,16 +144,26 @@ def lagging_rows(
     engine: Engine, *, targets: Callable[[AppConfigRow], Sequence[str]], grace_s: float
 ) -> list[AppConfigRow]:
     """Rows last written over ``grace_s`` ago that one of their targets (``targets(row)``:
-    those the row routes to) has not caught up with.
+    those the row routes to) has not caught up with, and that the pipeline is not bringing.
 
     A key whose sync failed *at the row's version* is left out: it waits for a fix and
     `syncs replay`, and re-driving it would change nothing. A failure at an older version
     excuses nothing: the row moved on (its event may have been lost), so the key is lagging;
     and once a failure is cleared the key is lagging again until every target holds the row.
+
+    A target that is working through a backlog (it applied a version within ``grace_s``)
+    is bringing every row written after the newest change it applied: such a row is lagging
+    there only once the target applied a change committed over ``grace_s`` after it (the
+    pipeline got past it without it) or the target went quiet for ``grace_s``. Re-driving
+    the rows still queued would send each a second signal: a backlog's worth of signals,
+    and workflow tasks, that change nothing.
     """
-    cutoff = utcnow() - timedelta(seconds=grace_s)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=grace_s)
     applied: dict[tuple[str, str, str], int] = {}
     failed: dict[tuple[str, str], int] = {}
+    newest: dict[str, int] = {}
+    last_applied: dict[str, datetime] = {}
     with read_session(engine) as session:
         query = select(
             col(SyncStatusRow.namespace),
@@ -153,24 +171,60 @@ def lagging_rows(
             col(SyncStatusRow.target),
             col(SyncStatusRow.applied_version),
             col(SyncStatusRow.failed_version),
+            col(SyncStatusRow.error_version),
+            col(SyncStatusRow.updated_at),
         )
-        for namespace, name, target, applied_version, failed_version in session.execute(query):
-            applied[(namespace, name, target)] = applied_version
-            failed[(namespace, name)] = max(failed.get((namespace, name), 0), failed_version)
+        for status in session.execute(query):
+            target, version = status.target, status.applied_version
+            applied[(status.namespace, status.name, target)] = version
+            key = (status.namespace, status.name)
+            failed[key] = max(failed.get(key, 0), status.failed_version)
+            newest[target] = max(newest.get(target, 0), version)
+            # A status without an error was last written by an apply (an error of a newer
+            # version stays until that version is applied): a key retrying for good must
+            # not make its target look busy.
+            if not status.failed_version and not status.error_version:
+                at = as_utc(status.updated_at)
+                last_applied[target] = max(at, last_applied.get(target, at))
+        busy = {t: newest[t] for t, at in last_applied.items() if at > cutoff}
+        committed = _commit_times(session, busy.values())
+    written_before = {
+        t: min(cutoff, committed[v] - timedelta(seconds=grace_s))
+        for t, v in busy.items()
+        if v in committed
+    }
+
+    def caught_up_before(target: str) -> datetime:
+        """Rows written before this that ``target`` does not hold are not coming."""
+        return written_before.get(target, cutoff)
+
+    def lagging(row: AppConfigRow) -> bool:
+        if failed.get((row.namespace, row.name), 0) >= row.seq:
+            return False
+        written = as_utc(row.updated_at)
+        if row.deleted:  # compensated on every target
+            return all(written < caught_up_before(t) for t in newest)
+        return any(
+            applied.get((row.namespace, row.name, t), 0) < row.seq and written < caught_up_before(t)
+            for t in targets(row)
+        )
+
     # The statuses' columns it needs, and the rows in chunks, of which only the lagging ones
     # are kept: a pass over 10,000 converged keys holds no row and no error text. The two
     # reads are two transactions, the statuses first: a key that syncs in between is re-driven
     # once more (a catch-up event, which it drops or applies once), one whose failure is
     # cleared in between waits for the next pass, and a row written in between is too young.
-    return [
-        row
-        for row in _scan(engine, live_only=False, written_before=cutoff)
-        if failed.get((row.namespace, row.name), 0) < row.seq
-        and (
-            row.deleted
-            or any(applied.get((row.namespace, row.name, t), 0) < row.seq for t in targets(row))
-        )
-    ]
+    return [row for row in _scan(engine, live_only=False, written_before=cutoff) if lagging(row)]
+
+
+def _commit_times(session: Session, versions: Iterable[int]) -> dict[int, datetime]:
+    """When each of ``versions`` was committed (its revision's time); a version whose
+    revision is gone is left out."""
+    wanted = sorted(set(versions))
+    if not wanted:
+        return {}
+    query = select(col(Revision.seq), col(Revision.created_at)).where(col(Revision.seq).in_(wanted))
+    return {int(seq): as_utc(created_at) for seq, created_at in session.execute(query)}
 
 
 def live_namespaces(engine: Engine) -> list[str]:

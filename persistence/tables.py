@@ -7,7 +7,7 @@ tombstone is purged once the sync has compensated it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Text
@@ -15,6 +15,12 @@ from sqlmodel import Field, SQLModel
 
 #: ``seq`` is a signed 64-bit integer (BigInteger): no version is above this.
 MAX_SEQ = 2**63 - 1
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A datetime these tables hold, as an aware UTC datetime: every one is written in UTC,
+    and a column without a time zone (PostgreSQL's, sometimes SQLite's) reads back naive."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class AppConfigRow(SQLModel, table=True):

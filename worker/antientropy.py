@@ -13,7 +13,10 @@ lost) leaves the sync status behind the row's version. Every pass re-drives, wit
 event (forced, but dropped by a key that has that version in hand: ``ChangeEvent.catch_up``),
 each key whose configured targets have not reported its current version for longer than
 ``grace_s``, and each tombstone whose compensation has not finished. Converged keys cost one
-read, nothing more; a key whose change is only waiting its turn in a backlog costs a signal.
+read, nothing more. A key whose change is only waiting its turn in a backlog is left alone:
+while a target keeps applying versions, a row it lacks counts only once the target applied a
+change committed ``grace_s`` after it, or once the target has applied nothing for ``grace_s``
+(see ``persistence.reading.lagging_rows``).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from persistence.reading import all_rows
 from persistence.syncstatus import list_status
+from persistence.tables import as_utc
 from rendersync.ops.context import Ops, OpsError
 from rendersync.ops.probing import PROBE_TIMEOUT_S, Probe, one_line, probe_all
 
@@ -56,10 +57,6 @@ class TargetLine:
     oldest_unsynced: str
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def backlogs(ops: Ops, *, namespace: str | None = None) -> dict[str, Backlog]:
     """Each target's :class:`Backlog`, by name, from the database."""
     applied = {
@@ -76,8 +73,8 @@ def backlogs(ops: Ops, *, namespace: str | None = None) -> dict[str, Backlog]:
             counts[target][0] += 1
             if applied.get((row.namespace, row.name, target), 0) >= row.seq:
                 counts[target][1] += 1
-            elif target not in oldest or _aware(row.updated_at) < oldest[target][0]:
-                oldest[target] = (_aware(row.updated_at), key)
+            elif target not in oldest or as_utc(row.updated_at) < oldest[target][0]:
+                oldest[target] = (as_utc(row.updated_at), key)
     now = datetime.now(UTC)
     return {
         name: Backlog(

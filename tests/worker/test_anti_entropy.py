@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlmodel import col
 
 from persistence import syncstatus
+from persistence.db import write_session
 from persistence.reading import lagging_rows
+from persistence.tables import AppConfigRow, Revision, SyncStatusRow
 from persistence.writing import (
     Content,
     create_appconfig,
     delete_appconfig,
     update_appconfig,
+    utcnow,
 )
 from tests.support.signalling import RecordingSignaller
 from tests.support.waiting import eventually
@@ -129,6 +134,94 @@ def test_a_key_is_lagging_only_behind_the_targets_it_routes_to(engine: Engine) -
     applied(engine, "web", v1, "dev")
 
     assert lagging(engine, routed) == set()  # prod never holds it, and need not
+
+
+GRACE_S = 60.0
+
+
+def written_ago(engine: Engine, name: str, seconds: float) -> None:
+    """Date the key's row and revisions ``seconds`` back: committed then."""
+    when = utcnow() - timedelta(seconds=seconds)
+    with write_session(engine) as session:
+        key = (col(AppConfigRow.namespace) == NS, col(AppConfigRow.name) == name)
+        session.execute(update(AppConfigRow).where(*key).values(updated_at=when))
+        revisions = (col(Revision.namespace) == NS, col(Revision.name) == name)
+        session.execute(update(Revision).where(*revisions).values(created_at=when))
+
+
+def reported_ago(engine: Engine, seconds: float) -> None:
+    """Date every status ``seconds`` back: the targets last reported then."""
+    when = utcnow() - timedelta(seconds=seconds)
+    with write_session(engine) as session:
+        session.execute(update(SyncStatusRow).values(updated_at=when))
+
+
+def lagging_after_grace(engine: Engine) -> set[str]:
+    routing = SyncOptions(targets=TARGETS)
+    found = lagging_rows(engine, targets=lambda row: routing.route(row) or (), grace_s=GRACE_S)
+    return {row.name for row in found}
+
+
+def backlog(engine: Engine) -> None:
+    """A burst committed ten minutes ago that the targets are still working through: they
+    just applied ``first`` and hold nothing of ``queued-*`` yet."""
+    first = write(engine, "first", 1)
+    applied(engine, "first", first, *TARGETS)
+    write(engine, "queued-1", 1)
+    write(engine, "queued-2", 1)
+    for name in ("first", "queued-1", "queued-2"):
+        written_ago(engine, name, 600)
+
+
+def test_rows_queued_behind_a_busy_target_are_left_to_the_pipeline(db_engine: Engine) -> None:
+    """Their events are on their way; a catch-up event each would double the backlog's
+    signals (and workflow tasks) for nothing."""
+    backlog(db_engine)
+
+    assert lagging_after_grace(db_engine) == set()
+
+
+def test_a_row_a_busy_target_got_past_is_lagging(db_engine: Engine) -> None:
+    """Committed over the grace period before a change the targets applied: its event was
+    lost, or its key is stuck, not queued."""
+    backlog(db_engine)
+    write(db_engine, "straggler", 1)
+    written_ago(db_engine, "straggler", 600 + GRACE_S + 1)
+
+    assert lagging_after_grace(db_engine) == {"straggler"}
+
+
+def test_rows_behind_a_quiet_target_are_lagging(db_engine: Engine) -> None:
+    """A target that reported nothing for the grace period is not working through a
+    backlog: whatever it does not hold by now is not coming."""
+    backlog(db_engine)
+    reported_ago(db_engine, GRACE_S + 1)
+
+    assert lagging_after_grace(db_engine) == {"queued-1", "queued-2"}
+
+
+def test_a_target_retrying_a_key_is_not_busy(db_engine: Engine) -> None:
+    """Errors are not progress: a key that keeps failing (and writing its attempt errors)
+    must not keep every other key from being re-driven."""
+    backlog(db_engine)
+    reported_ago(db_engine, GRACE_S + 1)
+    v2 = write(db_engine, "first", 2)
+    for target in TARGETS:
+        syncstatus.record_attempt_error(
+            db_engine, namespace=NS, name="first", target=target, version=v2, attempt=7, error="x"
+        )
+
+    assert lagging_after_grace(db_engine) == {"queued-1", "queued-2"}
+
+
+def test_a_tombstone_queued_behind_a_busy_target_is_left_to_the_pipeline(db_engine: Engine) -> None:
+    backlog(db_engine)
+    delete_appconfig(db_engine, namespace=NS, name="queued-1", expected_version=None, actor="t")
+    written_ago(db_engine, "queued-1", 600)
+    assert lagging_after_grace(db_engine) == set()
+
+    reported_ago(db_engine, GRACE_S + 1)
+    assert lagging_after_grace(db_engine) == {"queued-1", "queued-2"}
 
 
 def test_a_pass_over_converged_keys_holds_none_of_their_rows(engine: Engine) -> None:
