@@ -140,8 +140,21 @@ def list_appconfigs(
     return Page(items, None)
 
 
+def applied_progress(engine: Engine) -> dict[str, int]:
+    """The newest version each target has applied (by the status rows)."""
+    query = select(
+        col(SyncStatusRow.target), func.max(col(SyncStatusRow.applied_version))
+    ).group_by(col(SyncStatusRow.target))
+    with read_session(engine) as session:
+        return {str(target): int(newest or 0) for target, newest in session.execute(query)}
+
+
 def lagging_rows(
-    engine: Engine, *, targets: Callable[[AppConfigRow], Sequence[str]], grace_s: float
+    engine: Engine,
+    *,
+    targets: Callable[[AppConfigRow], Sequence[str]],
+    grace_s: float,
+    advancing: Mapping[str, int] | None = None,
 ) -> list[AppConfigRow]:
     """Rows last written over ``grace_s`` ago that one of their targets (``targets(row)``:
     those the row routes to) has not caught up with, and that the pipeline is not bringing.
@@ -151,19 +164,17 @@ def lagging_rows(
     excuses nothing: the row moved on (its event may have been lost), so the key is lagging;
     and once a failure is cleared the key is lagging again until every target holds the row.
 
-    A target that is working through a backlog (it applied a version within ``grace_s``)
-    is bringing every row written after the newest change it applied: such a row is lagging
-    there only once the target applied a change committed over ``grace_s`` after it (the
-    pipeline got past it without it) or the target went quiet for ``grace_s``. Re-driving
-    the rows still queued would send each a second signal: a backlog's worth of signals,
-    and workflow tasks, that change nothing.
+    ``advancing`` names the targets working through a backlog, each with the newest version
+    it has applied (the caller's evidence: that version moved since its previous look, see
+    ``worker.antientropy``). Such a target is bringing every row written after that version:
+    a row it lacks is lagging there only once it was written over ``grace_s`` before that
+    version was committed (the pipeline got past it without it). Re-driving the rows still
+    queued would send each a second signal: a backlog's worth of signals, and workflow
+    tasks, that change nothing. A target not named is held to ``grace_s`` alone.
     """
-    now = utcnow()
-    cutoff = now - timedelta(seconds=grace_s)
+    cutoff = utcnow() - timedelta(seconds=grace_s)
     applied: dict[tuple[str, str, str], int] = {}
     failed: dict[tuple[str, str], int] = {}
-    newest: dict[str, int] = {}
-    last_applied: dict[str, datetime] = {}
     with read_session(engine) as session:
         query = select(
             col(SyncStatusRow.namespace),
@@ -171,41 +182,27 @@ def lagging_rows(
             col(SyncStatusRow.target),
             col(SyncStatusRow.applied_version),
             col(SyncStatusRow.failed_version),
-            col(SyncStatusRow.error_version),
-            col(SyncStatusRow.updated_at),
         )
-        for status in session.execute(query):
-            target, version = status.target, status.applied_version
-            applied[(status.namespace, status.name, target)] = version
-            key = (status.namespace, status.name)
-            failed[key] = max(failed.get(key, 0), status.failed_version)
-            newest[target] = max(newest.get(target, 0), version)
-            # A status without an error was last written by an apply (an error of a newer
-            # version stays until that version is applied): a key retrying for good must
-            # not make its target look busy.
-            if not status.failed_version and not status.error_version:
-                at = as_utc(status.updated_at)
-                last_applied[target] = max(at, last_applied.get(target, at))
-        busy = {t: newest[t] for t, at in last_applied.items() if at > cutoff}
-        committed = _commit_times(session, busy.values())
+        for namespace, name, target, applied_version, failed_version in session.execute(query):
+            applied[(namespace, name, target)] = applied_version
+            failed[(namespace, name)] = max(failed.get((namespace, name), 0), failed_version)
+        committed = _commit_times(session, (advancing or {}).values())
+    # Both sides of these comparisons are the database's own times.
     written_before = {
-        t: min(cutoff, committed[v] - timedelta(seconds=grace_s))
-        for t, v in busy.items()
+        t: committed[v] - timedelta(seconds=grace_s)
+        for t, v in (advancing or {}).items()
         if v in committed
     }
-
-    def caught_up_before(target: str) -> datetime:
-        """Rows written before this that ``target`` does not hold are not coming."""
-        return written_before.get(target, cutoff)
 
     def lagging(row: AppConfigRow) -> bool:
         if failed.get((row.namespace, row.name), 0) >= row.seq:
             return False
         written = as_utc(row.updated_at)
         if row.deleted:  # compensated on every target
-            return all(written < caught_up_before(t) for t in newest)
+            return all(written < before for before in written_before.values())
         return any(
-            applied.get((row.namespace, row.name, t), 0) < row.seq and written < caught_up_before(t)
+            applied.get((row.namespace, row.name, t), 0) < row.seq
+            and (t not in written_before or written < written_before[t])
             for t in targets(row)
         )
 

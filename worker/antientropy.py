@@ -14,21 +14,23 @@ event (forced, but dropped by a key that has that version in hand: ``ChangeEvent
 each key whose configured targets have not reported its current version for longer than
 ``grace_s``, and each tombstone whose compensation has not finished. Converged keys cost one
 read, nothing more. A key whose change is only waiting its turn in a backlog is left alone:
-while a target keeps applying versions, a row it lacks counts only once the target applied a
-change committed ``grace_s`` after it, or once the target has applied nothing for ``grace_s``
-(see ``persistence.reading.lagging_rows``).
+while a target's newest applied version keeps moving from one pass to the next, a row it lacks
+counts only once the target applied a change committed ``grace_s`` after it; once the newest
+version stands still for a pass, every row it lacks over ``grace_s`` counts (see
+``persistence.reading.lagging_rows``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from persistence.reading import all_rows, lagging_rows
+from persistence.reading import all_rows, applied_progress, lagging_rows
 from persistence.tables import AppConfigRow
 from worker.changeevents import catch_up_event, forced_event
 from worker.helperloops import run_every
@@ -89,8 +91,21 @@ async def run_anti_entropy(
     def routed(row: AppConfigRow) -> Sequence[str]:
         return options.route(row) or ()
 
+    # A target whose newest applied version moved since the previous look is working
+    # through a backlog; re-applying versions it already holds (drift repair, a key retrying)
+    # moves nothing, so no such work can keep a lost change from being re-driven.
+    progress = await asyncio.to_thread(applied_progress, engine)
+
     async def one_pass() -> None:
-        rows = await asyncio.to_thread(lagging_rows, engine, targets=routed, grace_s=grace_s)
+        nonlocal progress
+        now = await asyncio.to_thread(applied_progress, engine)
+        advancing = {t: v for t, v in now.items() if v > progress.get(t, 0)}
+        progress = now
+        rows = await asyncio.to_thread(
+            functools.partial(
+                lagging_rows, engine, targets=routed, grace_s=grace_s, advancing=advancing
+            )
+        )
         for row in rows:
             await signaller.deliver(catch_up_event(row), stop=stop)
         if rows:

@@ -14,7 +14,7 @@ from sqlmodel import col
 from persistence import syncstatus
 from persistence.db import write_session
 from persistence.reading import lagging_rows
-from persistence.tables import AppConfigRow, Revision, SyncStatusRow
+from persistence.tables import AppConfigRow, Revision
 from persistence.writing import (
     Content,
     create_appconfig,
@@ -149,79 +149,100 @@ def written_ago(engine: Engine, name: str, seconds: float) -> None:
         session.execute(update(Revision).where(*revisions).values(created_at=when))
 
 
-def reported_ago(engine: Engine, seconds: float) -> None:
-    """Date every status ``seconds`` back: the targets last reported then."""
-    when = utcnow() - timedelta(seconds=seconds)
-    with write_session(engine) as session:
-        session.execute(update(SyncStatusRow).values(updated_at=when))
-
-
-def lagging_after_grace(engine: Engine) -> set[str]:
+def lagging_after_grace(engine: Engine, advancing: dict[str, int] | None = None) -> set[str]:
     routing = SyncOptions(targets=TARGETS)
-    found = lagging_rows(engine, targets=lambda row: routing.route(row) or (), grace_s=GRACE_S)
+    found = lagging_rows(
+        engine,
+        targets=lambda row: routing.route(row) or (),
+        grace_s=GRACE_S,
+        advancing=advancing,
+    )
     return {row.name for row in found}
 
 
-def backlog(engine: Engine) -> None:
-    """A burst committed ten minutes ago that the targets are still working through: they
-    just applied ``first`` and hold nothing of ``queued-*`` yet."""
+def backlog(engine: Engine) -> dict[str, int]:
+    """A burst committed ten minutes ago that the targets are working through: they just
+    applied ``first`` and hold nothing of ``queued-*`` yet. Returns the targets as advancing
+    (their newest applied version moved since the previous pass)."""
     first = write(engine, "first", 1)
     applied(engine, "first", first, *TARGETS)
     write(engine, "queued-1", 1)
     write(engine, "queued-2", 1)
     for name in ("first", "queued-1", "queued-2"):
         written_ago(engine, name, 600)
+    return dict.fromkeys(TARGETS, first)
 
 
-def test_rows_queued_behind_a_busy_target_are_left_to_the_pipeline(db_engine: Engine) -> None:
+def test_rows_queued_behind_an_advancing_target_are_left_to_the_pipeline(
+    db_engine: Engine,
+) -> None:
     """Their events are on their way; a catch-up event each would double the backlog's
     signals (and workflow tasks) for nothing."""
-    backlog(db_engine)
+    advancing = backlog(db_engine)
 
-    assert lagging_after_grace(db_engine) == set()
+    assert lagging_after_grace(db_engine, advancing) == set()
 
 
-def test_a_row_a_busy_target_got_past_is_lagging(db_engine: Engine) -> None:
+def test_a_row_an_advancing_target_got_past_is_lagging(db_engine: Engine) -> None:
     """Committed over the grace period before a change the targets applied: its event was
     lost, or its key is stuck, not queued."""
-    backlog(db_engine)
+    advancing = backlog(db_engine)
     write(db_engine, "straggler", 1)
     written_ago(db_engine, "straggler", 600 + GRACE_S + 1)
 
-    assert lagging_after_grace(db_engine) == {"straggler"}
+    assert lagging_after_grace(db_engine, advancing) == {"straggler"}
 
 
-def test_rows_behind_a_quiet_target_are_lagging(db_engine: Engine) -> None:
-    """A target that reported nothing for the grace period is not working through a
-    backlog: whatever it does not hold by now is not coming."""
+def test_rows_behind_a_target_that_applied_nothing_new_are_lagging(db_engine: Engine) -> None:
+    """A target whose newest version stood still since the previous pass is not working
+    through a backlog: whatever it does not hold by now is not coming."""
     backlog(db_engine)
-    reported_ago(db_engine, GRACE_S + 1)
 
     assert lagging_after_grace(db_engine) == {"queued-1", "queued-2"}
 
 
-def test_a_target_retrying_a_key_is_not_busy(db_engine: Engine) -> None:
-    """Errors are not progress: a key that keeps failing (and writing its attempt errors)
-    must not keep every other key from being re-driven."""
-    backlog(db_engine)
-    reported_ago(db_engine, GRACE_S + 1)
-    v2 = write(db_engine, "first", 2)
-    for target in TARGETS:
-        syncstatus.record_attempt_error(
-            db_engine, namespace=NS, name="first", target=target, version=v2, attempt=7, error="x"
-        )
-
-    assert lagging_after_grace(db_engine) == {"queued-1", "queued-2"}
-
-
-def test_a_tombstone_queued_behind_a_busy_target_is_left_to_the_pipeline(db_engine: Engine) -> None:
-    backlog(db_engine)
+def test_a_tombstone_queued_behind_an_advancing_target_is_left_to_the_pipeline(
+    db_engine: Engine,
+) -> None:
+    advancing = backlog(db_engine)
     delete_appconfig(db_engine, namespace=NS, name="queued-1", expected_version=None, actor="t")
     written_ago(db_engine, "queued-1", 600)
-    assert lagging_after_grace(db_engine) == set()
+    assert lagging_after_grace(db_engine, advancing) == set()
 
-    reported_ago(db_engine, GRACE_S + 1)
     assert lagging_after_grace(db_engine) == {"queued-1", "queued-2"}
+
+
+async def test_re_applying_what_a_target_holds_does_not_hold_back_a_lost_change(
+    engine: Engine,
+) -> None:
+    """Drift repair, a replay or a key retrying keeps writing statuses of versions a target
+    already holds; only a newer applied version is progress. Passes run while ``first`` is
+    re-applied at its version over and over: the queued keys are re-driven all the same."""
+    backlog(engine)
+    first = syncstatus.applied_versions(engine, namespace=NS, name="first")
+    stop = asyncio.Event()
+    recording = RecordingSignaller()
+    passes = asyncio.create_task(
+        run_anti_entropy(
+            engine=engine,
+            signaller=recording,
+            options=SyncOptions(targets=TARGETS),
+            interval_s=0.01,
+            grace_s=GRACE_S,
+            stop=stop,
+        )
+    )
+
+    async def re_driven() -> bool:
+        for (_, _, target), version in first.items():
+            await asyncio.to_thread(applied, engine, "first", version, target)
+        return {event.key for event in recording.events} >= {f"{NS}/queued-1", f"{NS}/queued-2"}
+
+    try:
+        await eventually(re_driven, timeout_s=30, what="the queued keys to be re-driven")
+    finally:
+        stop.set()
+        await asyncio.wait_for(passes, timeout=30)
 
 
 def test_a_pass_over_converged_keys_holds_none_of_their_rows(engine: Engine) -> None:
