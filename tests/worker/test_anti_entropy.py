@@ -4,7 +4,9 @@ the events it re-drives them with."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tracemalloc
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -212,6 +214,28 @@ def test_a_tombstone_queued_behind_an_advancing_target_is_left_to_the_pipeline(
     assert lagging_after_grace(db_engine) == {"queued-1", "queued-2"}
 
 
+@contextlib.asynccontextmanager
+async def passes(engine: Engine, *, grace_s: float) -> AsyncIterator[RecordingSignaller]:
+    """Anti-entropy passes every 10 ms until the block exits; what they re-drove is recorded."""
+    stop = asyncio.Event()
+    recording = RecordingSignaller()
+    loop = asyncio.create_task(
+        run_anti_entropy(
+            engine=engine,
+            signaller=recording,
+            options=SyncOptions(targets=TARGETS),
+            interval_s=0.01,
+            grace_s=grace_s,
+            stop=stop,
+        )
+    )
+    try:
+        yield recording
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, timeout=30)
+
+
 async def test_re_applying_what_a_target_holds_does_not_hold_back_a_lost_change(
     engine: Engine,
 ) -> None:
@@ -220,29 +244,15 @@ async def test_re_applying_what_a_target_holds_does_not_hold_back_a_lost_change(
     re-applied at its version over and over: the queued keys are re-driven all the same."""
     backlog(engine)
     first = syncstatus.applied_versions(engine, namespace=NS, name="first")
-    stop = asyncio.Event()
-    recording = RecordingSignaller()
-    passes = asyncio.create_task(
-        run_anti_entropy(
-            engine=engine,
-            signaller=recording,
-            options=SyncOptions(targets=TARGETS),
-            interval_s=0.01,
-            grace_s=GRACE_S,
-            stop=stop,
-        )
-    )
+    async with passes(engine, grace_s=GRACE_S) as recording:
 
-    async def re_driven() -> bool:
-        for (_, _, target), version in first.items():
-            await asyncio.to_thread(applied, engine, "first", version, target)
-        return {event.key for event in recording.events} >= {f"{NS}/queued-1", f"{NS}/queued-2"}
+        async def re_driven() -> bool:
+            for (_, _, target), version in first.items():
+                await asyncio.to_thread(applied, engine, "first", version, target)
+            queued = {f"{NS}/queued-1", f"{NS}/queued-2"}
+            return {event.key for event in recording.events} >= queued
 
-    try:
         await eventually(re_driven, timeout_s=30, what="the queued keys to be re-driven")
-    finally:
-        stop.set()
-        await asyncio.wait_for(passes, timeout=30)
 
 
 def test_a_pass_over_converged_keys_holds_none_of_their_rows(engine: Engine) -> None:
@@ -270,27 +280,12 @@ async def test_a_pass_re_drives_with_catch_up_events(engine: Engine) -> None:
     """A key that still works on the row's version drops a catch-up event (see
     ``tests/workflows/test_force.py``); a plain forced event would apply that version twice."""
     v1 = write(engine, "web", 1)
-    stop = asyncio.Event()
-    recording = RecordingSignaller()
-    passes = asyncio.create_task(
-        run_anti_entropy(
-            engine=engine,
-            signaller=recording,
-            options=SyncOptions(targets=TARGETS),
-            interval_s=0.01,
-            grace_s=0.0,
-            stop=stop,
-        )
-    )
+    async with passes(engine, grace_s=0.0) as recording:
 
-    async def delivered() -> bool:
-        return bool(recording.events)
+        async def delivered() -> bool:
+            return bool(recording.events)
 
-    try:
         await eventually(delivered, timeout_s=30, what="a pass to re-drive the lagging key")
-    finally:
-        stop.set()
-        await asyncio.wait_for(passes, timeout=30)
 
     event = recording.events[0]
     assert (event.key, event.seq) == (f"{NS}/web", v1)
