@@ -30,8 +30,9 @@ chromium:
 		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; } \
 		|| { echo "install Debian's chromium (apt-get install chromium) for tests/api/console"; exit 1; }; }
 
+# One test process per core; a file's tests stay in one process (they share its fixtures).
 pytest: $(STAMP) chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 test: lint typecheck imports pytest
 
