@@ -10,13 +10,14 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, text
 
 from persistence import writing
+from persistence.tables import as_utc
 from vocabulary import API_VERSION, KIND
 
 NAMESPACE = "default"
@@ -81,8 +82,7 @@ def _epoch(value: Any) -> float | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return float(moment.timestamp())
+    return float(as_utc(value).timestamp())
 
 
 def outbox_times(engine: Engine, low: int, high: int) -> dict[int, OutboxTimes]:

@@ -173,6 +173,7 @@ def lagging_rows(
     tasks, that change nothing. A target not named is held to ``grace_s`` alone.
     """
     cutoff = utcnow() - timedelta(seconds=grace_s)
+    backlogged = advancing or {}
     applied: dict[tuple[str, str, str], int] = {}
     failed: dict[tuple[str, str], int] = {}
     with read_session(engine) as session:
@@ -186,11 +187,11 @@ def lagging_rows(
         for namespace, name, target, applied_version, failed_version in session.execute(query):
             applied[(namespace, name, target)] = applied_version
             failed[(namespace, name)] = max(failed.get((namespace, name), 0), failed_version)
-        committed = _commit_times(session, (advancing or {}).values())
+        committed = _commit_times(session, backlogged.values())
     # Both sides of these comparisons are the database's own times.
     written_before = {
         t: committed[v] - timedelta(seconds=grace_s)
-        for t, v in (advancing or {}).items()
+        for t, v in backlogged.items()
         if v in committed
     }
 

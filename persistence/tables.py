@@ -18,8 +18,9 @@ MAX_SEQ = 2**63 - 1
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A datetime these tables hold, as an aware UTC datetime: every one is written in UTC,
-    and a column without a time zone (PostgreSQL's, sometimes SQLite's) reads back naive."""
+    """``moment`` as an aware datetime, a naive one read as UTC: every datetime these tables
+    hold is written in UTC, and a column without a time zone (PostgreSQL's, sometimes SQLite's)
+    reads back naive; the API's timestamps are UTC too."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from api.spec import DNS1123_SUBDOMAIN, FieldError, validate_spec
 from k8s.manifests import render_appconfig
-from persistence.tables import MAX_SEQ, AppConfigRow, Revision
+from persistence.tables import MAX_SEQ, AppConfigRow, Revision, as_utc
 from persistence.writing import Content
 from vocabulary import API_VERSION, KIND
 from vocabulary.limits import MAX_ANNOTATIONS_BYTES, MAX_OBJECT_BYTES, json_bytes, string_map_bytes
@@ -168,8 +168,7 @@ def check_object_size(namespace: str, name: str, content: Content) -> list[Field
 
 
 def timestamp(moment: datetime) -> str:
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def render(row: AppConfigRow, status: dict[str, Any]) -> dict[str, Any]:

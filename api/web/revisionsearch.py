@@ -7,7 +7,7 @@ that have revisions (deleted keys' too) are each asked of the authorizers.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,14 +22,9 @@ from api.web.models import error_responses
 from api.web.provenancemodels import RevisionList
 from api.web.resources import timestamp
 from persistence import reading
-from persistence.tables import Revision
+from persistence.tables import Revision, as_utc
 
 router = APIRouter()
-
-
-def _aware(moment: datetime) -> datetime:
-    """A time without an offset is UTC, as the API's timestamps are."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _render(revision: Revision) -> dict[str, Any]:
@@ -115,8 +110,8 @@ async def list_revisions(
             ctx.engine,
             namespaces=visible,
             actor=actor,
-            since=None if since is None else _aware(since),
-            until=None if until is None else _aware(until),
+            since=None if since is None else as_utc(since),
+            until=None if until is None else as_utc(until),
             limit=limit or ctx.default_page_limit,
             after=after,
         )
